@@ -1,0 +1,4 @@
+"""mle-ci: supervise ML-engineering agents and training jobs in CI, and report them where people look."""
+
+__version__ = "0.1.0"
+__all__ = ["__version__"]

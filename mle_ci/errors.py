@@ -1,0 +1,49 @@
+"""The tool's own errors and exit codes.
+
+    MleCiError                 a problem the tool reports as ``Error: ...`` with an exit code
+    ├── ConfigError            bad option, input or config file: nothing was run (exit 2)
+    │   └── DurationError      a duration that cannot be read
+    ├── EventError             a progress event that is not valid (skipped, never fatal)
+    └── ResultError            a result folder that cannot be read back (exit 2)
+"""
+
+from __future__ import annotations
+
+from enum import IntEnum
+
+
+class ExitCode(IntEnum):
+    """Exit codes of every ``mle-ci`` command, as documented in the README."""
+
+    OK = 0
+    FAILED = 1
+    USAGE = 2
+    GPU_UNAVAILABLE = 3
+    TIMEOUT = 124
+    INTERRUPTED = 130
+
+
+class MleCiError(Exception):
+    """Base of the tool's own errors; ``exit_code`` is what the command exits with."""
+
+    exit_code: ExitCode = ExitCode.FAILED
+
+
+class ConfigError(MleCiError):
+    """A setting is wrong; the message names the key and, where known, where it came from."""
+
+    exit_code = ExitCode.USAGE
+
+
+class DurationError(ConfigError):
+    """A duration such as ``90s``, ``30m`` or ``1h30m`` could not be read."""
+
+
+class EventError(MleCiError):
+    """A progress event is malformed."""
+
+
+class ResultError(MleCiError):
+    """A result folder or ``result.json`` cannot be read."""
+
+    exit_code = ExitCode.USAGE

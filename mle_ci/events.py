@@ -1,0 +1,282 @@
+"""Progress events: one frozen record per type, serialised as one JSON object a line.
+
+Every event carries the schema version ``v``, a Unix timestamp ``ts``, its ``type`` and the ``source`` that
+produced it (``api`` for :mod:`mle_ci.progress`, ``line`` for a parsed output line, ``harness``).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field, fields
+from typing import Any, ClassVar, TypeAlias
+
+from mle_ci.errors import EventError
+
+SCHEMA_VERSION = 1
+MAX_TEXT = 4000
+"""Longest message kept in an event, so that one event stays one small atomic write."""
+
+
+def _real(value: Any, key: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise EventError(f"{key!r} must be a number, not {type(value).__name__}")
+    number = float(value)
+    if not math.isfinite(number):
+        raise EventError(f"{key!r} must be finite")
+    return number
+
+
+def _number(value: Any, key: str) -> float | None:
+    return None if value is None else _real(value, key)
+
+
+def _natural(value: Any, key: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise EventError(f"{key!r} must be a non-negative integer")
+    return value
+
+
+def _count(value: Any, key: str) -> int | None:
+    return None if value is None else _natural(value, key)
+
+
+def _string(value: Any, key: str) -> str:
+    if not isinstance(value, str):
+        raise EventError(f"{key!r} must be a string")
+    return value[:MAX_TEXT]
+
+
+def _text(value: Any, key: str) -> str | None:
+    return None if value is None else _string(value, key)
+
+
+def _flag(value: Any, key: str) -> bool | None:
+    if value is None or isinstance(value, bool):
+        return value
+    raise EventError(f"{key!r} must be true or false")
+
+
+def _metrics(value: Any) -> dict[str, float]:
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise EventError("'metrics' must be an object of numbers")
+    return {str(name): _real(number, f"metrics.{name}") for name, number in value.items()}
+
+
+@dataclass(frozen=True, kw_only=True)
+class BaseEvent:
+    """Fields every event has."""
+
+    type: ClassVar[str] = ""
+    ts: float
+    source: str = "api"
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-ready form, without empty optional fields."""
+        out: dict[str, Any] = {"v": SCHEMA_VERSION, "type": self.type}
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if value is None or value == {}:
+                continue
+            out[f.name] = value
+        return out
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), separators=(",", ":"), allow_nan=False, ensure_ascii=False)
+
+
+@dataclass(frozen=True, kw_only=True)
+class EpochEvent(BaseEvent):
+    """One training epoch ended."""
+
+    type: ClassVar[str] = "epoch"
+    epoch: int
+    total_epochs: int | None = None
+    fold: int | None = None
+    loss: float | None = None
+    val_score: float | None = None
+    seconds: float | None = None
+    metrics: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, kw_only=True)
+class FoldStartEvent(BaseEvent):
+    """A cross-validation fold began."""
+
+    type: ClassVar[str] = "fold_start"
+    fold: int
+    total_folds: int | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class FoldEvent(BaseEvent):
+    """A cross-validation fold finished with its validation score."""
+
+    type: ClassVar[str] = "fold"
+    fold: int
+    score: float
+    total_folds: int | None = None
+    best_epoch: int | None = None
+    seconds: float | None = None
+    metric: str | None = None
+    higher_is_better: bool | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class MetricEvent(BaseEvent):
+    """Names the competition metric and its direction, optionally with a value (e.g. the CV score)."""
+
+    type: ClassVar[str] = "metric"
+    name: str
+    value: float | None = None
+    higher_is_better: bool | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class CheckpointEvent(BaseEvent):
+    """A model checkpoint was saved."""
+
+    type: ClassVar[str] = "checkpoint"
+    path: str
+    fold: int | None = None
+    epoch: int | None = None
+    score: float | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class EarlyStopEvent(BaseEvent):
+    """Training stopped early; ``best_score`` is the best validation score seen."""
+
+    type: ClassVar[str] = "early_stop"
+    best_score: float | None = None
+    fold: int | None = None
+    epoch: int | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class SubmissionEvent(BaseEvent):
+    """A submission file was written."""
+
+    type: ClassVar[str] = "submission"
+    path: str
+    rows: int | None = None
+    folds: int | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class MessageEvent(BaseEvent):
+    """Free text worth keeping in the record; ``level`` is info, warning or error."""
+
+    type: ClassVar[str] = "message"
+    text: str
+    level: str = "info"
+
+
+Event: TypeAlias = (
+    EpochEvent
+    | FoldStartEvent
+    | FoldEvent
+    | MetricEvent
+    | CheckpointEvent
+    | EarlyStopEvent
+    | SubmissionEvent
+    | MessageEvent
+)
+
+LEVELS = ("info", "warning", "error")
+
+
+def event_from_dict(data: Any) -> Event:
+    """Validate one decoded JSON object and build its event; raise :class:`EventError` when it is not one."""
+    if not isinstance(data, dict):
+        raise EventError("an event must be a JSON object")
+    version = data.get("v", SCHEMA_VERSION)
+    if version != SCHEMA_VERSION:
+        raise EventError(f"unsupported event schema version {version!r}")
+    ts = _real(data.get("ts"), "ts")
+    source = _string(data.get("source", "api"), "source")
+    kind = data.get("type")
+    fold = _count(data.get("fold"), "fold")
+    if kind == "epoch":
+        return EpochEvent(
+            ts=ts,
+            source=source,
+            epoch=_natural(data.get("epoch"), "epoch"),
+            total_epochs=_count(data.get("total_epochs"), "total_epochs"),
+            fold=fold,
+            loss=_number(data.get("loss"), "loss"),
+            val_score=_number(data.get("val_score"), "val_score"),
+            seconds=_number(data.get("seconds"), "seconds"),
+            metrics=_metrics(data.get("metrics")),
+        )
+    if kind == "fold_start":
+        return FoldStartEvent(
+            ts=ts,
+            source=source,
+            fold=_natural(data.get("fold"), "fold"),
+            total_folds=_count(data.get("total_folds"), "total_folds"),
+        )
+    if kind == "fold":
+        return FoldEvent(
+            ts=ts,
+            source=source,
+            fold=_natural(data.get("fold"), "fold"),
+            score=_real(data.get("score"), "score"),
+            total_folds=_count(data.get("total_folds"), "total_folds"),
+            best_epoch=_count(data.get("best_epoch"), "best_epoch"),
+            seconds=_number(data.get("seconds"), "seconds"),
+            metric=_text(data.get("metric"), "metric"),
+            higher_is_better=_flag(data.get("higher_is_better"), "higher_is_better"),
+        )
+    if kind == "metric":
+        return MetricEvent(
+            ts=ts,
+            source=source,
+            name=_string(data.get("name"), "name"),
+            value=_number(data.get("value"), "value"),
+            higher_is_better=_flag(data.get("higher_is_better"), "higher_is_better"),
+        )
+    if kind == "checkpoint":
+        return CheckpointEvent(
+            ts=ts,
+            source=source,
+            path=_string(data.get("path"), "path"),
+            fold=fold,
+            epoch=_count(data.get("epoch"), "epoch"),
+            score=_number(data.get("score"), "score"),
+        )
+    if kind == "early_stop":
+        return EarlyStopEvent(
+            ts=ts,
+            source=source,
+            best_score=_number(data.get("best_score"), "best_score"),
+            fold=fold,
+            epoch=_count(data.get("epoch"), "epoch"),
+        )
+    if kind == "submission":
+        return SubmissionEvent(
+            ts=ts,
+            source=source,
+            path=_string(data.get("path"), "path"),
+            rows=_count(data.get("rows"), "rows"),
+            folds=_count(data.get("folds"), "folds"),
+        )
+    if kind == "message":
+        level = _string(data.get("level", "info"), "level")
+        if level not in LEVELS:
+            raise EventError(f"'level' must be one of {', '.join(LEVELS)}")
+        return MessageEvent(
+            ts=ts, source=source, text=_string(data.get("text"), "text"), level=level
+        )
+    raise EventError(f"unknown event type {kind!r}")
+
+
+def event_from_json(line: str | bytes) -> Event:
+    """Parse one JSON Lines record; raise :class:`EventError` for anything that is not a valid event."""
+    try:
+        data = json.loads(line)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise EventError(f"not JSON: {exc}") from None
+    return event_from_dict(data)

@@ -1,0 +1,330 @@
+"""The typed record of one run, as written to ``result.json`` (versioned) and read back by ``mle-ci report``."""
+
+from __future__ import annotations
+
+import math
+import statistics
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from mle_ci.errors import ExitCode, ResultError
+
+RESULT_SCHEMA_VERSION = 1
+
+LOWER_IS_BETTER_HINTS = ("loss", "rmse", "mse", "mae", "rmsle", "error", "logloss", "log_loss", "wer", "cer")
+
+
+class RunStatus(StrEnum):
+    """How a run ended (``running`` while it goes)."""
+
+    RUNNING = "running"
+    SUCCESS = "success"
+    FAILED = "failed"
+    CRASHED = "crashed"
+    TIMEOUT = "timeout"
+    STALLED = "stalled"
+    INTERRUPTED = "interrupted"
+
+    @property
+    def exit_code(self) -> ExitCode:
+        return _EXIT_CODES[self]
+
+
+_EXIT_CODES = {
+    RunStatus.RUNNING: ExitCode.FAILED,
+    RunStatus.SUCCESS: ExitCode.OK,
+    RunStatus.FAILED: ExitCode.FAILED,
+    RunStatus.CRASHED: ExitCode.FAILED,
+    RunStatus.TIMEOUT: ExitCode.TIMEOUT,
+    RunStatus.STALLED: ExitCode.FAILED,
+    RunStatus.INTERRUPTED: ExitCode.INTERRUPTED,
+}
+
+
+class FoldStatus(StrEnum):
+    """Where one cross-validation fold got to."""
+
+    COMPLETED = "completed"
+    RUNNING = "running"
+    INCOMPLETE = "incomplete"
+    NOT_REACHED = "not-reached"
+
+
+@dataclass(frozen=True)
+class Metric:
+    """The score's name (when known) and its direction."""
+
+    name: str | None = None
+    higher_is_better: bool = True
+
+    def better(self, a: float, b: float) -> bool:
+        """Whether score ``a`` is strictly better than ``b``."""
+        return a > b if self.higher_is_better else a < b
+
+    @property
+    def direction(self) -> str:
+        return "higher is better" if self.higher_is_better else "lower is better"
+
+
+def guess_higher_is_better(metric_name: str | None) -> bool:
+    """Direction from a metric's name: losses and errors go down, everything else up."""
+    if not metric_name:
+        return True
+    name = metric_name.lower().replace("-", "_").replace(" ", "_")
+    return not any(hint in name for hint in LOWER_IS_BETTER_HINTS)
+
+
+@dataclass(frozen=True)
+class EpochRecord:
+    """One epoch as reported by the child."""
+
+    epoch: int
+    fold: int | None = None
+    total_epochs: int | None = None
+    loss: float | None = None
+    val_score: float | None = None
+    seconds: float | None = None
+    ts: float | None = None
+
+
+@dataclass(frozen=True)
+class FoldResult:
+    """One cross-validation fold."""
+
+    index: int
+    status: FoldStatus
+    score: float | None = None
+    best_epoch: int | None = None
+    epochs: int = 0
+    seconds: float | None = None
+    early_stopped: bool = False
+
+
+@dataclass(frozen=True)
+class CrashSite:
+    """Where the child's last Python traceback ended inside the workspace."""
+
+    file: str
+    line: int
+    function: str | None = None
+    exception: str | None = None
+
+
+@dataclass(frozen=True)
+class Gate:
+    """One pass/fail check applied to a finished run (``min-score``, later submission validity, GPU use)."""
+
+    name: str
+    passed: bool
+    message: str
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """Everything known about one run; renderers turn it into summary, JUnit, annotations and outputs."""
+
+    status: RunStatus
+    command: tuple[str, ...] = ()
+    started_at: float | None = None
+    finished_at: float | None = None
+    duration_s: float = 0.0
+    timeout_s: float | None = None
+    deadline: float | None = None
+    child_pid: int | None = None
+    child_exit_code: int | None = None
+    child_signal: str | None = None
+    competition: str | None = None
+    metric: Metric = field(default_factory=Metric)
+    folds: tuple[FoldResult, ...] = ()
+    total_folds: int | None = None
+    epochs: tuple[EpochRecord, ...] = ()
+    reported_score: float | None = None
+    last_score: float | None = None
+    min_score: float | None = None
+    submission: str | None = None
+    checkpoints: int = 0
+    gates: tuple[Gate, ...] = ()
+    crash: CrashSite | None = None
+    errors: tuple[str, ...] = ()
+    warnings: tuple[str, ...] = ()
+    log_tail: tuple[str, ...] = ()
+    events: int = 0
+    invalid_events: int = 0
+    output_dir: str | None = None
+    schema_version: int = RESULT_SCHEMA_VERSION
+
+    @property
+    def exit_code(self) -> ExitCode:
+        return self.status.exit_code
+
+    @property
+    def fold_scores(self) -> tuple[float, ...]:
+        return tuple(f.score for f in self.folds if f.status is FoldStatus.COMPLETED and f.score is not None)
+
+    @property
+    def cv_mean(self) -> float | None:
+        scores = self.fold_scores
+        return statistics.fmean(scores) if scores else None
+
+    @property
+    def cv_std(self) -> float | None:
+        """Population standard deviation of the fold scores (as ``numpy.std``)."""
+        scores = self.fold_scores
+        return statistics.pstdev(scores) if scores else None
+
+    @property
+    def score(self) -> float | None:
+        """The run's headline score: the one the child reported for the whole run, else the CV mean."""
+        return self.reported_score if self.reported_score is not None else self.cv_mean
+
+    @property
+    def passed(self) -> bool:
+        return self.status is RunStatus.SUCCESS
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "schema_version": self.schema_version,
+            "status": self.status.value,
+            "exit_code": int(self.exit_code),
+            "command": list(self.command),
+            "competition": self.competition,
+            "started_at": self.started_at,
+            "finished_at": self.finished_at,
+            "duration_s": self.duration_s,
+            "timeout_s": self.timeout_s,
+            "deadline": self.deadline,
+            "child": {"pid": self.child_pid, "exit_code": self.child_exit_code, "signal": self.child_signal},
+            "metric": {"name": self.metric.name, "higher_is_better": self.metric.higher_is_better},
+            "score": _finite(self.score),
+            "cv_mean": _finite(self.cv_mean),
+            "cv_std": _finite(self.cv_std),
+            "reported_score": _finite(self.reported_score),
+            "last_score": _finite(self.last_score),
+            "min_score": self.min_score,
+            "total_folds": self.total_folds,
+            "folds": [
+                {
+                    "index": f.index,
+                    "status": f.status.value,
+                    "score": _finite(f.score),
+                    "best_epoch": f.best_epoch,
+                    "epochs": f.epochs,
+                    "seconds": f.seconds,
+                    "early_stopped": f.early_stopped,
+                }
+                for f in self.folds
+            ],
+            "epochs": [
+                {
+                    "epoch": e.epoch,
+                    "fold": e.fold,
+                    "total_epochs": e.total_epochs,
+                    "loss": _finite(e.loss),
+                    "val_score": _finite(e.val_score),
+                    "seconds": e.seconds,
+                    "ts": e.ts,
+                }
+                for e in self.epochs
+            ],
+            "submission": self.submission,
+            "checkpoints": self.checkpoints,
+            "gates": [{"name": g.name, "passed": g.passed, "message": g.message} for g in self.gates],
+            "crash": None
+            if self.crash is None
+            else {
+                "file": self.crash.file,
+                "line": self.crash.line,
+                "function": self.crash.function,
+                "exception": self.crash.exception,
+            },
+            "errors": list(self.errors),
+            "warnings": list(self.warnings),
+            "log_tail": list(self.log_tail),
+            "events": self.events,
+            "invalid_events": self.invalid_events,
+            "output_dir": self.output_dir,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Any) -> RunResult:
+        """Read back :meth:`to_dict`'s form; raise :class:`ResultError` for anything else."""
+        if not isinstance(data, dict):
+            raise ResultError("result.json does not hold an object")
+        version = data.get("schema_version")
+        if version != RESULT_SCHEMA_VERSION:
+            raise ResultError(f"result.json has schema version {version!r}; this mle-ci reads version 1")
+        try:
+            child = data.get("child") or {}
+            metric = data.get("metric") or {}
+            crash = data.get("crash")
+            return cls(
+                status=RunStatus(data["status"]),
+                command=tuple(str(c) for c in data.get("command", ())),
+                competition=data.get("competition"),
+                started_at=data.get("started_at"),
+                finished_at=data.get("finished_at"),
+                duration_s=float(data.get("duration_s", 0.0)),
+                timeout_s=data.get("timeout_s"),
+                deadline=data.get("deadline"),
+                child_pid=child.get("pid"),
+                child_exit_code=child.get("exit_code"),
+                child_signal=child.get("signal"),
+                metric=Metric(metric.get("name"), bool(metric.get("higher_is_better", True))),
+                reported_score=data.get("reported_score"),
+                last_score=data.get("last_score"),
+                min_score=data.get("min_score"),
+                total_folds=data.get("total_folds"),
+                folds=tuple(
+                    FoldResult(
+                        index=int(f["index"]),
+                        status=FoldStatus(f["status"]),
+                        score=f.get("score"),
+                        best_epoch=f.get("best_epoch"),
+                        epochs=int(f.get("epochs", 0)),
+                        seconds=f.get("seconds"),
+                        early_stopped=bool(f.get("early_stopped", False)),
+                    )
+                    for f in data.get("folds", ())
+                ),
+                epochs=tuple(
+                    EpochRecord(
+                        epoch=int(e["epoch"]),
+                        fold=e.get("fold"),
+                        total_epochs=e.get("total_epochs"),
+                        loss=e.get("loss"),
+                        val_score=e.get("val_score"),
+                        seconds=e.get("seconds"),
+                        ts=e.get("ts"),
+                    )
+                    for e in data.get("epochs", ())
+                ),
+                submission=data.get("submission"),
+                checkpoints=int(data.get("checkpoints", 0)),
+                gates=tuple(
+                    Gate(str(g["name"]), bool(g["passed"]), str(g["message"])) for g in data.get("gates", ())
+                ),
+                crash=None
+                if crash is None
+                else CrashSite(
+                    file=str(crash["file"]),
+                    line=int(crash["line"]),
+                    function=crash.get("function"),
+                    exception=crash.get("exception"),
+                ),
+                errors=tuple(str(e) for e in data.get("errors", ())),
+                warnings=tuple(str(w) for w in data.get("warnings", ())),
+                log_tail=tuple(str(line) for line in data.get("log_tail", ())),
+                events=int(data.get("events", 0)),
+                invalid_events=int(data.get("invalid_events", 0)),
+                output_dir=data.get("output_dir"),
+            )
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise ResultError(f"result.json is not a valid mle-ci result: {exc!r}") from None
+
+
+def _finite(value: float | None) -> float | None:
+    """JSON has no NaN or infinity: such values are written as null."""
+    if value is None or not math.isfinite(value):
+        return None
+    return value
