@@ -1,10 +1,10 @@
 """The tool's own errors and exit codes.
 
-    MleCiError                 a problem the tool reports as ``Error: ...`` with an exit code
-    ├── ConfigError            bad option, input or config file: nothing was run (exit 2)
-    │   └── DurationError      a duration that cannot be read
-    ├── EventError             a progress event that is not valid (skipped, never fatal)
-    └── ResultError            a result folder that cannot be read back (exit 2)
+MleCiError                 a problem the tool reports as ``Error: ...`` with an exit code
+├── ConfigError            bad option, input or config file: nothing was run (exit 2)
+│   └── DurationError      a duration that cannot be read
+├── EventError             a progress event that is not valid (skipped, never fatal)
+└── ResultError            a result folder that cannot be read back (exit 2)
 """
 
 from __future__ import annotations

@@ -267,9 +267,7 @@ def event_from_dict(data: Any) -> Event:
         level = _string(data.get("level", "info"), "level")
         if level not in LEVELS:
             raise EventError(f"'level' must be one of {', '.join(LEVELS)}")
-        return MessageEvent(
-            ts=ts, source=source, text=_string(data.get("text"), "text"), level=level
-        )
+        return MessageEvent(ts=ts, source=source, text=_string(data.get("text"), "text"), level=level)
     raise EventError(f"unknown event type {kind!r}")
 
 

@@ -301,9 +301,7 @@ class RunResult:
                 ),
                 submission=data.get("submission"),
                 checkpoints=int(data.get("checkpoints", 0)),
-                gates=tuple(
-                    Gate(str(g["name"]), bool(g["passed"]), str(g["message"])) for g in data.get("gates", ())
-                ),
+                gates=tuple(Gate(str(g["name"]), bool(g["passed"]), str(g["message"])) for g in data.get("gates", ())),
                 crash=None
                 if crash is None
                 else CrashSite(

@@ -1,0 +1,38 @@
+# `make demo` and `make test` set themselves up on a fresh machine with Python 3.11+.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+OUT ?= mle-ci-results
+
+.PHONY: demo test lint unit bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+## demo: a real 5-fold training run under the harness, with every report in $(OUT)/
+demo: $(STAMP)
+	$(BIN)/mle-ci run --folds 5 --timeout 5m --heartbeat 10s --output-dir $(OUT) -- $(BIN)/python examples/train_kfold.py
+	@echo; echo "Reports: $(OUT)/summary.md $(OUT)/junit.xml $(OUT)/result.json $(OUT)/events.jsonl $(OUT)/log.txt"
+
+## test: linters, type checks, the import contract, then the test suite
+test: lint unit
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+	$(BIN)/lint-imports
+
+unit: $(STAMP)
+	$(BIN)/pytest -q
+
+## bench: the supervision overhead and timing benchmarks (figures printed, nothing asserted)
+bench: $(STAMP)
+	$(BIN)/python bench/run_all.py
+
+clean:
+	rm -rf $(VENV) $(OUT) .mypy_cache .ruff_cache .pytest_cache

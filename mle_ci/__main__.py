@@ -1,0 +1,3 @@
+from mle_ci.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,95 @@
+"""The ``mle-ci`` command line: one function per command, one handler that turns errors into exit codes."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import click
+
+from mle_ci import __version__
+from mle_ci.errors import ConfigError, ExitCode, MleCiError
+
+_RUN_HELP = """Supervise COMMAND: deadlines, heartbeat, progress events and reports.
+
+\b
+  mle-ci run --timeout 30m --folds 5 -- python train.py
+\b
+Exit codes: 0 passed, 1 failed (command or gate), 2 usage error (nothing run),
+124 time limit reached, 130 interrupted (SIGINT/SIGTERM/SIGHUP to the harness).
+"""
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110})
+@click.version_option(__version__, prog_name="mle-ci")
+def cli() -> None:
+    """Run ML training commands and agents in CI, and make those runs trustworthy."""
+
+
+@cli.command(help=_RUN_HELP, context_settings={"ignore_unknown_options": False})
+@click.option("--config", "config", metavar="FILE", help="Config file (default: mle-ci.yml when present).")
+@click.option("--competition", metavar="ID", help="Competition id, passed to the command as COMPETITION_ID.")
+@click.option("--data-dir", "data_dir", metavar="DIR", help="Folder of prepared competition data.")
+@click.option("--output-dir", "output_dir", metavar="DIR", help="Result folder (default: mle-ci-results).")
+@click.option("--timeout", metavar="DURATION", help="SIGTERM to the whole process tree at this time (90s, 30m, 1h30m).")
+@click.option("--grace", metavar="DURATION", help="SIGKILL this long after SIGTERM (default 15s).")
+@click.option("--heartbeat", metavar="DURATION", help="Status line while the command is silent (default 30s; 0 = off).")
+@click.option("--stall-timeout", "stall_timeout", metavar="DURATION", help="Stop after this long without output.")
+@click.option("--min-score", "min_score", metavar="FLOAT", help="Fail when the score is worse than this.")
+@click.option("--folds", metavar="N", help="Number of cross-validation folds to expect.")
+@click.option("--metric", metavar="NAME", help="Name of the score's metric (e.g. auc, rmse).")
+@click.option("--direction", metavar="max|min|auto", help="Whether higher or lower scores are better.")
+@click.option("--display", metavar="auto|plain|live", help="Live status on a terminal, or plain lines.")
+@click.argument("command", nargs=-1, type=click.UNPROCESSED)
+def run(command: tuple[str, ...], **options: Any) -> None:
+    """Supervise a command."""
+    from mle_ci.pipeline import execute
+    from mle_ci.settings import load_settings
+
+    values: dict[str, object] = {key: value for key, value in options.items() if value is not None}
+    if command:
+        values["command"] = tuple(command)
+    settings = load_settings(values, dict(os.environ), Path.cwd())
+    if settings.agent is not None:
+        raise ConfigError(
+            f"agent: the built-in {settings.agent!r} agent is not part of this version; "
+            "give the command to supervise after `--`"
+        )
+    if settings.require_gpu:
+        raise ConfigError(
+            "require-gpu: GPU checks are not part of this version; set gpus to 'none' or leave require-gpu unset"
+        )
+    result = execute(settings, stream=sys.stdout)
+    raise SystemExit(int(result.exit_code))
+
+
+@cli.command()
+@click.argument("result_dir", metavar="RESULT_DIR", type=click.Path(file_okay=False, path_type=Path))
+def report(result_dir: Path) -> None:
+    """Render summary.md, junit.xml (and GitHub outputs) again from RESULT_DIR/result.json."""
+    from mle_ci.pipeline import republish
+
+    result = republish(result_dir, env=dict(os.environ), stream=sys.stdout)
+    click.echo(f"{result_dir}: {result.status.value}; wrote summary.md and junit.xml")
+    raise SystemExit(int(result.exit_code))
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point: the exit code of the command, with the tool's own errors as ``Error: ...`` lines."""
+    try:
+        cli.main(args=list(argv) if argv is not None else None, prog_name="mle-ci", standalone_mode=False)
+    except SystemExit as exc:
+        return exc.code if isinstance(exc.code, int) else int(ExitCode.FAILED)
+    except MleCiError as exc:
+        click.echo(f"Error: {exc}", err=True)
+        return int(exc.exit_code)
+    except click.exceptions.Abort:
+        click.echo("Aborted.", err=True)
+        return int(ExitCode.INTERRUPTED)
+    except click.ClickException as exc:
+        exc.show()
+        return int(ExitCode.USAGE)
+    return int(ExitCode.OK)

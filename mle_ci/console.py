@@ -1,0 +1,126 @@
+"""What a person watching sees: plain timestamped lines in CI, a live status line on a terminal."""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from typing import TYPE_CHECKING, Protocol, TextIO
+
+from mle_ci.decisions import Progress
+
+if TYPE_CHECKING:
+    from rich.live import Live
+    from rich.text import Text
+
+
+class Console(Protocol):
+    """Where the child's lines and the harness's notes go."""
+
+    def start(self) -> None:
+        """The child is running: begin any live display."""
+
+    def child(self, text: str) -> None:
+        """Echo one line of the child's output."""
+
+    def note(self, text: str) -> None:
+        """A line of the harness's own (heartbeat, stop notices)."""
+
+    def progress(self, progress: Progress, status: str) -> None:
+        """The latest fold/epoch/score and a status text for a live display."""
+
+    def stop(self) -> None:
+        """End any live display."""
+
+
+def _stamp() -> str:
+    return time.strftime("%H:%M:%S")
+
+
+class PlainConsole:
+    """Plain, flushed lines: what CI logs show well."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self._stream = stream
+        self.broken = False
+
+    def _write(self, text: str) -> None:
+        if self.broken:
+            return
+        try:
+            self._stream.write(text + "\n")
+            self._stream.flush()
+        except (OSError, ValueError):
+            self.broken = True  # a closed console must not stop the run
+
+    def start(self) -> None:
+        """Nothing to start for plain lines."""
+
+    def child(self, text: str) -> None:
+        self._write(text)
+
+    def note(self, text: str) -> None:
+        self._write(f"[mle-ci {_stamp()}] {text}")
+
+    def progress(self, progress: Progress, status: str) -> None:
+        """Plain mode prints no live display; the heartbeat covers it."""
+
+    def stop(self) -> None:
+        """Nothing to stop for plain lines."""
+
+
+class LiveConsole:
+    """A rich live status line under the child's output, for a terminal."""
+
+    def __init__(self, stream: TextIO) -> None:
+        from rich.console import Console as RichConsole
+
+        self._console = RichConsole(file=stream, highlight=False, markup=False, emoji=False)
+        self._live: Live | None = None
+        self._status = "starting"
+
+    def _render(self) -> Text:
+        from rich.text import Text
+
+        return Text(self._status, style="bold cyan")
+
+    def start(self) -> None:
+        from rich.live import Live
+
+        self._live = Live(self._render(), console=self._console, refresh_per_second=4, transient=True)
+        self._live.start()
+
+    def child(self, text: str) -> None:
+        from rich.text import Text
+
+        with contextlib.suppress(OSError, ValueError):
+            self._console.print(Text(text), soft_wrap=True)
+
+    def note(self, text: str) -> None:
+        from rich.text import Text
+
+        with contextlib.suppress(OSError, ValueError):
+            self._console.print(Text(f"[mle-ci {_stamp()}] {text}", style="dim"), soft_wrap=True)
+
+    def progress(self, progress: Progress, status: str) -> None:
+        self._status = status
+        if self._live is not None:
+            self._live.update(self._render())
+
+    def stop(self) -> None:
+        if self._live is not None:
+            with contextlib.suppress(OSError, ValueError):
+                self._live.stop()
+            self._live = None
+
+
+def make_console(stream: TextIO, *, display: str, github_actions: bool) -> Console:
+    """``live`` on a terminal outside CI (or when asked), plain lines otherwise."""
+    live = display == "live" or (display == "auto" and not github_actions and _isatty(stream))
+    return LiveConsole(stream) if live else PlainConsole(stream)
+
+
+def _isatty(stream: TextIO) -> bool:
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):
+        return False

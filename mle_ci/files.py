@@ -1,0 +1,91 @@
+"""Files of a result folder: atomic rewrites, the child's log, and redaction of secrets on the way out."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from collections.abc import Iterable
+from pathlib import Path
+
+REDACTED = b"***"
+
+
+def write_atomic(path: Path, text: str) -> None:
+    """Replace ``path`` in one step, so a reader (or a kill) never sees half a file."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
+            handle.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+class Redactor:
+    """Replaces known secret values (bytes or text) with ``***``."""
+
+    def __init__(self, secrets: Iterable[str]) -> None:
+        values = sorted({s for s in secrets if s}, key=len, reverse=True)
+        self._bytes = [s.encode("utf-8") for s in values]
+        self._texts = values
+
+    def __bool__(self) -> bool:
+        return bool(self._texts)
+
+    def bytes(self, data: bytes) -> bytes:
+        for secret in self._bytes:
+            if secret in data:
+                data = data.replace(secret, REDACTED)
+        return data
+
+    def text(self, text: str) -> str:
+        for secret in self._texts:
+            if secret in text:
+                text = text.replace(secret, "***")
+        return text
+
+
+class LogFile:
+    """The child's output, line by line; a write error (full disk) is remembered, not raised."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.error: str | None = None
+        self._handle = None
+        try:
+            self._handle = open(path, "wb")  # noqa: SIM115 - kept open for the whole run
+        except OSError as exc:
+            self.error = f"cannot write {path.name}: {exc.strerror or exc}"
+
+    def write_line(self, line: bytes) -> None:
+        if self._handle is None:
+            return
+        try:
+            self._handle.write(line + b"\n")
+        except OSError as exc:
+            self._fail(exc)
+
+    def flush(self) -> None:
+        if self._handle is None:
+            return
+        try:
+            self._handle.flush()
+        except OSError as exc:
+            self._fail(exc)
+
+    def _fail(self, exc: OSError) -> None:
+        self.error = f"stopped writing {self.path.name}: {exc.strerror or exc}"
+        handle, self._handle = self._handle, None
+        if handle is not None:
+            with contextlib.suppress(OSError):
+                handle.close()
+
+    def close(self) -> None:
+        self.flush()
+        if self._handle is not None:
+            with contextlib.suppress(OSError):
+                self._handle.close()
+            self._handle = None

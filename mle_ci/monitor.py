@@ -1,0 +1,130 @@
+"""Watches one supervised run: logs and parses output, follows events, beats, rewrites result.json."""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import replace
+from pathlib import Path
+
+from mle_ci.console import Console
+from mle_ci.decisions import (
+    Clocks,
+    Progress,
+    heartbeat_due,
+    heartbeat_text,
+    seconds_to_next_decision,
+    stop_reason,
+)
+from mle_ci.eventlog import BadLine, EventLogReader, append_event
+from mle_ci.files import LogFile, Redactor
+from mle_ci.lineparser import PatternLike, parse_line
+from mle_ci.supervisor import StopReason
+from mle_ci.tracker import RunTracker
+
+TAIL_LINES = 200
+TAIL_LINE_CHARS = 2000
+HOUSEKEEPING = 0.25
+"""Seconds between looks at the events file; also bounds how stale result.json can be."""
+RESULT_EVERY = 1.0
+
+
+class RunMonitor:
+    """The supervisor's watcher for one run; all state that the heartbeat and the result need lives here."""
+
+    def __init__(
+        self,
+        *,
+        tracker: RunTracker,
+        console: Console,
+        log: LogFile,
+        events_path: Path,
+        redactor: Redactor,
+        patterns: tuple[PatternLike, ...],
+        clocks: Clocks,
+        save: Callable[[], None],
+        wall: Callable[[], float] = time.time,
+    ) -> None:
+        self.tracker = tracker
+        self._console = console
+        self._log = log
+        self._events_path = events_path
+        self._reader = EventLogReader(events_path)
+        self._redactor = redactor
+        self._patterns = patterns
+        self.clocks = clocks
+        self._save = save
+        self._wall = wall
+        self.tail: deque[str] = deque(maxlen=TAIL_LINES)
+        self._dirty = True
+        self._last_save = clocks.started
+        self._next_housekeeping = clocks.started
+        self.lines = 0
+        self.events_file_error: str | None = None
+
+    def progress(self) -> Progress:
+        t = self.tracker
+        return Progress(t.current_fold, t.total_folds, t.current_epoch, t.total_epochs, t.last_score)
+
+    def on_line(self, line: bytes, now: float) -> None:
+        self.lines += 1
+        clean = self._redactor.bytes(line) if self._redactor else line
+        self._log.write_line(clean)
+        text = clean.decode("utf-8", errors="replace").rstrip("\r")
+        self.tail.append(text[:TAIL_LINE_CHARS])
+        self._console.child(text)
+        self.clocks = replace(self.clocks, last_output=now, last_activity=now)
+        # tqdm-style updates put several states on one line; the last one is current.
+        current = text.rsplit("\r", 1)[-1] if "\r" in text else text
+        event = parse_line(current, self._wall(), self._patterns)
+        if event is not None:
+            self.tracker.apply(event)
+            self._dirty = True
+            if self.events_file_error is None:
+                try:
+                    append_event(self._events_path, event)
+                except OSError as exc:
+                    self.events_file_error = f"cannot write events.jsonl: {exc.strerror or exc}"
+
+    def _follow_events(self, now: float) -> None:
+        for item in self._reader.read_new():
+            if isinstance(item, BadLine):
+                self.tracker.record_invalid(f"events.jsonl line {item.number}: {item.reason}")
+            elif item.source == "line":
+                continue  # written by this harness from a parsed line: already applied
+            else:
+                self.tracker.apply(item)
+            self.clocks = replace(self.clocks, last_activity=now)
+            self._dirty = True
+
+    def poll(self, now: float) -> StopReason | None:
+        if now >= self._next_housekeeping:
+            self._next_housekeeping = now + HOUSEKEEPING
+            self._follow_events(now)
+            self._log.flush()
+            self._console.progress(self.progress(), heartbeat_text(self.clocks, now, self.progress()))
+            if self._dirty and now - self._last_save >= RESULT_EVERY:
+                self.save(now)
+        if heartbeat_due(self.clocks, now):
+            self._console.note(heartbeat_text(self.clocks, now, self.progress()))
+            self.clocks = replace(self.clocks, last_beat=now)
+        reason = stop_reason(self.clocks, now)
+        return None if reason is None else StopReason(reason)
+
+    def save(self, now: float) -> None:
+        """Rewrite result.json with the state so far (a failure to write is not fatal to the run)."""
+        self._dirty = False
+        self._last_save = now
+        with contextlib.suppress(OSError):
+            self._save()
+
+    def next_poll(self, now: float) -> float:
+        until_housekeeping = max(0.0, self._next_housekeeping - now)
+        return seconds_to_next_decision(self.clocks, now, housekeeping=until_housekeeping)
+
+    def finish(self) -> None:
+        """Read the last events and flush the log."""
+        self._follow_events(self.clocks.last_activity)
+        self._log.close()

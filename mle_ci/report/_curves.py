@@ -1,0 +1,87 @@
+"""Per-fold epoch curves as a mermaid ``xychart-beta`` block for the job summary."""
+
+from __future__ import annotations
+
+import bisect
+import math
+import re
+
+from mle_ci.result import RunResult
+
+MAX_POINTS = 200
+"""Most epochs drawn on the x-axis; longer runs are thinned so that the chart stays readable and small."""
+
+# mermaid reads ``%%`` as a comment and ``;`` as a line end, and a title ends at ``"``: keep a safe alphabet.
+_UNSAFE_TITLE = re.compile(r"[^A-Za-z0-9 _.,:()+\-/@]")
+
+
+def render_curves(result: RunResult) -> list[str]:
+    """Lines of a mermaid block with one line series per fold, or none when there is nothing to plot."""
+    use_val = any(_finite(e.val_score) for e in result.epochs)
+    series: dict[int | None, dict[int, float]] = {}
+    for record in result.epochs:
+        value = record.val_score if use_val else record.loss
+        if value is None or not math.isfinite(value):
+            continue
+        group = record.fold if result.folds else None
+        series.setdefault(group, {})[record.epoch] = value
+    epochs = sorted({epoch for points in series.values() for epoch in points})
+    if len(epochs) < 2:
+        return []
+    epochs = _thin(epochs)
+    groups = sorted(series, key=lambda g: (g is None, g or 0))
+    metric = _safe(result.metric.name or "") if use_val else ""
+    y_label = metric or ("val_score" if use_val else "loss")
+    title = "Validation score per epoch" if use_val else "Training loss per epoch"
+    lines = [
+        "```mermaid",
+        "xychart-beta",
+        f'    title "{title}"',
+        f'    x-axis "epoch" [{", ".join(str(e) for e in epochs)}]',
+        f'    y-axis "{y_label}"',
+    ]
+    lines.extend(f"    line [{', '.join(_number(v) for v in _aligned(series[g], epochs))}]" for g in groups)
+    lines.append("```")
+    if len(groups) > 1:
+        names = ", ".join("run" if g is None else f"fold {g}" for g in groups)
+        lines += ["", f"Lines, in order: {names}."]
+    return lines
+
+
+def _aligned(points: dict[int, float], epochs: list[int]) -> list[float]:
+    """Values at ``epochs`` up to the series' last epoch; gaps take the nearest earlier value."""
+    last_epoch = max(points)
+    known = sorted(points)
+    values: list[float] = []
+    current = points[known[0]]
+    for epoch in epochs:
+        if epoch > last_epoch:
+            break
+        at = bisect.bisect_right(known, epoch)
+        if at:
+            current = points[known[at - 1]]
+        values.append(current)
+    return values
+
+
+def _thin(epochs: list[int]) -> list[int]:
+    """At most :data:`MAX_POINTS` epochs, evenly spaced, always keeping the last."""
+    if len(epochs) <= MAX_POINTS:
+        return epochs
+    step = math.ceil(len(epochs) / (MAX_POINTS - 1))
+    thinned = epochs[::step]
+    return thinned if thinned[-1] == epochs[-1] else [*thinned, epochs[-1]]
+
+
+def _number(value: float) -> str:
+    """A plain decimal (mermaid reads no exponent)."""
+    text = f"{value:.6f}".rstrip("0").rstrip(".")
+    return "0" if text in ("", "-0") else text
+
+
+def _safe(text: str) -> str:
+    return _UNSAFE_TITLE.sub("", text).strip()[:60]
+
+
+def _finite(value: float | None) -> bool:
+    return value is not None and math.isfinite(value)

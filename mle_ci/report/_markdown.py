@@ -1,0 +1,92 @@
+"""Markdown building blocks that keep untrusted text inert: escaped inline text, code spans, fences, cutting."""
+
+from __future__ import annotations
+
+import html
+import re
+
+from mle_ci.report._text import clean_text
+
+# Backslash-escaped so that text cannot make emphasis, links, images, code, math, tables or headings.
+_MARKDOWN_PUNCTUATION = re.compile(r"([\\`*_\[\]|~$#])")
+_BACKTICKS = re.compile(r"`+")
+_FENCE = re.compile(r"^(`{3,})")
+
+
+def md(text: str) -> str:
+    """``text`` as inert inline Markdown, safe in a table cell: no HTML, no formatting, no line breaks."""
+    escaped = html.escape(clean_text(text), quote=False)
+    escaped = _MARKDOWN_PUNCTUATION.sub(r"\\\1", escaped)
+    return escaped.strip().replace("\n", "<br>")
+
+
+def code(text: str) -> str:
+    """``text`` as one code span, whatever backticks it holds (not for table cells: ``|`` splits them)."""
+    content = clean_text(text).replace("\n", " ").strip()
+    if not content:
+        return ""
+    fence = "`" * (_longest_run(content) + 1)
+    return f"{fence} {content} {fence}"
+
+
+def fence_for(lines: list[str]) -> str:
+    """A backtick fence longer than any backtick run in ``lines``, so that no line can close the block."""
+    return "`" * max(3, max((_longest_run(line) for line in lines), default=0) + 1)
+
+
+def _longest_run(text: str) -> int:
+    return max((len(m) for m in _BACKTICKS.findall(text)), default=0)
+
+
+def size(text: str) -> int:
+    """Bytes of ``text`` in UTF-8."""
+    return len(text.encode("utf-8"))
+
+
+def cut(text: str, limit: int, note: str) -> str:
+    """``text`` cut at a line boundary, open blocks closed, and ``note`` appended, in ``limit`` bytes."""
+    closing_note = f"\n{note}\n"
+    kept: list[str] = []
+    used = 0
+    fence: str | None = None
+    details = 0
+    for line in text.splitlines(keepends=True):
+        after_fence, after_details = _state_after(line, fence, details)
+        needed = used + size(line) + size(_closers(after_fence, after_details)) + size(closing_note)
+        if needed > limit:
+            break
+        kept.append(line)
+        used += size(line)
+        fence, details = after_fence, after_details
+    if not kept:
+        return _cut_bytes(closing_note.lstrip("\n"), limit)
+    body = "".join(kept)
+    if not body.endswith("\n"):
+        body += "\n"
+    return body + _closers(fence, details) + closing_note
+
+
+def _state_after(line: str, fence: str | None, details: int) -> tuple[str | None, int]:
+    """Open fence and ``<details>`` depth after ``line`` (the renderers start both at column 0)."""
+    stripped = line.rstrip("\r\n")
+    if fence is not None:
+        candidate = stripped.strip(" ")
+        closes = bool(candidate) and set(candidate) == {"`"} and len(candidate) >= len(fence)
+        return (None, details) if closes else (fence, details)
+    opened = _FENCE.match(stripped)
+    if opened:
+        return opened.group(1), details
+    if stripped.startswith("<details"):
+        return None, details + 1
+    if stripped.startswith("</details>"):
+        return None, max(0, details - 1)
+    return None, details
+
+
+def _closers(fence: str | None, details: int) -> str:
+    text = f"{fence}\n" if fence is not None else ""
+    return text + "\n</details>\n" * details
+
+
+def _cut_bytes(text: str, limit: int) -> str:
+    return text.encode("utf-8")[: max(0, limit)].decode("utf-8", "ignore")

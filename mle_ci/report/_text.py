@@ -1,0 +1,147 @@
+"""Small text helpers shared by the renderers: cleaning the child's text and phrasing scores and progress."""
+
+from __future__ import annotations
+
+import math
+import re
+
+from mle_ci.durations import format_duration
+from mle_ci.result import FoldResult, FoldStatus, RunResult, RunStatus
+
+MAX_LINE = 2000
+"""Longest output line kept; one line may be megabytes (a tensor's repr, a progress bar without newlines)."""
+
+_ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?|\x1b[@-Z\\-_]")
+# C0 controls other than tab and newline, DEL, C1 controls, lone surrogates and the two non-characters that
+# XML forbids: none of them prints, and some break UTF-8 encoding or XML.
+_UNPRINTABLE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
+_NEWLINES = re.compile(r"\r\n?")
+
+
+def clean_text(text: str) -> str:
+    """``text`` with terminal escapes removed and unprintable or unencodable characters replaced by U+FFFD."""
+    text = _NEWLINES.sub("\n", _ANSI.sub("", text))
+    return _UNPRINTABLE.sub("\ufffd", text)
+
+
+def clean_line(line: str, *, limit: int = MAX_LINE) -> str:
+    """One output line as a terminal last showed it (after carriage returns), cleaned and cut to ``limit``."""
+    segments = [s for s in line.rstrip("\r\n").split("\r") if s]
+    text = clean_text(segments[-1] if segments else "").replace("\n", " ")
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def format_score(value: float | None, digits: int = 5) -> str:
+    """A score for people: ``digits`` significant digits without trailing zeros; ``n/a`` when unknown."""
+    if value is None:
+        return "n/a"
+    if not math.isfinite(value):
+        return str(value)
+    magnitude = abs(value)
+    if magnitude == 0:
+        return "0"
+    if not 1e-4 <= magnitude < 1e15:
+        return f"{value:.{digits - 1}e}"
+    decimals = max(0, digits - 1 - math.floor(math.log10(magnitude)))
+    text = f"{value:.{decimals}f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+def exact_number(value: float | None) -> str:
+    """A number for machines: the shortest text that reads back to the same float; empty when unknown."""
+    if value is None or not math.isfinite(value):
+        return ""
+    return repr(float(value))
+
+
+def passes_min_score(result: RunResult, score: float | None) -> bool:
+    """Whether ``score`` meets ``result.min_score`` in the metric's direction (no minimum: always)."""
+    if result.min_score is None:
+        return True
+    if score is None or not math.isfinite(score):
+        return False
+    return score == result.min_score or result.metric.better(score, result.min_score)
+
+
+def best_fold(result: RunResult) -> FoldResult | None:
+    """The completed fold with the best finite score (the first one on a tie)."""
+    best: FoldResult | None = None
+    for fold in result.folds:
+        if fold.status is not FoldStatus.COMPLETED or fold.score is None or not math.isfinite(fold.score):
+            continue
+        if best is None or best.score is None or result.metric.better(fold.score, best.score):
+            best = fold
+    return best
+
+
+def completed_folds(result: RunResult) -> int:
+    """How many folds finished with a score."""
+    return sum(1 for f in result.folds if f.status is FoldStatus.COMPLETED)
+
+
+def fold_count(result: RunResult) -> int:
+    """How many folds the run has or announced."""
+    return max(result.total_folds or 0, len(result.folds))
+
+
+def metric_phrase(result: RunResult) -> str:
+    """``auc, higher is better`` or just the direction when the metric has no name."""
+    name = clean_text(result.metric.name).replace("\n", " ") if result.metric.name else ""
+    return f"{name}, {result.metric.direction}" if name else result.metric.direction
+
+
+def cv_phrase(result: RunResult) -> str | None:
+    """``0.687 ± 0.012 over 5 folds``, or None when no fold has a score."""
+    mean, std = result.cv_mean, result.cv_std
+    if mean is None or std is None:
+        return None
+    n = len(result.fold_scores)
+    return f"{format_score(mean)} ± {format_score(std)} over {n} fold{'s' if n != 1 else ''}"
+
+
+def progress_phrase(result: RunResult) -> str:
+    """Where the run got to: fold, epoch and last score, as far as it reported them."""
+    parts: list[str] = []
+    total = fold_count(result)
+    current = next((f for f in result.folds if f.status in (FoldStatus.RUNNING, FoldStatus.INCOMPLETE)), None)
+    if current is not None:
+        parts.append(f"fold {current.index}/{total}" if total else f"fold {current.index}")
+    elif result.folds:
+        parts.append(f"{completed_folds(result)} of {total} folds completed")
+    if result.epochs:
+        last = result.epochs[-1]
+        if current is None or last.fold in (None, current.index):
+            parts.append(f"epoch {last.epoch}/{last.total_epochs}" if last.total_epochs else f"epoch {last.epoch}")
+    if result.last_score is not None:
+        parts.append(f"last score {format_score(result.last_score)}")
+    return ", ".join(parts) if parts else "no progress was reported"
+
+
+def ending_phrase(result: RunResult) -> str:
+    """How the run ended, in a few words naming the child's exit code or signal and the time it took."""
+    took = format_duration(result.duration_s)
+    status = result.status
+    if status is RunStatus.TIMEOUT:
+        budget = f" of {format_duration(result.timeout_s)}" if result.timeout_s is not None else ""
+        return f"the run hit its time budget{budget} and was stopped after {took}"
+    if status is RunStatus.STALLED:
+        return f"the run stalled (no output or progress) and was stopped after {took}"
+    if status is RunStatus.INTERRUPTED:
+        return f"the run was interrupted (cancelled) after {took}"
+    if status is RunStatus.RUNNING:
+        return f"the run was still going after {took}"
+    how = child_exit_phrase(result)
+    if status is RunStatus.CRASHED:
+        return f"the run crashed after {took}" + (f" ({how})" if how else "")
+    if status is RunStatus.FAILED:
+        return f"the run failed after {took}" + (f" ({how})" if how else "")
+    return f"the run finished after {took}"
+
+
+def child_exit_phrase(result: RunResult) -> str:
+    """``exit code 1`` / ``killed by SIGKILL`` / empty when the child's end is unknown."""
+    if result.child_signal:
+        return f"killed by {clean_text(result.child_signal)}"
+    if result.child_exit_code is not None:
+        return f"exit code {result.child_exit_code}"
+    return ""

@@ -1,0 +1,204 @@
+"""JUnit XML for a run: one suite, one test case per fold, plus a ``run`` case when the run itself went wrong."""
+
+from __future__ import annotations
+
+import math
+import shlex
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from junit_xml import TestCase, TestSuite, to_xml_report_string
+
+from mle_ci.report._text import (
+    child_exit_phrase,
+    clean_line,
+    clean_text,
+    ending_phrase,
+    exact_number,
+    format_score,
+    passes_min_score,
+    progress_phrase,
+)
+from mle_ci.result import FoldResult, FoldStatus, RunResult, RunStatus
+
+LOG_LINES = 40
+"""Output lines quoted in a ``run`` error; dorny/test-reporter rejects reports over 64 KiB."""
+
+LOG_LINE_CHARS = 500
+
+_ABORTED = (RunStatus.CRASHED, RunStatus.TIMEOUT, RunStatus.STALLED, RunStatus.INTERRUPTED)
+
+
+@dataclass(frozen=True)
+class _Case:
+    """A test case and the seconds it took (set on the XML afterwards: junit-xml drops zero times)."""
+
+    case: TestCase
+    seconds: float
+
+
+def render_junit(result: RunResult, *, suite_name: str = "mle-ci") -> str:
+    """JUnit XML for ``result``, valid whatever the child printed, with ``time`` on every element."""
+    classname = f"mle-ci.{clean_text(result.competition) if result.competition else 'run'}"
+    cases = [_fold_case(result, fold, classname) for fold in result.folds]
+    run_case = _run_case(result, classname)
+    if run_case is not None:
+        cases.append(run_case)
+    suite = TestSuite(
+        clean_text(suite_name),
+        [c.case for c in cases],
+        timestamp=_timestamp(result.started_at),
+        properties=_properties(result),
+    )
+    raw: str = to_xml_report_string([suite], prettyprint=False)
+    return _finish(raw, [c.seconds for c in cases], _seconds(result.duration_s))
+
+
+def _fold_case(result: RunResult, fold: FoldResult, classname: str) -> _Case:
+    """The test case of one fold: passed, failed (below min-score), error (cut short) or skipped."""
+    name = f"fold-{fold.index}"
+    stdout = f"score={exact_number(fold.score) or 'none'} best_epoch={_or_none(fold.best_epoch)} epochs={fold.epochs}"
+    if fold.early_stopped:
+        stdout += " early_stopped=true"
+    case = TestCase(name, classname=classname, stdout=stdout)
+    if fold.status is FoldStatus.COMPLETED:
+        if not passes_min_score(result, fold.score):
+            case.add_failure_info(message=_below_min(result, name, fold.score), failure_type="min-score")
+    elif fold.status is FoldStatus.INCOMPLETE:
+        ending = ending_phrase(result)
+        reached = f" ({fold.epochs} epoch{'s' if fold.epochs != 1 else ''} done)" if fold.epochs else ""
+        case.add_error_info(
+            message=f"{name} did not finish{reached}: {ending}",
+            output=_crash_text(result) or None,
+            error_type=result.status.value,
+        )
+    elif fold.status is FoldStatus.NOT_REACHED:
+        case.add_skipped_info(message=f"{name} was not reached: {ending_phrase(result)}")
+    else:
+        case.add_skipped_info(message=f"{name} was still running when this report was written")
+    return _Case(case, _seconds(fold.seconds))
+
+
+def _run_case(result: RunResult, classname: str) -> _Case | None:
+    """The ``run`` case: always without folds, and with folds only when the run as a whole went wrong."""
+    status = result.status
+    if result.folds and status in (RunStatus.SUCCESS, RunStatus.RUNNING):
+        return None
+    stdout = (
+        f"status={status.value} score={exact_number(result.score) or 'none'} "
+        f"exit_code={int(result.exit_code)} epochs={len(result.epochs)}"
+    )
+    case = TestCase("run", classname=classname, stdout=stdout)
+    failed_gates = [g for g in result.gates if not g.passed]
+    if status is RunStatus.RUNNING:
+        case.add_skipped_info(message="the run was still going when this report was written")
+    elif status is RunStatus.FAILED and failed_gates:
+        case.add_failure_info(
+            message="; ".join(clean_text(g.message) or f"{g.name} failed" for g in failed_gates),
+            output=_details(result),
+            failure_type="gate",
+        )
+    elif status is not RunStatus.SUCCESS:
+        case.add_error_info(message=_run_message(result), output=_details(result), error_type=status.value)
+    return _Case(case, _seconds(result.duration_s))
+
+
+def _run_message(result: RunResult) -> str:
+    """One line saying how the run ended, where it got to, and where it crashed."""
+    message = f"{ending_phrase(result)}; it got to {progress_phrase(result)}"
+    if result.crash is not None:
+        crash = result.crash
+        message += f"; the traceback ends at {clean_text(crash.file)}:{crash.line}"
+        if crash.exception:
+            message += f" ({clean_text(crash.exception)})"
+    elif result.status in _ABORTED and result.status is not RunStatus.CRASHED:
+        how = child_exit_phrase(result)
+        message += f"; the child ended with {how}" if how else ""
+    return message
+
+
+def _details(result: RunResult) -> str:
+    """The body of a ``run`` error: crash site, the harness's errors and the last lines of output."""
+    parts = [_crash_text(result)]
+    if result.errors:
+        parts.append("Errors:\n" + "\n".join(f"- {clean_text(e)}" for e in result.errors))
+    failed = [g for g in result.gates if not g.passed]
+    if failed:
+        parts.append("Failed gates:\n" + "\n".join(f"- {g.name}: {clean_text(g.message)}" for g in failed))
+    tail = result.log_tail[-LOG_LINES:]
+    if tail:
+        lines = "\n".join(clean_line(line, limit=LOG_LINE_CHARS) for line in tail)
+        parts.append(f"Last {len(tail)} lines of output:\n{lines}")
+    return "\n\n".join(p for p in parts if p) or ending_phrase(result)
+
+
+def _crash_text(result: RunResult) -> str:
+    crash = result.crash
+    if crash is None:
+        return ""
+    where = f" in {clean_text(crash.function)}" if crash.function else ""
+    exception = f"\n{clean_text(crash.exception)}" if crash.exception else ""
+    return f"Crash site: {clean_text(crash.file)}:{crash.line}{where}{exception}"
+
+
+def _below_min(result: RunResult, name: str, score: float | None) -> str:
+    if result.min_score is None:
+        return f"{name} failed"
+    minimum = format_score(result.min_score)
+    direction = result.metric.direction
+    if score is None:
+        return f"{name} finished without a score; min-score is {minimum} ({direction})"
+    side = "below" if result.metric.higher_is_better else "above"
+    return f"{name} score {format_score(score)} is {side} min-score {minimum} ({direction})"
+
+
+def _properties(result: RunResult) -> dict[str, str]:
+    return {
+        "status": result.status.value,
+        "score": exact_number(result.score),
+        "cv_mean": exact_number(result.cv_mean),
+        "cv_std": exact_number(result.cv_std),
+        "metric": clean_text(result.metric.name or ""),
+        "direction": result.metric.direction,
+        "exit_code": str(int(result.exit_code)),
+        "command": clean_text(shlex.join(result.command)),
+        "competition": clean_text(result.competition or ""),
+        "min_score": exact_number(result.min_score),
+    }
+
+
+def _finish(raw: str, case_seconds: list[float], total: float) -> str:
+    """Set ``time`` on every test case, the suite and the root, and indent the document."""
+    root = ET.fromstring(raw)  # noqa: S314 -- our own document, just built by junit-xml
+    suite = root.find("testsuite")
+    assert suite is not None  # we built exactly one
+    for element, seconds in zip(suite.findall("testcase"), case_seconds, strict=True):
+        element.set("time", _time(seconds))
+    suite.set("time", _time(total))
+    root.set("time", _time(total))
+    root.set("skipped", suite.get("skipped", "0"))
+    ET.indent(root)
+    return '<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
+
+
+def _time(seconds: float) -> str:
+    return f"{seconds:.3f}"
+
+
+def _seconds(value: float | None) -> float:
+    """Seconds fit for a ``time`` attribute: finite and not negative."""
+    return value if value is not None and math.isfinite(value) and value > 0 else 0.0
+
+
+def _timestamp(started_at: float | None) -> str | None:
+    if started_at is None or not math.isfinite(started_at):
+        return None
+    try:
+        return datetime.fromtimestamp(started_at, tz=UTC).strftime("%Y-%m-%dT%H:%M:%S")
+    except (OverflowError, OSError, ValueError):
+        return None
+
+
+def _or_none(value: int | None) -> str:
+    return "none" if value is None else str(value)

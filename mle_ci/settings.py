@@ -1,0 +1,376 @@
+"""Every setting of a run, read once from defaults, ``mle-ci.yml``, the environment and the command line.
+
+Precedence, lowest first: defaults < config file < ``MLE_CI_<KEY>`` < action input ``INPUT_<NAME>`` < CLI.
+Every value is validated in every layer it appears in, so a mistake is reported even where a higher
+layer would have overridden it. After :func:`load_settings` nothing reads the environment.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import re
+import shlex
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path, PurePath
+from types import MappingProxyType
+from typing import Any
+
+from mle_ci.config_file import PATTERN_EVENTS, PATTERN_GROUPS, Entry, construct, describe, read_config, read_patterns
+from mle_ci.durations import parse_duration
+from mle_ci.errors import ConfigError, DurationError
+
+__all__ = [
+    "AGENTS",
+    "CONFIG_NAMES",
+    "DISPLAYS",
+    "PATTERN_EVENTS",
+    "PATTERN_GROUPS",
+    "LinePattern",
+    "Settings",
+    "load_settings",
+]
+
+AGENTS = ("baseline", "claude")
+DISPLAYS = ("auto", "plain", "live")
+CONFIG_NAMES = ("mle-ci.yml", "mle-ci.yaml")
+_DIRECTIONS: dict[str, bool | None] = {"max": True, "higher": True, "min": False, "lower": False, "auto": None}
+_SECRET_NAME = re.compile(r"KEY|TOKEN|SECRET|PASSWORD", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class LinePattern:
+    """A user's regular expression for output lines and the type of event its matches become."""
+
+    regex: re.Pattern[str]
+    event: str
+
+
+def _no_env() -> Mapping[str, str]:
+    return MappingProxyType({})
+
+
+@dataclass(frozen=True, kw_only=True)
+class Settings:
+    """The validated settings of one run; ``env`` is the child's environment, kept out of repr and eq."""
+
+    command: tuple[str, ...] = ()
+    agent: str | None = None
+    competition: str | None = None
+    data_dir: Path | None = None
+    output_dir: Path = Path("mle-ci-results")
+    timeout: float | None = None
+    grace: float = 15.0
+    heartbeat: float = 30.0
+    stall_timeout: float | None = None
+    require_gpu: bool = False
+    gpus: str | None = None
+    min_score: float | None = None
+    folds: int | None = None
+    metric: str | None = None
+    higher_is_better: bool | None = None
+    model: str | None = None
+    patterns: tuple[LinePattern, ...] = ()
+    display: str = "auto"
+    workspace: Path = Path()
+    github_actions: bool = False
+    config_file: Path | None = None
+    env: Mapping[str, str] = field(default_factory=_no_env, repr=False, compare=False)
+
+
+@dataclass(frozen=True)
+class _Source:
+    """Where a value came from (``label``) and whether it arrived as text rather than as typed YAML."""
+
+    label: str
+    text: bool
+    secret: bool = False
+
+    def error(self, detail: str) -> ConfigError:
+        return ConfigError(f"{self.label}: {detail}")
+
+    def show(self, value: object) -> str:
+        if self.secret:
+            return "(value hidden)"
+        return describe(value)
+
+
+Converter = Callable[[object, _Source], Any]
+
+
+def _duration(value: object, src: _Source) -> float:
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        raise src.error(f"expected a duration such as 90s, 30m or 1h30m, got {src.show(value)}")
+    try:
+        return parse_duration(value, key=src.label)
+    except DurationError:
+        if src.secret:
+            raise src.error("not a valid duration") from None
+        raise
+
+
+def _limit(value: object, src: _Source) -> float | None:
+    """A duration where 0 means no limit at all."""
+    return _duration(value, src) or None
+
+
+def _plain(unit: str, scale: float, *, zero_is_off: bool) -> Converter:
+    """An action input that is a plain number in ``unit`` (``scale`` seconds each)."""
+
+    def convert(value: object, src: _Source) -> float | None:
+        text = value.strip() if isinstance(value, str) else ""
+        try:
+            number = float(text)
+        except ValueError:
+            if _is_duration(text):
+                raise src.error(
+                    f"{src.show(value)} has a unit, but this input is a plain number of {unit}; write e.g. 30"
+                ) from None
+            raise src.error(f"expected a plain number of {unit}, got {src.show(value)}") from None
+        if not math.isfinite(number) or number < 0:
+            raise src.error(f"expected a number of {unit} >= 0, got {src.show(value)}")
+        seconds = number * scale
+        return None if zero_is_off and seconds == 0 else seconds
+
+    return convert
+
+
+def _is_duration(text: str) -> bool:
+    try:
+        parse_duration(text)
+    except DurationError:
+        return False
+    return True
+
+
+def _flag(value: object, src: _Source) -> bool:
+    if isinstance(value, bool):
+        return value
+    if src.text and isinstance(value, str) and value.strip().lower() in ("true", "false"):
+        return value.strip().lower() == "true"
+    raise src.error(f"expected true or false, got {src.show(value)}")
+
+
+def _positive_int(value: object, src: _Source) -> int:
+    number: int | None = None
+    if isinstance(value, int) and not isinstance(value, bool):
+        number = value
+    elif src.text and isinstance(value, str) and re.fullmatch(r"\s*\+?\d+\s*", value):
+        number = int(value)
+    if number is None or number < 1:
+        raise src.error(f"expected a positive integer, got {src.show(value)}")
+    return number
+
+
+def _number(value: object, src: _Source) -> float:
+    number = math.nan
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        number = float(value)
+    elif src.text and isinstance(value, str):
+        with contextlib.suppress(ValueError):
+            number = float(value)
+    if not math.isfinite(number):
+        raise src.error(f"expected a number, got {src.show(value)}")
+    return number
+
+
+def _text(value: object, src: _Source) -> str:
+    if isinstance(value, str) and value.strip():
+        return value.strip()
+    raise src.error(f"expected a non-empty string, got {src.show(value)}")
+
+
+def _choice(*options: str) -> Converter:
+    def convert(value: object, src: _Source) -> str:
+        word = value.strip().lower() if isinstance(value, str) else None
+        if word in options:
+            return word
+        raise src.error(f"expected one of {', '.join(options)}, got {src.show(value)}")
+
+    return convert
+
+
+def _direction(value: object, src: _Source) -> bool | None:
+    word = value.strip().lower() if isinstance(value, str) else ""
+    if word in _DIRECTIONS:
+        return _DIRECTIONS[word]
+    raise src.error(f"expected max, higher, min, lower or auto, got {src.show(value)}")
+
+
+def _path(value: object, src: _Source) -> Path:
+    if isinstance(value, PurePath):
+        return Path(value)
+    if isinstance(value, str) and value.strip():
+        return Path(value.strip())
+    raise src.error(f"expected a path, got {src.show(value)}")
+
+
+def _command(value: object, src: _Source) -> tuple[str, ...]:
+    if isinstance(value, str):
+        try:
+            return tuple(shlex.split(value))
+        except ValueError as exc:
+            raise src.error(f"cannot split {src.show(value)} into words: {exc}") from None
+    if not isinstance(value, list | tuple):
+        raise src.error(f"expected a command line (a string or a list of words), got {src.show(value)}")
+    words: list[str] = []
+    for index, word in enumerate(value):
+        if isinstance(word, bool) or not isinstance(word, str | int | float):
+            raise src.error(f"word {index} of the command must be a string, got {src.show(word)}")
+        words.append(str(word))
+    return tuple(words)
+
+
+def _gpus(value: object, src: _Source) -> str:
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+        return str(value)
+    if isinstance(value, str) and value.strip():
+        return value.strip()
+    raise src.error(f"expected all, none, a GPU count or a device list such as 0,1, got {src.show(value)}")
+
+
+_CONVERTERS: dict[str, Converter] = {
+    "command": _command,
+    "agent": _choice(*AGENTS),
+    "competition": _text,
+    "data_dir": _path,
+    "output_dir": _path,
+    "timeout": _limit,
+    "grace": _duration,
+    "heartbeat": _duration,
+    "stall_timeout": _limit,
+    "require_gpu": _flag,
+    "gpus": _gpus,
+    "min_score": _number,
+    "folds": _positive_int,
+    "metric": _text,
+    "direction": _direction,
+    "model": _text,
+    "display": _choice(*DISPLAYS),
+}
+"""Settings that every layer can set, by key; ``direction`` sets the field ``higher_is_better``."""
+
+_CONFIG_KEYS = frozenset(_CONVERTERS) | {"patterns"}
+
+# The action's inputs by their hyphenated names; the time inputs are plain numbers in their own units.
+_INPUTS: dict[str, tuple[str, Converter]] = {
+    name.replace("_", "-"): (name, _CONVERTERS[name])
+    for name in _CONVERTERS
+    if name not in ("timeout", "grace", "heartbeat", "stall_timeout")
+} | {
+    "timeout-minutes": ("timeout", _plain("minutes", 60.0, zero_is_off=True)),
+    "grace-seconds": ("grace", _plain("seconds", 1.0, zero_is_off=False)),
+    "heartbeat-seconds": ("heartbeat", _plain("seconds", 1.0, zero_is_off=False)),
+    "stall-minutes": ("stall_timeout", _plain("minutes", 60.0, zero_is_off=True)),
+}
+
+
+def load_settings(cli: Mapping[str, object], env: Mapping[str, str], cwd: Path) -> Settings:
+    """Settings from ``cli`` values (``None`` = not given) over ``env`` over the config file over defaults."""
+    config_file, label = _find_config(cli, env, cwd)
+    values: dict[str, Any] = {}
+    if config_file is not None:
+        values.update(_file_layer(read_config(config_file, label, _CONFIG_KEYS)))
+    values.update(_env_layer(env))
+    values.update(_input_layer(env))
+    values.update(_cli_layer(cli))
+    values["output_dir"] = cwd / values.get("output_dir", Settings.output_dir)
+    if values.get("data_dir") is not None:
+        values["data_dir"] = cwd / values["data_dir"]
+    workspace = env.get("GITHUB_WORKSPACE", "").strip()
+    return Settings(
+        **values,
+        workspace=cwd / workspace if workspace else cwd,
+        github_actions=env.get("GITHUB_ACTIONS") == "true",
+        config_file=config_file,
+        env=MappingProxyType(dict(env)),
+    )
+
+
+def _find_config(cli: Mapping[str, object], env: Mapping[str, str], cwd: Path) -> tuple[Path | None, str]:
+    """The config file to read and how to name it in messages; a file named explicitly must exist."""
+    named: tuple[object, _Source] | None = None
+    if cli.get("config") is not None:
+        named = cli["config"], _Source("--config", text=True)
+    elif env.get("INPUT_CONFIG", "").strip():
+        named = env["INPUT_CONFIG"], _Source("input config", text=True)
+    elif env.get("MLE_CI_CONFIG", "").strip():
+        named = env["MLE_CI_CONFIG"], _Source("environment MLE_CI_CONFIG", text=True)
+    if named is not None:
+        given, src = named
+        relative = _path(given, src)
+        path = cwd / relative
+        if not path.is_file():
+            what = "is not a file" if path.exists() else "does not exist"
+            raise src.error(f"config file {str(relative)!r} {what}")
+        return path, str(relative)
+    present = [cwd / name for name in CONFIG_NAMES if (cwd / name).is_file()]
+    if len(present) > 1:
+        raise ConfigError(f"both {' and '.join(CONFIG_NAMES)} exist; keep one, or choose with --config")
+    return (present[0], present[0].name) if present else (None, "")
+
+
+def _derive(layer: dict[str, Any]) -> dict[str, Any]:
+    """Map keys that are not field names onto fields: ``direction`` and what ``gpus`` implies."""
+    if "direction" in layer:
+        layer["higher_is_better"] = layer.pop("direction")
+    if "gpus" in layer and "require_gpu" not in layer:
+        layer["require_gpu"] = layer["gpus"].lower() != "none"
+    return layer
+
+
+def _file_layer(entries: list[Entry]) -> dict[str, Any]:
+    layer: dict[str, Any] = {}
+    for entry in entries:
+        value = construct(entry.node, entry.where)
+        if value is None:
+            continue  # ``key:`` with nothing after it leaves the default
+        if entry.name == "patterns":
+            layer["patterns"] = _patterns(entry)
+        else:
+            layer[entry.name] = _CONVERTERS[entry.name](value, _Source(entry.where, text=False))
+    return _derive(layer)
+
+
+def _env_layer(env: Mapping[str, str]) -> dict[str, Any]:
+    layer: dict[str, Any] = {}
+    for key, convert in _CONVERTERS.items():
+        name = f"MLE_CI_{key.upper()}"
+        value = env.get(name, "")
+        if value.strip():
+            layer[key] = convert(value, _Source(f"environment {name}", text=True, secret=_is_secret(name)))
+    return _derive(layer)
+
+
+def _input_layer(env: Mapping[str, str]) -> dict[str, Any]:
+    layer: dict[str, Any] = {}
+    for input_name, (key, convert) in _INPUTS.items():
+        name = f"INPUT_{input_name.upper()}"
+        value = env.get(name, "")
+        if value.strip():
+            layer[key] = convert(value, _Source(f"input {input_name}", text=True, secret=_is_secret(name)))
+    return _derive(layer)
+
+
+def _cli_layer(cli: Mapping[str, object]) -> dict[str, Any]:
+    layer: dict[str, Any] = {}
+    for key, value in cli.items():
+        if key == "config":
+            continue
+        if key not in _CONVERTERS:
+            # A wrong key is a bug in the caller, not a user's mistake.
+            raise ValueError(f"load_settings: unknown CLI key {key!r}")
+        if value is None or (key == "command" and not value):
+            continue
+        label = "COMMAND" if key == "command" else f"--{key.replace('_', '-')}"
+        layer[key] = _CONVERTERS[key](value, _Source(label, text=True))
+    return _derive(layer)
+
+
+def _is_secret(name: str) -> bool:
+    return _SECRET_NAME.search(name) is not None
+
+
+def _patterns(entry: Entry) -> tuple[LinePattern, ...]:
+    return tuple(LinePattern(regex, event) for regex, event in read_patterns(entry))

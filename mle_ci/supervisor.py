@@ -1,0 +1,491 @@
+"""The one module that starts processes and sends signals.
+
+The child runs in its own process group (fork+exec), dies with the harness (``PR_SET_PDEATHSIG``), and its
+descendants cannot escape: the harness is a child subreaper, so processes that left the group (``setsid``,
+double fork) are found under it in ``/proc`` and killed too. Output is read line by line with bounded memory.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import os
+import select
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
+from types import FrameType
+from typing import Protocol
+
+MAX_LINE = 64 * 1024
+"""Longest line handed on at once; a longer one is passed in pieces so memory stays bounded."""
+
+_PR_SET_PDEATHSIG = 1
+_PR_SET_CHILD_SUBREAPER = 36
+_HARNESS_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+_LEFTOVER_GRACE = 1.0
+_DRAIN_AFTER_EXIT = 0.5
+
+
+class StopReason(StrEnum):
+    """Why the harness ended the child before it finished by itself."""
+
+    TIMEOUT = "timeout"
+    STALLED = "stalled"
+    INTERRUPTED = "interrupted"
+
+
+class Watcher(Protocol):
+    """What the supervisor reports to while the child runs; ``poll`` decides whether to stop it."""
+
+    def on_line(self, line: bytes, now: float) -> None:
+        """One line of output (without its newline), or a piece of a line longer than ``MAX_LINE``."""
+
+    def poll(self, now: float) -> StopReason | None:
+        """Periodic work (heartbeat, events); a reason stops the child."""
+
+    def next_poll(self, now: float) -> float:
+        """Seconds until ``poll`` wants to run again."""
+
+
+@dataclass(frozen=True)
+class ChildSpec:
+    """What to run and how long to wait between SIGTERM and SIGKILL."""
+
+    argv: tuple[str, ...]
+    env: Mapping[str, str]
+    cwd: Path | None = None
+    grace: float = 15.0
+    interrupt_grace: float = 2.0
+
+
+@dataclass(frozen=True)
+class ChildExit:
+    """How the child ended: exit status or signal, and what the harness did to it."""
+
+    pid: int
+    returncode: int | None
+    signal: int | None
+    stop_reason: StopReason | None
+    harness_signal: int | None
+    killed: bool
+    leftovers_killed: int
+    started: float
+    ended: float
+
+    @property
+    def signal_name(self) -> str | None:
+        if self.signal is None:
+            return None
+        try:
+            return signal.Signals(self.signal).name
+        except ValueError:
+            return f"signal {self.signal}"
+
+
+class LineSplitter:
+    """Cuts a byte stream into lines; holds at most ``max_line`` bytes of an unfinished line."""
+
+    def __init__(self, max_line: int = MAX_LINE) -> None:
+        self._max = max_line
+        self._buffer = bytearray()
+
+    def feed(self, data: bytes) -> Iterator[bytes]:
+        start = 0
+        while True:
+            end = data.find(b"\n", start)
+            if end < 0:
+                break
+            piece = data[start:end]
+            if self._buffer:
+                self._buffer += piece
+                yield from self._flush_long()
+                yield bytes(self._buffer)
+                self._buffer.clear()
+            else:
+                yield from self._cut(piece)
+            start = end + 1
+        self._buffer += data[start:]
+        yield from self._flush_long()
+
+    def _cut(self, piece: bytes) -> Iterator[bytes]:
+        for offset in range(0, max(len(piece), 1), self._max):
+            yield piece[offset : offset + self._max]
+
+    def _flush_long(self) -> Iterator[bytes]:
+        while len(self._buffer) > self._max:
+            yield bytes(self._buffer[: self._max])
+            del self._buffer[: self._max]
+
+    def close(self) -> Iterator[bytes]:
+        """The unfinished last line, if any."""
+        if self._buffer:
+            yield bytes(self._buffer)
+            self._buffer.clear()
+
+
+def _libc_prctl() -> Callable[..., int] | None:
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        prctl: Callable[..., int] = libc.prctl
+    except (OSError, AttributeError):
+        return None
+    return prctl
+
+
+_PRCTL = _libc_prctl()
+
+
+def _die_with_parent(parent: int) -> Callable[[], None]:
+    prctl = _PRCTL
+
+    def preexec() -> None:
+        # Runs between fork and exec: only the prepared foreign call and getppid, nothing that takes locks.
+        if prctl is not None:
+            prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        if os.getppid() != parent:
+            os._exit(1)
+
+    return preexec
+
+
+@contextlib.contextmanager
+def _subreaper() -> Iterator[None]:
+    enabled = _PRCTL is not None and _PRCTL(_PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0
+    try:
+        yield
+    finally:
+        if enabled and _PRCTL is not None:
+            _PRCTL(_PR_SET_CHILD_SUBREAPER, 0, 0, 0, 0)
+
+
+def _parent_map() -> dict[int, list[int]]:
+    children: dict[int, list[int]] = {}
+    try:
+        entries = os.listdir("/proc")
+    except OSError:
+        return children
+    for name in entries:
+        if not name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{name}/stat", "rb") as handle:
+                stat = handle.read()
+        except OSError:
+            continue
+        # The command name may hold spaces and parentheses: the fields start after the last ')'.
+        fields = stat[stat.rfind(b")") + 2 :].split()
+        if len(fields) > 1:
+            children.setdefault(int(fields[1]), []).append(int(name))
+    return children
+
+
+def descendants(root: int) -> list[int]:
+    """Every living or zombie process below ``root`` in the process tree (Linux ``/proc``)."""
+    tree = _parent_map()
+    found: list[int] = []
+    stack = list(tree.get(root, ()))
+    while stack:
+        pid = stack.pop()
+        found.append(pid)
+        stack.extend(tree.get(pid, ()))
+    return found
+
+
+def _signal_all(pgid: int, pids: Sequence[int], sig: int) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pgid, sig)
+    for pid in pids:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.kill(pid, sig)
+
+
+def _reap(pids: Sequence[int]) -> None:
+    """Collect reparented orphans that have exited, so no zombie stays behind."""
+    for pid in pids:
+        with contextlib.suppress(ChildProcessError, OSError):
+            os.waitpid(pid, os.WNOHANG)
+
+
+def _alive(pgid: int, pids: Sequence[int]) -> bool:
+    me = os.getpid()
+    living = [p for p in descendants(me) if p in pids or _in_group(p, pgid)]
+    return any(not _is_zombie(p) for p in living)
+
+
+def _in_group(pid: int, pgid: int) -> bool:
+    try:
+        return os.getpgid(pid) == pgid
+    except OSError:
+        return False
+
+
+def _is_zombie(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as handle:
+            stat = handle.read()
+    except OSError:
+        return True
+    return stat[stat.rfind(b")") + 2 : stat.rfind(b")") + 3] in (b"Z", b"X")
+
+
+class SignalTrap:
+    """Catches SIGINT, SIGTERM and SIGHUP to the harness (a cancelled workflow) and wakes the poll loop."""
+
+    def __init__(self) -> None:
+        self.received: list[int] = []
+        self.handled = 0
+        self.read_fd, self._write_fd = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
+        self._previous: dict[int, object] = {}
+        self._previous_wakeup = -1
+        self.installed = False
+
+    def _handler(self, signum: int, _frame: FrameType | None) -> None:
+        self.received.append(signum)
+
+    def install(self) -> None:
+        try:
+            self._previous_wakeup = signal.set_wakeup_fd(self._write_fd, warn_on_full_buffer=False)
+        except ValueError:
+            return  # not the main thread: the caller's own handling applies
+        for sig in _HARNESS_SIGNALS:
+            self._previous[sig] = signal.signal(sig, self._handler)
+        self.installed = True
+
+    def drain(self) -> None:
+        with contextlib.suppress(BlockingIOError):
+            while os.read(self.read_fd, 512):
+                pass
+
+    def __enter__(self) -> SignalTrap:
+        self.install()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
+    @property
+    def first(self) -> int | None:
+        """The first signal received, if any."""
+        return self.received[0] if self.received else None
+
+    def close(self) -> None:
+        if self.installed:
+            for sig, previous in self._previous.items():
+                signal.signal(sig, previous)  # type: ignore[arg-type]
+            signal.set_wakeup_fd(self._previous_wakeup)
+        os.close(self.read_fd)
+        os.close(self._write_fd)
+
+
+class Supervisor:
+    """Runs one child to the end, enforcing what the watcher decides, and leaves no process behind."""
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self._clock = clock
+
+    def run(
+        self,
+        spec: ChildSpec,
+        watcher: Watcher,
+        *,
+        trap: SignalTrap | None = None,
+        on_start: Callable[[int], None] | None = None,
+    ) -> ChildExit:
+        """Start ``spec``, feed its output to ``watcher`` until it and every descendant are gone."""
+        with contextlib.ExitStack() as stack:
+            if trap is None:
+                trap = stack.enter_context(SignalTrap())
+            stack.enter_context(_subreaper())
+            child = _Child(spec, watcher, trap, self._clock)
+            if on_start is not None:
+                on_start(child.pid)
+            return child.supervise()
+        raise AssertionError("unreachable")  # pragma: no cover
+
+
+class _Child:
+    """State of one supervised child, from fork+exec until every descendant is gone."""
+
+    def __init__(self, spec: ChildSpec, watcher: Watcher, trap: SignalTrap, clock: Callable[[], float]) -> None:
+        self._spec = spec
+        self._watcher = watcher
+        self._trap = trap
+        self._clock = clock
+        self._me = os.getpid()
+        self._process = subprocess.Popen(
+            spec.argv,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            env=dict(spec.env),
+            cwd=spec.cwd,
+            start_new_session=True,
+            preexec_fn=_die_with_parent(self._me),  # noqa: PLW1509 - started before any harness thread
+        )
+        self.pid = self._process.pid
+        self._started = clock()
+        assert self._process.stdout is not None
+        self._out = self._process.stdout
+        self._out_fd = self._out.fileno()
+        os.set_blocking(self._out_fd, False)
+        self._out_open = True
+        self._splitter = LineSplitter()
+        self._poller = select.poll()
+        self._poller.register(self._out_fd, select.POLLIN)
+        self._poller.register(trap.read_fd, select.POLLIN)
+        self._exit_fd = _pidfd(self.pid)
+        if self._exit_fd is not None:
+            self._poller.register(self._exit_fd, select.POLLIN)
+        self._stop_reason: StopReason | None = None
+        self._harness_signal: int | None = None
+        self._kill_at: float | None = None
+        self._killed = False
+        self._targets: list[int] = []
+
+    def supervise(self) -> ChildExit:
+        try:
+            while self._process.poll() is None:
+                self._step()
+            returncode = self._process.returncode
+            leftovers = self._end_leftovers()
+            self._drain()
+            _reap(descendants(self._me))
+        finally:
+            if self._process.poll() is None:
+                _signal_all(self.pid, descendants(self._me), signal.SIGKILL)
+                self._process.wait()
+            if self._exit_fd is not None:
+                os.close(self._exit_fd)
+            self._out.close()
+        ended = self._clock()
+        self._watcher.poll(ended)
+        return ChildExit(
+            pid=self.pid,
+            returncode=returncode if returncode >= 0 else None,
+            signal=-returncode if returncode < 0 else None,
+            stop_reason=self._stop_reason,
+            harness_signal=self._harness_signal,
+            killed=self._killed,
+            leftovers_killed=leftovers,
+            started=self._started,
+            ended=ended,
+        )
+
+    def _step(self) -> None:
+        now = self._clock()
+        wait = self._watcher.next_poll(now)
+        if self._kill_at is not None:
+            wait = min(wait, self._kill_at - now)
+        if self._exit_fd is None:
+            wait = min(wait, 0.05)
+        ready = {fd for fd, _ in self._poller.poll(max(0, int(wait * 1000) + 1))}
+        if self._out_fd in ready and self._out_open:
+            self._read()
+        if self._trap.read_fd in ready:
+            self._trap.drain()
+        if len(self._trap.received) > self._trap.handled:
+            self._trap.handled = len(self._trap.received)
+            self._harness_signal = self._harness_signal or self._trap.first
+            if self._stop_reason is not StopReason.INTERRUPTED:
+                self._begin_stop(StopReason.INTERRUPTED, min(self._spec.grace, self._spec.interrupt_grace))
+            elif not self._killed:
+                self._kill_now()  # a second signal: no more waiting
+        now = self._clock()
+        if self._stop_reason is None:
+            reason = self._watcher.poll(now)
+            if reason is not None:
+                self._begin_stop(reason, self._spec.grace)
+        elif self._kill_at is not None and now >= self._kill_at:
+            self._kill_now()
+        else:
+            self._watcher.poll(now)
+
+    def _collect_targets(self) -> None:
+        self._targets.extend(p for p in descendants(self._me) if p not in self._targets)
+
+    def _begin_stop(self, reason: StopReason, grace: float) -> None:
+        self._stop_reason = reason
+        self._collect_targets()
+        _signal_all(self.pid, self._targets, signal.SIGTERM)
+        self._kill_at = self._clock() + grace
+
+    def _kill_now(self) -> None:
+        self._collect_targets()
+        _signal_all(self.pid, self._targets, signal.SIGKILL)
+        self._killed = True
+        self._kill_at = None
+
+    def _read(self) -> None:
+        """Hand on what the pipe holds; notes the end of file."""
+        while True:
+            try:
+                data = os.read(self._out_fd, 65536)
+            except BlockingIOError:
+                return
+            except InterruptedError:
+                continue
+            except OSError:
+                data = b""
+            if not data:
+                self._out_open = False
+                with contextlib.suppress(KeyError, ValueError):
+                    self._poller.unregister(self._out_fd)
+                return
+            now = self._clock()
+            for line in self._splitter.feed(data):
+                self._watcher.on_line(line, now)
+
+    def _end_leftovers(self) -> int:
+        """The child is gone; whatever it left behind goes too. Returns how many processes that was."""
+        leftovers = [p for p in descendants(self._me) if not _is_zombie(p)]
+        if self._stop_reason is None and (leftovers or _group_exists(self.pid)):
+            self._targets.extend(leftovers)
+            _signal_all(self.pid, leftovers, signal.SIGTERM)
+            self._kill_at = self._clock() + min(self._spec.grace, _LEFTOVER_GRACE)
+        while not self._killed and _alive(self.pid, self._targets):
+            if self._kill_at is None or self._clock() >= self._kill_at:
+                self._kill_now()
+                break
+            if self._out_open:
+                self._read()
+            time.sleep(0.02)
+        return len(set(leftovers))
+
+    def _drain(self) -> None:
+        deadline = self._clock() + _DRAIN_AFTER_EXIT
+        while self._out_open and self._clock() < deadline:
+            self._read()
+            if self._out_open:
+                with contextlib.suppress(InterruptedError):
+                    select.select([self._out_fd], [], [], 0.05)
+        for line in self._splitter.close():
+            self._watcher.on_line(line, self._clock())
+
+
+def _group_exists(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _pidfd(pid: int) -> int | None:
+    opener = getattr(os, "pidfd_open", None)
+    if opener is None:
+        return None
+    try:
+        fd: int = opener(pid)
+    except OSError:
+        return None
+    return fd
