@@ -14,6 +14,8 @@ from typing import Any, ClassVar, TypeAlias
 from mle_ci.errors import EventError
 
 SCHEMA_VERSION = 1
+PROGRESS_LINE_PREFIX = "[progress] "
+"""Start of the human lines mle_ci.progress prints; the line parser skips them (their event is in the file)."""
 MAX_TEXT = 4000
 """Longest message kept in an event, so that one event stays one small atomic write."""
 

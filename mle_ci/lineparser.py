@@ -9,6 +9,7 @@ from dataclasses import replace
 from typing import Protocol
 
 from mle_ci.events import (
+    PROGRESS_LINE_PREFIX,
     EarlyStopEvent,
     EpochEvent,
     Event,
@@ -17,7 +18,6 @@ from mle_ci.events import (
     MessageEvent,
     MetricEvent,
 )
-from mle_ci.progress import PREFIX
 
 MAX_PARSED_LINE = 4096
 """Longer lines are not progress lines; skipping them keeps the parser cheap under floods."""
@@ -213,7 +213,7 @@ def _user_event(pattern: PatternLike, match: re.Match[str], ts: float) -> Event 
 
 def parse_line(text: str, ts: float, patterns: Sequence[PatternLike] = ()) -> Event | None:
     """The event a printed line stands for, or None; user patterns are tried before the built-in formats."""
-    if len(text) > MAX_PARSED_LINE or text.startswith(PREFIX):
+    if len(text) > MAX_PARSED_LINE or text.startswith(PROGRESS_LINE_PREFIX):
         return None
     for pattern in patterns:
         match = pattern.regex.search(text)

@@ -9,13 +9,13 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TextIO
+from typing import TextIO, cast
 
 from mle_ci.console import Console, make_console
 from mle_ci.decisions import Clocks, child_environment, min_score_gate, run_status
 from mle_ci.errors import ConfigError, ResultError
 from mle_ci.files import LogFile, Redactor, write_atomic
-from mle_ci.github import GitHub, GitHubFileError, secret_values
+from mle_ci.github import GitHub, GitHubFileError, Level, secret_values
 from mle_ci.monitor import RunMonitor
 from mle_ci.report import decide_annotations, decide_outputs, find_crash_site, render_junit, render_summary
 from mle_ci.result import RunResult, RunStatus
@@ -97,12 +97,15 @@ def execute(settings: Settings, *, stream: TextIO) -> RunResult:
     redactor = Redactor(secrets)
     console = make_console(stream, display=settings.display, github_actions=settings.github_actions)
     with SignalTrap() as trap:
-        result = _supervise(settings, files, console, github, redactor, trap)
-        publish(result, files, github, redactor, console)
+        result = _supervise(
+            settings=settings, files=files, console=console, github=github, redactor=redactor, trap=trap
+        )
+        publish(result, files, github=github, redactor=redactor, console=console)
     return result
 
 
 def _supervise(
+    *,
     settings: Settings,
     files: ResultFiles,
     console: Console,
@@ -197,7 +200,15 @@ def _supervise(
         console.stop()
     monitor.finish()
     console.note(_ending_note(child, settings))
-    return _final_result(base, tracker, monitor, child, settings, log, wall_start)
+    return _final_result(
+        base=base,
+        tracker=tracker,
+        monitor=monitor,
+        child=child,
+        settings=settings,
+        log=log,
+        wall_start=wall_start,
+    )
 
 
 def _budget_phrase(settings: Settings) -> str:
@@ -231,6 +242,7 @@ def _ending_note(child: ChildExit, settings: Settings) -> str:
 
 
 def _final_result(
+    *,
     base: RunResult,
     tracker: RunTracker,
     monitor: RunMonitor,
@@ -263,13 +275,15 @@ def _final_result(
     crash = find_crash_site(list(tail), str(settings.workspace)) if status is RunStatus.CRASHED else None
     errors = list(snapshot.errors)
     if status is RunStatus.CRASHED:
-        errors.append(f"the command {'was killed by ' + child.signal_name if child.signal_name else 'exited with code ' + str(child.returncode)}")
+        how = f"was killed by {child.signal_name}" if child.signal_name else f"exited with code {child.returncode}"
+        errors.append(f"the command {how}")
     return replace(snapshot, status=status, gates=gates, crash=crash, errors=tuple(errors))
 
 
 def publish(
     result: RunResult,
     files: ResultFiles,
+    *,
     github: GitHub | None,
     redactor: Redactor,
     console: Console,
@@ -297,7 +311,7 @@ def publish(
         console.note(str(exc))
     for annotation in decide_annotations(result):
         github.annotate(
-            annotation.level,
+            cast("Level", annotation.level),
             redactor.text(annotation.message),
             title=annotation.title,
             file=annotation.file,
@@ -328,5 +342,5 @@ def republish(folder: Path, *, env: Mapping[str, str], stream: TextIO) -> RunRes
     github = GitHub.from_env(env, stream) if env.get("GITHUB_ACTIONS") == "true" else None
     redactor = Redactor(secret_values(env))
     console = make_console(stream, display="plain", github_actions=github is not None)
-    publish(result, files, github, redactor, console)
+    publish(result, files, github=github, redactor=redactor, console=console)
     return result

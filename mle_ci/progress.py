@@ -22,6 +22,7 @@ import time
 
 from mle_ci.eventlog import append_event
 from mle_ci.events import (
+    PROGRESS_LINE_PREFIX,
     CheckpointEvent,
     EarlyStopEvent,
     EpochEvent,
@@ -49,8 +50,7 @@ __all__ = [
     "submission",
 ]
 
-PREFIX = "[progress] "
-"""Start of the human lines this module prints; the harness's line parser skips them (the event is in the file)."""
+PREFIX = PROGRESS_LINE_PREFIX
 
 _warned = False
 

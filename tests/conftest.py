@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -13,12 +12,11 @@ CHILDREN = Path(__file__).parent / "children"
 
 
 @pytest.fixture(autouse=True)
-def _clean_environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+def _clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     """Tests start without GITHUB_*, INPUT_*, MLE_CI_* or CI variables of the machine running them."""
     for name in list(os.environ):
         if name.startswith(("GITHUB_", "INPUT_", "MLE_CI_", "ACTIONS_", "RUNNER_")) or name in ("CI", "ACT"):
             monkeypatch.delenv(name, raising=False)
-    yield
 
 
 def child(name: str, *args: str) -> list[str]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import re
+from dataclasses import replace
 
 from mle_ci.durations import format_duration
 from mle_ci.result import FoldResult, FoldStatus, RunResult, RunStatus
@@ -145,3 +146,29 @@ def child_exit_phrase(result: RunResult) -> str:
     if result.child_exit_code is not None:
         return f"exit code {result.child_exit_code}"
     return ""
+
+
+def clean_result(result: RunResult) -> RunResult:
+    """``result`` with every text that came from the child or the user cleaned, so no renderer forgets one."""
+    crash = result.crash
+    if crash is not None:
+        crash = replace(
+            crash,
+            file=clean_text(crash.file),
+            function=None if crash.function is None else clean_text(crash.function),
+            exception=None if crash.exception is None else clean_text(crash.exception),
+        )
+    return replace(
+        result,
+        command=tuple(clean_text(part) for part in result.command),
+        competition=None if result.competition is None else clean_text(result.competition),
+        metric=replace(result.metric, name=None if result.metric.name is None else clean_text(result.metric.name)),
+        child_signal=None if result.child_signal is None else clean_text(result.child_signal),
+        submission=None if result.submission is None else clean_text(result.submission),
+        gates=tuple(replace(g, name=clean_text(g.name), message=clean_text(g.message)) for g in result.gates),
+        crash=crash,
+        errors=tuple(clean_text(e) for e in result.errors),
+        warnings=tuple(clean_text(w) for w in result.warnings),
+        log_tail=tuple(clean_line(line) for line in result.log_tail),
+        output_dir=None if result.output_dir is None else clean_text(result.output_dir),
+    )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from mle_ci.report._text import (
+    clean_result,
     clean_text,
     cv_phrase,
     ending_phrase,
@@ -33,6 +34,7 @@ class Annotation:
 
 def decide_annotations(result: RunResult) -> tuple[Annotation, ...]:
     """The annotations for ``result``, errors first, at most :data:`MAX_PER_LEVEL` of each level."""
+    result = clean_result(result)
     found = [*_ending(result), *_gates(result), *_errors(result), *_warnings(result), *_score(result)]
     capped: list[Annotation] = []
     for level in LEVELS:

@@ -13,6 +13,7 @@ from junit_xml import TestCase, TestSuite, to_xml_report_string
 from mle_ci.report._text import (
     child_exit_phrase,
     clean_line,
+    clean_result,
     clean_text,
     ending_phrase,
     exact_number,
@@ -40,7 +41,8 @@ class _Case:
 
 def render_junit(result: RunResult, *, suite_name: str = "mle-ci") -> str:
     """JUnit XML for ``result``, valid whatever the child printed, with ``time`` on every element."""
-    classname = f"mle-ci.{clean_text(result.competition) if result.competition else 'run'}"
+    result = clean_result(result)
+    classname = f"mle-ci.{result.competition or 'run'}"
     cases = [_fold_case(result, fold, classname) for fold in result.folds]
     run_case = _run_case(result, classname)
     if run_case is not None:

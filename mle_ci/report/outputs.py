@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from mle_ci.report._text import completed_folds, exact_number
+from mle_ci.report._text import clean_text, completed_folds, exact_number
 from mle_ci.result import RunResult
 
 FILE_KEYS = ("junit", "summary", "result")
@@ -19,7 +19,7 @@ def decide_outputs(result: RunResult, *, files: Mapping[str, str]) -> dict[str, 
         "score": exact_number(result.score),
         "score-std": exact_number(result.cv_std),
         "cv-mean": exact_number(result.cv_mean),
-        "metric": result.metric.name or "",
+        "metric": clean_text(result.metric.name or ""),
         "direction": "higher" if result.metric.higher_is_better else "lower",
         "folds": str(completed_folds(result)),
         "submission": result.submission or "",

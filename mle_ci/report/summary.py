@@ -12,7 +12,7 @@ from mle_ci.report._markdown import code, cut, fence_for, md, size
 from mle_ci.report._text import (
     best_fold,
     child_exit_phrase,
-    clean_line,
+    clean_result,
     clean_text,
     completed_folds,
     cv_phrase,
@@ -42,7 +42,8 @@ _STATUS_EMOJI = {
 
 def render_summary(result: RunResult, *, limit_bytes: int = DEFAULT_LIMIT) -> str:
     """GitHub-flavoured Markdown for ``result``, at most ``limit_bytes`` bytes of UTF-8."""
-    tail = [clean_line(line) for line in result.log_tail]
+    result = clean_result(result)
+    tail = list(result.log_tail)
     text = _render(result, tail, omitted=0)
     if size(text) <= limit_bytes:
         return text
