@@ -16,6 +16,9 @@ if TYPE_CHECKING:
 class Console(Protocol):
     """Where the child's lines and the harness's notes go."""
 
+    live: bool
+    """Whether a live status line stands in for heartbeat lines."""
+
     def start(self) -> None:
         """The child is running: begin any live display."""
 
@@ -38,6 +41,8 @@ def _stamp() -> str:
 
 class PlainConsole:
     """Plain, flushed lines: what CI logs show well."""
+
+    live = False
 
     def __init__(self, stream: TextIO) -> None:
         self._stream = stream
@@ -70,6 +75,8 @@ class PlainConsole:
 
 class LiveConsole:
     """A rich live status line under the child's output, for a terminal."""
+
+    live = True
 
     def __init__(self, stream: TextIO) -> None:
         from rich.console import Console as RichConsole

@@ -108,7 +108,8 @@ class RunMonitor:
             if self._dirty and now - self._last_save >= RESULT_EVERY:
                 self.save(now)
         if heartbeat_due(self.clocks, now):
-            self._console.note(heartbeat_text(self.clocks, now, self.progress()))
+            if not self._console.live:
+                self._console.note(heartbeat_text(self.clocks, now, self.progress()))
             self.clocks = replace(self.clocks, last_beat=now)
         reason = stop_reason(self.clocks, now)
         return None if reason is None else StopReason(reason)

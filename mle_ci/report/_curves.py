@@ -42,21 +42,20 @@ def render_curves(result: RunResult) -> list[str]:
     ]
     lines.extend(f"    line [{', '.join(_number(v) for v in _aligned(series[g], epochs))}]" for g in groups)
     lines.append("```")
+    notes = []
     if len(groups) > 1:
-        names = ", ".join("run" if g is None else f"fold {g}" for g in groups)
-        lines += ["", f"Lines, in order: {names}."]
-    return lines
+        notes.append("Lines, in order: " + ", ".join("run" if g is None else f"fold {g}" for g in groups) + ".")
+    if any(max(series[g]) < epochs[-1] for g in groups):
+        notes.append("A fold that stopped earlier keeps its last value to the right.")
+    return [*lines, "", " ".join(notes)] if notes else lines
 
 
 def _aligned(points: dict[int, float], epochs: list[int]) -> list[float]:
-    """Values at ``epochs`` up to the series' last epoch; gaps take the nearest earlier value."""
-    last_epoch = max(points)
+    """One value per epoch: mermaid maps every category to a value, so gaps and the tail repeat the last one."""
     known = sorted(points)
     values: list[float] = []
     current = points[known[0]]
     for epoch in epochs:
-        if epoch > last_epoch:
-            break
         at = bisect.bisect_right(known, epoch)
         if at:
             current = points[known[at - 1]]

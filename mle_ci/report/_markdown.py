@@ -26,7 +26,9 @@ def code(text: str) -> str:
     if not content:
         return ""
     fence = "`" * (_longest_run(content) + 1)
-    return f"{fence} {content} {fence}"
+    # a space keeps a backtick at either end from joining the fence; Markdown strips one on each side
+    pad = " " if content[0] == "`" or content[-1] == "`" else ""
+    return f"{fence}{pad}{content}{pad}{fence}"
 
 
 def fence_for(lines: list[str]) -> str:

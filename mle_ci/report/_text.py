@@ -48,6 +48,11 @@ def format_score(value: float | None, digits: int = 5) -> str:
     return text.rstrip("0").rstrip(".") if "." in text else text
 
 
+def format_spread(value: float | None) -> str:
+    """A standard deviation for people: two significant digits are all it can honestly claim."""
+    return format_score(value, digits=2)
+
+
 def exact_number(value: float | None) -> str:
     """A number for machines: the shortest text that reads back to the same float; empty when unknown."""
     if value is None or not math.isfinite(value):
@@ -97,7 +102,7 @@ def cv_phrase(result: RunResult) -> str | None:
     if mean is None or std is None:
         return None
     n = len(result.fold_scores)
-    return f"{format_score(mean)} ± {format_score(std)} over {n} fold{'s' if n != 1 else ''}"
+    return f"{format_score(mean)} ± {format_spread(std)} over {n} fold{'s' if n != 1 else ''}"
 
 
 def progress_phrase(result: RunResult) -> str:

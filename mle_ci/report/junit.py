@@ -116,7 +116,7 @@ def _run_message(result: RunResult) -> str:
             message += f" ({clean_text(crash.exception)})"
     elif result.status in _ABORTED and result.status is not RunStatus.CRASHED:
         how = child_exit_phrase(result)
-        message += f"; the child ended with {how}" if how else ""
+        message += f"; child: {how}" if how else ""
     return message
 
 

@@ -18,6 +18,7 @@ from mle_ci.report._text import (
     cv_phrase,
     fold_count,
     format_score,
+    format_spread,
     metric_phrase,
     passes_min_score,
 )
@@ -87,7 +88,7 @@ def _verdict(result: RunResult) -> list[str]:
         score = f"score **{md(format_score(result.reported_score))}**" + (f" (CV {cv})" if cv else "")
     elif result.cv_mean is not None and result.cv_std is not None:
         n = len(result.fold_scores)
-        mean, std = format_score(result.cv_mean), format_score(result.cv_std)
+        mean, std = format_score(result.cv_mean), format_spread(result.cv_std)
         score = f"CV score **{mean}** ± {std} over {n} fold{'s' if n != 1 else ''}"
     else:
         score = "no score"

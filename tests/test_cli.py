@@ -1,0 +1,126 @@
+"""The command line through main(argv): exit codes and messages for each way a user can get it wrong."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import child
+
+from mle_ci.cli import main
+
+
+@pytest.fixture
+def in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+def test_no_command_is_a_usage_error(in_tmp: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Without a command nothing runs: exit 2 and a line that says what to do."""
+    assert main(["run"]) == 2
+    assert "Error: no command to run" in capsys.readouterr().err
+    assert not (in_tmp / "mle-ci-results" / "result.json").exists()
+
+
+def test_unknown_program_is_a_usage_error(in_tmp: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A program that is not on PATH is reported before anything starts."""
+    assert main(["run", "--", "no-such-program-xyz"]) == 2
+    assert "'no-such-program-xyz' was not found on PATH" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("args", "fragment"),
+    [
+        (["--timeout", "-5m"], "--timeout"),
+        (["--timeout", "soon"], "--timeout"),
+        (["--folds", "zero"], "--folds"),
+        (["--min-score", "high"], "--min-score"),
+        (["--direction", "up"], "--direction"),
+    ],
+)
+def test_bad_flags_exit_2_naming_the_flag(
+    in_tmp: Path, capsys: pytest.CaptureFixture[str], args: list[str], fragment: str
+) -> None:
+    """A bad value exits 2 with the flag named and no traceback."""
+    assert main(["run", *args, "--", sys.executable, "-c", "pass"]) == 2
+    err = capsys.readouterr().err
+    assert fragment in err
+    assert "Traceback" not in err
+
+
+def test_bad_config_file_names_the_line(in_tmp: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """An unknown key in mle-ci.yml exits 2 naming the key, its line and a suggestion."""
+    (in_tmp / "mle-ci.yml").write_text("folds: 5\ntimout: 30m\n")
+    assert main(["run", "--", sys.executable, "-c", "pass"]) == 2
+    err = capsys.readouterr().err
+    assert "line 2" in err
+    assert "timout" in err
+    assert "timeout" in err
+
+
+def test_unknown_option_is_a_usage_error(in_tmp: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """click's own usage errors exit 2."""
+    assert main(["run", "--no-such-flag"]) == 2
+
+
+def test_built_in_agents_are_refused_honestly(in_tmp: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Asking for a built-in agent (not in this version) exits 2 and says so."""
+    (in_tmp / "mle-ci.yml").write_text("agent: baseline\n")
+    assert main(["run", "--", sys.executable, "-c", "pass"]) == 2
+    assert "agent" in capsys.readouterr().err
+
+
+def test_exit_code_follows_the_command(in_tmp: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A command failing with any code makes the run exit 1 (status crashed); success exits 0."""
+    assert main(["run", "--heartbeat", "0", "--", sys.executable, "-c", "raise SystemExit(7)"]) == 1
+    assert json.loads((in_tmp / "mle-ci-results" / "result.json").read_text())["child"]["exit_code"] == 7
+    assert main(["run", "--", sys.executable, "-c", "print('Fold 1/1 complete: Score=0.9')"]) == 0
+
+
+def test_min_score_gate_fails_the_run(in_tmp: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A score below --min-score fails the run (exit 1) with the gate recorded."""
+    script = "print('Fold 1/2 complete: Score=0.6'); print('Fold 2/2 complete: Score=0.7')"
+    assert main(["run", "--min-score", "0.8", "--", sys.executable, "-c", script]) == 1
+    result = json.loads((in_tmp / "mle-ci-results" / "result.json").read_text())
+    assert result["status"] == "failed"
+    assert result["gates"][0]["passed"] is False
+    assert main(["run", "--min-score", "0.7", "--direction", "min", "--", sys.executable, "-c", script]) == 0
+
+
+def test_timeout_exits_124(in_tmp: Path) -> None:
+    """The time limit ends the run with 124, as GNU timeout does."""
+    assert main(["run", "--timeout", "0.5s", "--grace", "0.5s", "--", *child("sleeper", "30")]) == 124
+
+
+def test_report_rerenders_from_disk(in_tmp: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """`mle-ci report DIR` writes summary.md and junit.xml again from result.json, with the run's exit code."""
+    assert main(["run", "--", sys.executable, "-c", "print('Fold 1/1 complete: Score=0.9')"]) == 0
+    out = in_tmp / "mle-ci-results"
+    (out / "summary.md").unlink()
+    (out / "junit.xml").unlink()
+    assert main(["report", str(out)]) == 0
+    assert (out / "summary.md").read_text().startswith("## ")
+    assert "fold-1" in (out / "junit.xml").read_text()
+
+
+def test_report_on_a_folder_without_result_exits_2(in_tmp: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A folder without result.json is a usage error."""
+    assert main(["report", str(in_tmp)]) == 2
+    assert "holds no result.json" in capsys.readouterr().err
+
+
+def test_report_refuses_a_corrupt_result(in_tmp: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A result.json of another schema version is refused with exit 2."""
+    (in_tmp / "result.json").write_text(json.dumps({"schema_version": 99}))
+    assert main(["report", str(in_tmp)]) == 2
+    assert "schema version" in capsys.readouterr().err
+
+
+def test_unwritable_output_dir_is_a_usage_error(in_tmp: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """An output folder that cannot be created exits 2 before anything runs."""
+    (in_tmp / "file").write_text("")
+    assert main(["run", "--output-dir", "file/sub", "--", sys.executable, "-c", "pass"]) == 2
+    assert "output-dir" in capsys.readouterr().err

@@ -1,0 +1,140 @@
+"""A run under GITHUB_ACTIONS=true: the GitHub files, workflow commands and secrets, end to end."""
+
+from __future__ import annotations
+
+import re
+import sys
+from pathlib import Path
+
+import junitparser
+from helpers import mle_ci, run_child
+
+FAKE_KEY = "sk-ant-api03-FAKEFAKEFAKEFAKEFAKE-0123456789"
+FAKE_TOKEN = "ghs_FAKEWORKFLOWTOKEN0123456789abcdef"
+
+
+def _github_env(tmp_path: Path) -> dict[str, str]:
+    files = tmp_path / "gh"
+    files.mkdir()
+    (files / "output").touch()
+    (files / "summary").touch()
+    return {
+        "GITHUB_ACTIONS": "true",
+        "GITHUB_OUTPUT": str(files / "output"),
+        "GITHUB_STEP_SUMMARY": str(files / "summary"),
+        "GITHUB_WORKSPACE": str(Path(__file__).resolve().parent.parent),
+        "GITHUB_TOKEN": FAKE_TOKEN,
+        "ACTIONS_RUNTIME_TOKEN": FAKE_TOKEN + "rt",
+        "ACTIONS_ID_TOKEN_REQUEST_TOKEN": FAKE_TOKEN + "id",
+        "ANTHROPIC_API_KEY": FAKE_KEY,
+    }
+
+
+def _outputs(path: Path) -> dict[str, str]:
+    outputs: dict[str, str] = {}
+    lines = iter(path.read_text().splitlines())
+    for line in lines:
+        if "<<" in line and "=" not in line.split("<<")[0]:
+            name, delimiter = line.split("<<", 1)
+            value = []
+            for inner in lines:
+                if inner == delimiter:
+                    break
+                value.append(inner)
+            outputs[name] = "\n".join(value)
+        else:
+            name, value = line.split("=", 1)
+            outputs[name] = value
+    return outputs
+
+
+def _commands_obeyed(stdout: str) -> list[str]:
+    """The workflow commands the runner would obey, honouring ::stop-commands:: as it does."""
+    obeyed, paused_until = [], None
+    for line in stdout.splitlines():
+        if paused_until is not None:
+            if line == f"::{paused_until}::":
+                paused_until = None
+            continue
+        match = re.match(r"^::([a-z-]+)[ :]", line)
+        if not match:
+            continue
+        if match.group(1) == "stop-commands":
+            paused_until = line.split("::")[2]
+            continue
+        obeyed.append(line)
+    return obeyed
+
+
+def test_child_workflow_commands_are_not_obeyed_and_secrets_never_leak(tmp_path: Path) -> None:
+    """Lines like ::error:: and ::add-mask:: from the child sit inside stop-commands; no secret reaches any file."""
+    env = _github_env(tmp_path)
+    run = run_child("workflow_commands", tmp_path / "out", env=env)
+    assert run.returncode == 1
+    obeyed = _commands_obeyed(run.stdout)
+    assert all("injected" not in c and "hide-everything" not in c and "set-output" not in c for c in obeyed)
+    assert any(c.startswith("::add-mask::") and FAKE_KEY in c for c in obeyed)  # masked before anything printed
+    first_mask = run.stdout.index("::add-mask::")
+    assert run.stdout.index("::stop-commands::") > first_mask
+    assert any(c.startswith("::error") for c in obeyed)  # our own crash annotation, after the stop ended
+    # The key printed by the child is redacted in every file and in the echoed log.
+    produced = [*list((tmp_path / "out").iterdir()), tmp_path / "gh" / "output", tmp_path / "gh" / "summary"]
+    for path in produced:
+        data = path.read_bytes()
+        for secret in (FAKE_KEY, FAKE_TOKEN):
+            assert secret.encode() not in data, f"{secret} leaked into {path.name}"
+    echoed = [line for line in run.stdout.splitlines() if not line.startswith("::add-mask::")]
+    assert "leaking ***" in echoed
+    assert not any(FAKE_KEY in line for line in echoed)
+
+
+def test_child_does_not_see_workflow_tokens_or_github_files(tmp_path: Path) -> None:
+    """GITHUB_TOKEN, ACTIONS_* tokens, INPUT_* and the runner's file-command paths are not in the child's env."""
+    env = _github_env(tmp_path) | {"INPUT_ANTHROPIC-API-KEY": FAKE_KEY}
+    script = tmp_path / "env.py"
+    script.write_text("import os\nprint(sorted(os.environ))\n")
+    run = mle_ci(["--", sys.executable, str(script)], tmp_path / "out", env=env)
+    seen = run.file("log.txt")
+    for name in (
+        "GITHUB_TOKEN",
+        "ACTIONS_RUNTIME_TOKEN",
+        "ACTIONS_ID_TOKEN_REQUEST_TOKEN",
+        "INPUT_ANTHROPIC-API-KEY",
+        "GITHUB_OUTPUT",
+        "GITHUB_STEP_SUMMARY",
+    ):
+        assert f"'{name}'" not in seen
+    for name in ("MLE_CI_EVENTS", "PYTHONUNBUFFERED", "LOGS_DIR", "GITHUB_WORKSPACE"):
+        assert f"'{name}'" in seen
+
+
+def test_outputs_summary_and_annotations_in_github(tmp_path: Path) -> None:
+    """GITHUB_OUTPUT holds the documented keys, the summary is appended, the crash is annotated at file and line."""
+    env = _github_env(tmp_path)
+    run = run_child("crasher", tmp_path / "out", options=["--folds", "3", "--min-score", "0.5"], env=env)
+    assert run.returncode == 1
+    outputs = _outputs(tmp_path / "gh" / "output")
+    for key in (
+        "status",
+        "exit-code",
+        "score",
+        "score-std",
+        "folds",
+        "submission",
+        "junit",
+        "summary",
+        "result",
+        "gpu-name",
+        "gpu-util-mean",
+        "duration-seconds",
+    ):
+        assert key in outputs
+    assert outputs["status"] == "crashed"
+    assert outputs["exit-code"] == "1"
+    assert outputs["folds"] == "1"
+    assert float(outputs["score"]) == 0.71
+    summary = (tmp_path / "gh" / "summary").read_text()
+    assert summary == (tmp_path / "out" / "summary.md").read_text()
+    errors = [c for c in _commands_obeyed(run.stdout) if c.startswith("::error")]
+    assert any("file=tests/children/crasher.py" in c and "line=8" in c for c in errors)
+    junitparser.JUnitXml.fromfile(outputs["junit"])

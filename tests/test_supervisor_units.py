@@ -1,0 +1,76 @@
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from mle_ci.files import LogFile, Redactor, write_atomic
+from mle_ci.supervisor import LineSplitter, descendants
+
+
+@given(st.lists(st.binary(max_size=50), max_size=20), st.integers(min_value=1, max_value=16))
+def test_splitter_keeps_every_byte_and_bounds_pieces(chunks: list[bytes], limit: int) -> None:
+    """Whatever the chunking, lines joined back give the input and no piece exceeds the limit."""
+    splitter = LineSplitter(max_line=limit)
+    pieces = [piece for chunk in chunks for piece in splitter.feed(chunk)]
+    pieces += list(splitter.close())
+    assert all(len(p) <= limit for p in pieces)
+    assert b"".join(pieces) == b"".join(chunks).replace(b"\n", b"")
+
+
+def test_splitter_splits_on_newlines() -> None:
+    """Complete lines come out as soon as their newline arrives."""
+    splitter = LineSplitter()
+    assert list(splitter.feed(b"a\nb")) == [b"a"]
+    assert list(splitter.feed(b"c\n\n")) == [b"bc", b""]
+    assert list(splitter.close()) == []
+
+
+def test_descendants_finds_grandchildren() -> None:
+    """The /proc walk finds a child and its own child."""
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import subprocess,sys,time; p=subprocess.Popen(['sleep','5']); print(p.pid, flush=True); time.sleep(5)",
+        ],
+        stdout=subprocess.PIPE,
+    )
+    assert proc.stdout is not None
+    grandchild = int(proc.stdout.readline())
+    found = descendants(os.getpid())
+    proc.kill()
+    proc.wait()
+    os.kill(grandchild, 9)
+    proc.stdout.close()
+    assert proc.pid in found
+    assert grandchild in found
+
+
+def test_redactor_replaces_secrets_in_bytes_and_text() -> None:
+    """Known secret values become *** wherever they appear."""
+    redactor = Redactor(["s3cr3t-value", ""])
+    assert redactor.bytes(b"a s3cr3t-value b") == b"a *** b"
+    assert redactor.text("s3cr3t-value!") == "***!"
+    assert not Redactor([])
+
+
+def test_write_atomic_leaves_no_temp_files(tmp_path: Path) -> None:
+    """The file is replaced whole; no temporary file stays behind."""
+    target = tmp_path / "result.json"
+    write_atomic(target, "one")
+    write_atomic(target, "two")
+    assert target.read_text() == "two"
+    assert [p.name for p in tmp_path.iterdir()] == ["result.json"]
+
+
+def test_log_file_remembers_a_write_error(tmp_path: Path) -> None:
+    """A log that cannot be opened records why instead of raising."""
+    log = LogFile(tmp_path / "missing" / "log.txt")
+    log.write_line(b"x")
+    log.close()
+    assert log.error is not None
