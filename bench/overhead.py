@@ -20,6 +20,7 @@ import re
 import resource
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 from _common import Figure, Finished, at_most, child_argv, harness_argv, median, python, report, run_to_end, temp_dir
 
@@ -68,6 +69,18 @@ def _startup(repeat: int) -> tuple[float, float]:
     return median(walls), median(cpus)
 
 
+def _fixed_cost(repeat: int, tmp: Path) -> tuple[float, float]:
+    """Median extra wall and harness CPU of one run whose child ends at once: start-up, set-up and reports."""
+    instant = child_argv("busy", "0")
+    walls, cpus = [], []
+    for index in range(repeat):
+        alone = _one(instant, "instant child alone")
+        supervised = _one(harness_argv(tmp / f"instant-{index}", instant), "harness, instant child")
+        walls.append(supervised.wall - alone.wall)
+        cpus.append(supervised.tree_cpu - (supervised.child_cpu or 0.0))
+    return median(walls), median(cpus)
+
+
 def measure(repeat: int = 5, cpu_seconds: float = 4.0) -> list[Figure]:
     child = child_argv("busy", f"{cpu_seconds:g}")
     ratios: list[float] = []
@@ -86,7 +99,8 @@ def measure(repeat: int = 5, cpu_seconds: float = 4.0) -> list[Figure]:
                     alone = _one(child, "child alone")
                 else:
                     supervised = _one(harness_argv(tmp / f"out-{pair}", child), "harness")
-            assert alone is not None and supervised is not None
+            assert alone is not None
+            assert supervised is not None
             ratio = supervised.wall / alone.wall
             ratios.append(ratio)
             harness_walls.append(supervised.wall)
@@ -101,12 +115,16 @@ def measure(repeat: int = 5, cpu_seconds: float = 4.0) -> list[Figure]:
                 line += f"harness {harness_cpu:.3f} s"
             print(line, flush=True)
         startup_wall, startup_cpu = _startup(max(3, repeat))
+        fixed_wall, fixed_cpu = _fixed_cost(max(3, repeat), tmp)
     print(f"  start-up alone (import mle_ci.cli, mle_ci.pipeline): wall {startup_wall:.3f} s, CPU {startup_cpu:.3f} s")
+    print(f"  whole run with an instant child: harness adds wall {fixed_wall:.3f} s, CPU {fixed_cpu:.3f} s")
 
     figures = [at_most(f"overhead: wall ratio harness/alone (median of {repeat})", median(ratios), 1.02, "x", 4)]
     if ratios:
         steady = [(h - startup_wall) / (h / r) for h, r in zip(harness_walls, ratios, strict=True)]
         figures.append(Figure("overhead: wall ratio less import start-up (info)", f"{median(steady):.4f}x"))
+        per_run = [(h - fixed_wall) / (h / r) for h, r in zip(harness_walls, ratios, strict=True)]
+        figures.append(Figure("overhead: wall ratio less per-run fixed cost (info)", f"{median(per_run):.4f}x"))
     if shares:
         child_cpu = median(child_cpus)
         figures += [
@@ -119,6 +137,11 @@ def measure(repeat: int = 5, cpu_seconds: float = 4.0) -> list[Figure]:
                 1.0,
                 " %",
                 2,
+            ),
+            Figure("overhead: per-run fixed CPU, instant child (info)", f"{fixed_cpu:.3f} s"),
+            Figure(
+                "overhead: harness CPU / child CPU, less fixed cost (info)",
+                f"{100 * (median(harness_cpus) - fixed_cpu) / child_cpu:.2f} %",
             ),
         ]
     else:

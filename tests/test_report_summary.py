@@ -251,7 +251,7 @@ def test_errors_warnings_and_crash_site_are_listed() -> None:
     text = render_summary(result)
     assert "### Errors\n\n- child exited with code 1" in text
     assert "- GPU idle \\*80%\\* of the time" in text
-    assert "``ValueError: `x` is bad`` at `src/model.py:42` in `forward`" in text
+    assert "Raised ``ValueError: `x` is bad`` at `src/model.py:42` in `forward`" in text
 
 
 def test_log_tail_is_folded_in_a_fence_it_cannot_close() -> None:
@@ -341,3 +341,51 @@ def test_rendering_is_pure() -> None:
     """The same result renders to the same text every time."""
     result = RunResult(status=RunStatus.SUCCESS, folds=FIVE_FOLDS, epochs=EPOCHS, log_tail=("a",))
     assert render_summary(result) == render_summary(result)
+
+
+_CODE_SPAN = re.compile(r"(?<!`)(`+)(?!`).*?(?<!`)\1(?!`)")
+_ALLOWED_TAGS = {"<details>", "<summary>", "</summary>", "</details>", "<br>"}
+_NASTY = st.sampled_from(["|", "<script>", "</details>", "```", "&", "\n", "\r", "\x00", "\ud800", "[a](b)", "\\"])
+_CHILD_TEXT = st.lists(st.one_of(_NASTY, st.text(max_size=20)), max_size=6).map("".join)
+
+
+def _outside_fences(text: str) -> list[str]:
+    kept: list[str] = []
+    fence: str | None = None
+    for line in text.splitlines():
+        opener = line[: len(line) - len(line.lstrip("`"))]
+        if fence is None and len(opener) >= 3 and "`" not in line[len(opener) :]:
+            fence = opener
+        elif fence is not None and line == fence:
+            fence = None
+        elif fence is None:
+            kept.append(line)
+    return kept
+
+
+@settings(max_examples=100, deadline=None)
+@given(name=_CHILD_TEXT, message=_CHILD_TEXT, lines=st.lists(_CHILD_TEXT, max_size=5))
+def test_child_text_never_adds_html_or_table_cells(name: str, message: str, lines: list[str]) -> None:
+    """Whatever the child wrote, only our own tags appear outside code, and every table row keeps its cells."""
+    result = RunResult(
+        status=RunStatus.CRASHED,
+        competition=name,
+        command=("python", name),
+        metric=Metric(name),
+        folds=FIVE_FOLDS[:2],
+        epochs=EPOCHS,
+        gates=(Gate(name, False, message),),
+        crash=CrashSite(name or "x.py", 3, name, message),
+        errors=(message,),
+        warnings=(name,),
+        log_tail=tuple(lines),
+    )
+    text = render_summary(result)
+    text.encode("utf-8")
+    outside = _outside_fences(text)
+    assert "</details>" in outside or not lines
+    for line in outside:
+        prose = _CODE_SPAN.sub("", line)
+        assert set(re.findall(r"<[^>]*>", prose)) <= _ALLOWED_TAGS, line
+        if line.startswith("| "):
+            assert len(_UNESCAPED_PIPE.findall(line)) in (4, 5, 7), line

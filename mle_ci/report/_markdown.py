@@ -76,7 +76,8 @@ def _state_after(line: str, fence: str | None, details: int) -> tuple[str | None
         closes = bool(candidate) and set(candidate) == {"`"} and len(candidate) >= len(fence)
         return (None, details) if closes else (fence, details)
     opened = _FENCE.match(stripped)
-    if opened:
+    # as in CommonMark, a backtick in the info string makes the line a code span, not a fence
+    if opened and "`" not in stripped[len(opened.group(1)) :]:
         return opened.group(1), details
     if stripped.startswith("<details"):
         return None, details + 1

@@ -183,8 +183,8 @@ def _crash(result: RunResult) -> list[str]:
     where = f"{code(f'{crash.file}:{crash.line}')}"
     if crash.function:
         where += f" in {code(crash.function)}"
-    exception = code(crash.exception) if crash.exception else "An exception"
-    return ["### 💥 Crash", "", f"{exception} at {where}"]
+    exception = f" {code(crash.exception)}" if crash.exception else ""
+    return ["### 💥 Crash", "", f"Raised{exception} at {where}"]
 
 
 def _messages(title: str, messages: tuple[str, ...]) -> list[str]:
