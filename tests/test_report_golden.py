@@ -1,7 +1,6 @@
-"""Golden files: the summary and JUnit of representative runs, kept in ``tests/golden`` for review.
+"""Golden files: the summary and JUnit of representative runs, kept in ``tests/golden`` for review."""
 
-Regenerate them with ``UPDATE_GOLDEN=1 pytest tests/test_report_golden.py`` and read the diff.
-"""
+# Regenerate with `UPDATE_GOLDEN=1 pytest tests/test_report_golden.py`, then read the diff before committing.
 
 from __future__ import annotations
 
