@@ -20,7 +20,6 @@ import re
 import resource
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
 from _common import Figure, Finished, at_most, child_argv, harness_argv, median, python, report, run_to_end, temp_dir
 
@@ -59,94 +58,81 @@ def _one(argv: Sequence[str], what: str, expect: int = 0) -> Measured:
     return Measured(finished.seconds, cpu, _reported_cpu(finished.stdout))
 
 
-def _startup(repeat: int) -> tuple[float, float]:
-    """Median wall and CPU of a Python that only imports the harness's command line and pipeline."""
-    walls, cpus = [], []
-    for _ in range(repeat):
-        finished, cpu = _measure([python(), "-c", "import mle_ci.cli, mle_ci.pipeline"])
-        walls.append(finished.seconds)
-        cpus.append(cpu)
-    return median(walls), median(cpus)
-
-
-def _fixed_cost(repeat: int, tmp: Path) -> tuple[float, float]:
-    """Median extra wall and harness CPU of one run whose child ends at once: start-up, set-up and reports."""
-    instant = child_argv("busy", "0")
-    walls, cpus = [], []
-    for index in range(repeat):
-        alone = _one(instant, "instant child alone")
-        supervised = _one(harness_argv(tmp / f"instant-{index}", instant), "harness, instant child")
-        walls.append(supervised.wall - alone.wall)
-        cpus.append(supervised.tree_cpu - (supervised.child_cpu or 0.0))
-    return median(walls), median(cpus)
+_KINDS = ("alone", "harness", "imports", "instant")
+"""One round: the child alone, the child under the harness, the harness's imports alone, the harness with an
+instant child (its whole per-run fixed cost). The order rotates from round to round."""
 
 
 def measure(repeat: int = 5, cpu_seconds: float = 4.0) -> list[Figure]:
     child = child_argv("busy", f"{cpu_seconds:g}")
-    ratios: list[float] = []
-    shares: list[float] = []
-    harness_cpus: list[float] = []
-    child_cpus: list[float] = []
-    harness_walls: list[float] = []
+    instant = child_argv("busy", "0")
+    imports = [python(), "-c", "import mle_ci.cli, mle_ci.pipeline"]
+    rounds: list[dict[str, Measured]] = []
     with temp_dir() as tmp:
-        run_to_end([python(), "-c", "import mle_ci.cli, mle_ci.pipeline"])  # warm the file cache
-        for pair in range(repeat):
-            alone: Measured | None = None
-            supervised: Measured | None = None
-            order = ("alone", "harness") if pair % 2 == 0 else ("harness", "alone")
-            for side in order:
-                if side == "alone":
-                    alone = _one(child, "child alone")
+        run_to_end(imports)  # warm the file cache and the bytecode
+        for index in range(repeat):
+            order = _KINDS[index % 4 :] + _KINDS[: index % 4]
+            got: dict[str, Measured] = {}
+            for kind in order:
+                if kind == "alone":
+                    got[kind] = _one(child, "child alone")
+                elif kind == "harness":
+                    got[kind] = _one(harness_argv(tmp / f"out-{index}", child), "harness")
+                elif kind == "imports":
+                    got[kind] = _one(imports, "imports")
                 else:
-                    supervised = _one(harness_argv(tmp / f"out-{pair}", child), "harness")
-            assert alone is not None
-            assert supervised is not None
-            ratio = supervised.wall / alone.wall
-            ratios.append(ratio)
-            harness_walls.append(supervised.wall)
-            line = f"  pair {pair + 1}/{repeat} ({order[0]} first): child alone {alone.wall:.3f} s, "
-            line += f"under harness {supervised.wall:.3f} s, ratio {ratio:.4f}"
-            if supervised.child_cpu is not None:
-                harness_cpu = supervised.tree_cpu - supervised.child_cpu
-                harness_cpus.append(harness_cpu)
-                child_cpus.append(supervised.child_cpu)
-                shares.append(harness_cpu / supervised.child_cpu)
-                line += f"; CPU: tree {supervised.tree_cpu:.3f} s, child {supervised.child_cpu:.3f} s, "
-                line += f"harness {harness_cpu:.3f} s"
+                    got[kind] = _one(harness_argv(tmp / f"instant-{index}", instant), "harness, instant child")
+            rounds.append(got)
+            alone, supervised = got["alone"], got["harness"]
+            line = f"  round {index + 1}/{repeat} ({' '.join(order)}): child alone {alone.wall:.3f} s, "
+            line += f"under harness {supervised.wall:.3f} s, ratio {supervised.wall / alone.wall:.4f}; "
+            line += f"harness CPU {_harness_cpu(supervised):.3f} s, imports {got['imports'].tree_cpu:.3f} s, "
+            line += f"instant-child run {_harness_cpu(got['instant']):.3f} s"
             print(line, flush=True)
-        startup_wall, startup_cpu = _startup(max(3, repeat))
-        fixed_wall, fixed_cpu = _fixed_cost(max(3, repeat), tmp)
-    print(f"  start-up alone (import mle_ci.cli, mle_ci.pipeline): wall {startup_wall:.3f} s, CPU {startup_cpu:.3f} s")
-    print(f"  whole run with an instant child: harness adds wall {fixed_wall:.3f} s, CPU {fixed_cpu:.3f} s")
+    return _figures(rounds, repeat)
 
-    figures = [at_most(f"overhead: wall ratio harness/alone (median of {repeat})", median(ratios), 1.02, "x", 4)]
-    if ratios:
-        steady = [(h - startup_wall) / (h / r) for h, r in zip(harness_walls, ratios, strict=True)]
-        figures.append(Figure("overhead: wall ratio less import start-up (info)", f"{median(steady):.4f}x"))
-        per_run = [(h - fixed_wall) / (h / r) for h, r in zip(harness_walls, ratios, strict=True)]
-        figures.append(Figure("overhead: wall ratio less per-run fixed cost (info)", f"{median(per_run):.4f}x"))
-    if shares:
-        child_cpu = median(child_cpus)
-        figures += [
-            at_most("overhead: harness CPU / child CPU, incl. start-up", 100 * median(shares), 1.0, " %", 2),
-            Figure("overhead: harness CPU per run, incl. start-up (info)", f"{median(harness_cpus):.3f} s"),
-            Figure("overhead: start-up CPU, python + imports (info)", f"{startup_cpu:.3f} s"),
-            at_most(
-                "overhead: harness CPU / child CPU, steady state",
-                100 * (median(harness_cpus) - startup_cpu) / child_cpu,
-                1.0,
-                " %",
-                2,
-            ),
-            Figure("overhead: per-run fixed CPU, instant child (info)", f"{fixed_cpu:.3f} s"),
-            Figure(
-                "overhead: harness CPU / child CPU, less fixed cost (info)",
-                f"{100 * (median(harness_cpus) - fixed_cpu) / child_cpu:.2f} %",
-            ),
-        ]
-    else:
-        figures.append(at_most("overhead: harness CPU / child CPU", None, 1.0, " %"))
-    return figures
+
+def _harness_cpu(run: Measured) -> float:
+    """CPU of the harness process tree less what the child reported for itself (all of it when it reported none)."""
+    return run.tree_cpu - (run.child_cpu or 0.0)
+
+
+def _figures(rounds: Sequence[dict[str, Measured]], repeat: int) -> list[Figure]:
+    ratios = [r["harness"].wall / r["alone"].wall for r in rounds]
+    startup_wall = median([r["imports"].wall for r in rounds])
+    fixed_wall = median([r["instant"].wall for r in rounds])
+    figures = [
+        at_most(f"overhead: wall ratio harness/alone (median of {repeat})", median(ratios), 1.02, "x", 4),
+        Figure(
+            "overhead: wall ratio less import start-up (info)",
+            f"{median([(r['harness'].wall - r['imports'].wall) / r['alone'].wall for r in rounds]):.4f}x",
+        ),
+        Figure("overhead: import start-up wall (info)", f"{startup_wall:.3f} s"),
+        Figure("overhead: whole run with an instant child, wall (info)", f"{fixed_wall:.3f} s"),
+    ]
+    measured = [r for r in rounds if r["harness"].child_cpu]
+    if not measured:
+        return [*figures, at_most("overhead: harness CPU / child CPU", None, 1.0, " %")]
+    including = [_harness_cpu(r["harness"]) / (r["harness"].child_cpu or 1.0) for r in measured]
+    steady = [(_harness_cpu(r["harness"]) - r["imports"].tree_cpu) / (r["harness"].child_cpu or 1.0) for r in measured]
+    less_fixed = [
+        (_harness_cpu(r["harness"]) - _harness_cpu(r["instant"])) / (r["harness"].child_cpu or 1.0) for r in measured
+    ]
+    return [
+        *figures,
+        at_most("overhead: harness CPU / child CPU, incl. start-up", 100 * median(including), 1.0, " %", 2),
+        Figure(
+            "overhead: harness CPU per run, incl. start-up (info)",
+            f"{median([_harness_cpu(r['harness']) for r in measured]):.3f} s",
+        ),
+        Figure("overhead: import start-up CPU (info)", f"{median([r['imports'].tree_cpu for r in measured]):.3f} s"),
+        at_most("overhead: harness CPU / child CPU, less import start-up", 100 * median(steady), 1.0, " %", 2),
+        Figure(
+            "overhead: per-run fixed CPU, instant child (info)",
+            f"{median([_harness_cpu(r['instant']) for r in measured]):.3f} s",
+        ),
+        Figure("overhead: harness CPU / child CPU, less fixed cost (info)", f"{100 * median(less_fixed):.2f} %"),
+    ]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
