@@ -137,10 +137,10 @@ def _figures(rounds: Sequence[dict[str, Measured]], repeat: int) -> list[Figure]
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeat", type=int, default=5, help="interleaved pairs (default 5)")
+    parser.add_argument("--repeat", type=int, default=5, help="interleaved rounds (default 5)")
     parser.add_argument("--cpu-seconds", type=float, default=4.0, help="CPU the child burns (default 4)")
     args = parser.parse_args(argv)
-    print(f"overhead: {args.repeat} interleaved pairs, child busy for {args.cpu_seconds:g} s of CPU", flush=True)
+    print(f"overhead: {args.repeat} interleaved rounds, child busy for {args.cpu_seconds:g} s of CPU", flush=True)
     report("overhead", measure(args.repeat, args.cpu_seconds))
     return 0
 
