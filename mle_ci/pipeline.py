@@ -140,6 +140,7 @@ def _supervise(
         command=settings.command,
         started_at=wall_start,
         timeout_s=timeout,
+        stall_timeout_s=settings.stall_timeout or None,
         deadline=wall_start + timeout if timeout else None,
         competition=settings.competition,
         min_score=settings.min_score,

@@ -130,6 +130,7 @@ class RunResult:
     finished_at: float | None = None
     duration_s: float = 0.0
     timeout_s: float | None = None
+    stall_timeout_s: float | None = None
     deadline: float | None = None
     child_pid: int | None = None
     child_exit_code: int | None = None
@@ -193,6 +194,7 @@ class RunResult:
             "finished_at": self.finished_at,
             "duration_s": self.duration_s,
             "timeout_s": self.timeout_s,
+            "stall_timeout_s": self.stall_timeout_s,
             "deadline": self.deadline,
             "child": {"pid": self.child_pid, "exit_code": self.child_exit_code, "signal": self.child_signal},
             "metric": {"name": self.metric.name, "higher_is_better": self.metric.higher_is_better},
@@ -266,6 +268,7 @@ class RunResult:
                 finished_at=data.get("finished_at"),
                 duration_s=float(data.get("duration_s", 0.0)),
                 timeout_s=data.get("timeout_s"),
+                stall_timeout_s=data.get("stall_timeout_s"),
                 deadline=data.get("deadline"),
                 child_pid=child.get("pid"),
                 child_exit_code=child.get("exit_code"),

@@ -131,7 +131,8 @@ def ending_phrase(result: RunResult) -> str:
         budget = f" of {format_duration(result.timeout_s)}" if result.timeout_s is not None else ""
         return f"the run hit its time budget{budget} and was stopped after {took}"
     if status is RunStatus.STALLED:
-        return f"the run stalled (no output or progress) and was stopped after {took}"
+        silent = f" for {format_duration(result.stall_timeout_s)}" if result.stall_timeout_s is not None else ""
+        return f"the run stalled (no output or progress{silent}) and was stopped after {took}"
     if status is RunStatus.INTERRUPTED:
         return f"the run was interrupted (cancelled) after {took}"
     if status is RunStatus.RUNNING:
