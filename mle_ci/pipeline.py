@@ -17,7 +17,14 @@ from mle_ci.errors import ConfigError, ResultError
 from mle_ci.files import LogFile, Redactor, write_atomic
 from mle_ci.github import GitHub, GitHubFileError, Level, secret_values
 from mle_ci.monitor import RunMonitor
-from mle_ci.report import decide_annotations, decide_outputs, find_crash_site, render_junit, render_summary
+from mle_ci.report import (
+    decide_annotations,
+    decide_outputs,
+    find_crash_site,
+    render_junit,
+    render_summary,
+    verdict_line,
+)
 from mle_ci.result import RunResult, RunStatus
 from mle_ci.settings import Settings
 from mle_ci.supervisor import ChildExit, ChildSpec, SignalTrap, StopReason, Supervisor
@@ -101,6 +108,8 @@ def execute(settings: Settings, *, stream: TextIO) -> RunResult:
             settings=settings, files=files, console=console, github=github, redactor=redactor, trap=trap
         )
         publish(result, files, github=github, redactor=redactor, console=console)
+        console.note(redactor.text(verdict_line(result)))
+        console.note(f"reports in {files.root}: summary.md, junit.xml, result.json, events.jsonl, log.txt")
     return result
 
 

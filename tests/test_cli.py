@@ -87,6 +87,7 @@ def test_min_score_gate_fails_the_run(in_tmp: Path, capsys: pytest.CaptureFixtur
     result = json.loads((in_tmp / "mle-ci-results" / "result.json").read_text())
     assert result["status"] == "failed"
     assert result["gates"][0]["passed"] is False
+    assert "failed · CV 0.65 ± 0.05 over 2 folds" in capsys.readouterr().out
     assert main(["run", "--min-score", "0.7", "--direction", "min", "--", sys.executable, "-c", script]) == 0
 
 

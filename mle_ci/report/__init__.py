@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from mle_ci.report._text import verdict_line
 from mle_ci.report.annotations import Annotation, decide_annotations
 from mle_ci.report.junit import render_junit
 from mle_ci.report.outputs import decide_outputs
@@ -15,4 +16,5 @@ __all__ = [
     "find_crash_site",
     "render_junit",
     "render_summary",
+    "verdict_line",
 ]

@@ -178,3 +178,20 @@ def clean_result(result: RunResult) -> RunResult:
         log_tail=tuple(clean_line(line) for line in result.log_tail),
         output_dir=None if result.output_dir is None else clean_text(result.output_dir),
     )
+
+
+def verdict_line(result: RunResult) -> str:
+    """One plain line for the console at the end of a run: status, score, and how it ended."""
+    parts = [result.status.value]
+    cv = cv_phrase(result)
+    if result.reported_score is not None:
+        parts.append(f"score {format_score(result.reported_score)} ({metric_phrase(result)})")
+        if cv:
+            parts.append(f"CV {cv}")
+    elif cv:
+        parts.append(f"CV {cv} ({metric_phrase(result)})")
+    parts.extend(gate.message for gate in result.gates if not gate.passed)
+    if result.crash is not None:
+        parts.append(f"crashed at {result.crash.file}:{result.crash.line}")
+    parts.append(f"exit code {int(result.exit_code)}")
+    return " · ".join(parts)

@@ -1,0 +1,46 @@
+"""Every benchmark in turn (overhead, heartbeat gap, deadline kill, SIGINT exit), then one table of the figures.
+
+Each benchmark prints its own lines as it goes; the final table lists every figure with its measured value, its
+goal and whether the goal is met. Nothing is asserted: machines are noisy, so read the figures, not an exit code.
+Takes about 1.5 minutes on a 2-core machine.
+
+Run: ``.venv/bin/python bench/run_all.py`` (or ``make bench``).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+import deadline_kill
+import heartbeat_gap
+import overhead
+import sigint_exit
+from _common import Figure, report, table
+
+BENCHMARKS: tuple[tuple[str, Callable[[], list[Figure]]], ...] = (
+    ("overhead (5 interleaved rounds, 4 s CPU-bound child)", overhead.measure),
+    ("heartbeat gap (2 runs, 8 s silent child, --heartbeat 1s)", heartbeat_gap.measure),
+    ("deadline kill (3 runs, --timeout 2s --grace 1s, SIGTERM-ignoring tree)", deadline_kill.measure),
+    ("SIGINT exit (3 runs per variant)", sigint_exit.measure),
+)
+
+
+def main() -> int:
+    started = time.monotonic()
+    figures: list[Figure] = []
+    for title, measure in BENCHMARKS:
+        print(f"\n# {title}", flush=True)
+        got = measure()
+        report(title.split(" (")[0], got)
+        figures.extend(got)
+    missed = [figure.name for figure in figures if figure.met is False]
+    print(f"\n== all benchmarks ({time.monotonic() - started:.0f} s)")
+    print(table(figures))
+    print(f"\ngoals met: {sum(f.met is True for f in figures)}/{sum(f.met is not None for f in figures)}", end="")
+    print(f"; missed: {', '.join(missed)}" if missed else "")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
