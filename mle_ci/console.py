@@ -22,8 +22,8 @@ class Console(Protocol):
     def start(self) -> None:
         """The child is running: begin any live display."""
 
-    def child(self, text: str) -> None:
-        """Echo one line of the child's output."""
+    def child_lines(self, texts: list[str]) -> None:
+        """Echo lines of the child's output."""
 
     def note(self, text: str) -> None:
         """A line of the harness's own (heartbeat, stop notices)."""
@@ -60,8 +60,8 @@ class PlainConsole:
     def start(self) -> None:
         """Nothing to start for plain lines."""
 
-    def child(self, text: str) -> None:
-        self._write(text)
+    def child_lines(self, texts: list[str]) -> None:
+        self._write("\n".join(texts))
 
     def note(self, text: str) -> None:
         self._write(f"[mle-ci {_stamp()}] {text}")
@@ -96,11 +96,11 @@ class LiveConsole:
         self._live = Live(self._render(), console=self._console, refresh_per_second=4, transient=True)
         self._live.start()
 
-    def child(self, text: str) -> None:
+    def child_lines(self, texts: list[str]) -> None:
         from rich.text import Text
 
         with contextlib.suppress(OSError, ValueError):
-            self._console.print(Text(text), soft_wrap=True)
+            self._console.print(Text("\n".join(texts)), soft_wrap=True)
 
     def note(self, text: str) -> None:
         from rich.text import Text

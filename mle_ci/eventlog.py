@@ -26,6 +26,21 @@ def append_event(path: str | os.PathLike[str], event: Event) -> None:
         os.close(fd)
 
 
+class EventWriter:
+    """The harness's own appends to the events file, through one ``O_APPEND`` descriptor kept open."""
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self._fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o644)
+
+    def write(self, event: Event) -> None:
+        data = (event.to_json() + "\n").encode("utf-8")
+        if os.write(self._fd, data) != len(data):
+            raise OSError("short write to the events file")
+
+    def close(self) -> None:
+        os.close(self._fd)
+
+
 @dataclass(frozen=True)
 class BadLine:
     """A line of the events file that is not a valid event, kept so the run can report it."""

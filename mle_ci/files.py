@@ -60,11 +60,11 @@ class LogFile:
         except OSError as exc:
             self.error = f"cannot write {path.name}: {exc.strerror or exc}"
 
-    def write_line(self, line: bytes) -> None:
-        if self._handle is None:
+    def write_lines(self, lines: list[bytes]) -> None:
+        if self._handle is None or not lines:
             return
         try:
-            self._handle.write(line + b"\n")
+            self._handle.write(b"\n".join(lines) + b"\n")
         except OSError as exc:
             self._fail(exc)
 

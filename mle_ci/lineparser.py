@@ -47,6 +47,7 @@ _BEST = re.compile(
     r"best[\s_]*(?:val[\s_]*)?(?:score|metric|auc|acc\w*|loss|rmse)?\s*(?:=|:)\s*(?P<v>" + _NUM + ")", re.I
 )
 _INNER_EPOCH = re.compile(r"\bepoch\s*[:#]?\s*(?P<epoch>\d+)(?:\s*/\s*(?P<total>\d+))?\b(?P<rest>.*)$", re.I)
+_PROGRESS_BAR = re.compile(r"\d%\||\d+/\d+\s*\[|it/s\]|s/it\]|\bETA\b", re.I)
 _NOT_A_FOLD_END = re.compile(r"\b(?:iter(?:ation)?|step|batch)\b", re.I)
 _FOLD_START_WORDS = re.compile(r"^\s*[:\-]?\s*(?:start|begin|running|training)\b", re.I)
 
@@ -94,6 +95,8 @@ def _seconds(text: str) -> float | None:
 
 
 def _epoch_event(match: re.Match[str], ts: float) -> EpochEvent | None:
+    if _PROGRESS_BAR.search(match["rest"]):
+        return None  # a progress bar within the epoch, not its end
     epoch = _int(match["epoch"])
     if epoch is None:
         return None
@@ -211,6 +214,14 @@ def _user_event(pattern: PatternLike, match: re.Match[str], ts: float) -> Event 
     return None
 
 
+_HINT = re.compile("poch|POCH|old|OLD|arly|ARLY")
+
+
+def may_hold_progress(text: str) -> bool:
+    """Cheap test on a whole chunk of output: False means no line in it is a built-in progress line."""
+    return _HINT.search(text) is not None
+
+
 def parse_line(text: str, ts: float, patterns: Sequence[PatternLike] = ()) -> Event | None:
     """The event a printed line stands for, or None; user patterns are tried before the built-in formats."""
     if len(text) > MAX_PARSED_LINE or text.startswith(PROGRESS_LINE_PREFIX):
@@ -221,7 +232,7 @@ def parse_line(text: str, ts: float, patterns: Sequence[PatternLike] = ()) -> Ev
             event = _user_event(pattern, match, ts)
             if event is not None:
                 return event
-    if "poch" in text:
+    if "poch" in text or "POCH" in text:
         match = _EPOCH.match(text)
         if match:
             return _epoch_event(match, ts)
@@ -234,7 +245,7 @@ def parse_line(text: str, ts: float, patterns: Sequence[PatternLike] = ()) -> Ev
         match = _FOLD_DONE.match(text)
         if match:
             return _fold_event(match, ts)
-    if "arly" in text:
+    if "arly" in text or "ARLY" in text:
         match = _EARLY.match(text)
         if match:
             return _early_event(match, ts)

@@ -18,9 +18,10 @@ from mle_ci.decisions import (
     seconds_to_next_decision,
     stop_reason,
 )
-from mle_ci.eventlog import BadLine, EventLogReader, append_event
+from mle_ci.eventlog import BadLine, EventLogReader, EventWriter
+from mle_ci.events import Event
 from mle_ci.files import LogFile, Redactor
-from mle_ci.lineparser import PatternLike, parse_line
+from mle_ci.lineparser import PatternLike, may_hold_progress, parse_line
 from mle_ci.supervisor import StopReason
 from mle_ci.tracker import RunTracker
 
@@ -63,30 +64,55 @@ class RunMonitor:
         self._next_housekeeping = clocks.started
         self.lines = 0
         self.events_file_error: str | None = None
+        self._writer: EventWriter | None = None
+        try:
+            self._writer = EventWriter(events_path)
+        except OSError as exc:
+            self._writer_failed(exc)
 
     def progress(self) -> Progress:
         t = self.tracker
         return Progress(t.current_fold, t.total_folds, t.current_epoch, t.total_epochs, t.last_score)
 
-    def on_line(self, line: bytes, now: float) -> None:
-        self.lines += 1
-        clean = self._redactor.bytes(line) if self._redactor else line
-        self._log.write_line(clean)
-        text = clean.decode("utf-8", errors="replace").rstrip("\r")
-        self.tail.append(text[:TAIL_LINE_CHARS])
-        self._console.child(text)
+    def on_lines(self, lines: list[bytes], now: float) -> None:
+        self.lines += len(lines)
+        if self._redactor:
+            lines = [self._redactor.bytes(line) for line in lines]
+        self._log.write_lines(lines)
+        # One decode for the whole chunk: a newline is never part of a multi-byte character.
+        blob = b"\n".join(lines).decode("utf-8", errors="replace")
+        texts = blob.split("\n")
+        if "\r" in blob:
+            texts = [text.rstrip("\r") for text in texts]
+        self.tail.extend(text[:TAIL_LINE_CHARS] for text in texts[-TAIL_LINES:])
+        self._console.child_lines(texts)
         self.clocks = replace(self.clocks, last_output=now, last_activity=now)
-        # tqdm-style updates put several states on one line; the last one is current.
-        current = text.rsplit("\r", 1)[-1] if "\r" in text else text
-        event = parse_line(current, self._wall(), self._patterns)
-        if event is not None:
-            self.tracker.apply(event)
-            self._dirty = True
-            if self.events_file_error is None:
-                try:
-                    append_event(self._events_path, event)
-                except OSError as exc:
-                    self.events_file_error = f"cannot write events.jsonl: {exc.strerror or exc}"
+        if not self._patterns and not may_hold_progress(blob):
+            return
+        wall = self._wall()
+        for text in texts:
+            # tqdm-style updates put several states on one line; the last one is current.
+            current = text.rsplit("\r", 1)[-1] if "\r" in text else text
+            event = parse_line(current, wall, self._patterns)
+            if event is not None:
+                self._record(event)
+
+    def _record(self, event: Event) -> None:
+        self.tracker.apply(event)
+        self._dirty = True
+        if self._writer is None:
+            return
+        try:
+            self._writer.write(event)
+        except OSError as exc:
+            self._writer_failed(exc)
+
+    def _writer_failed(self, exc: OSError) -> None:
+        self.events_file_error = f"cannot write events.jsonl: {exc.strerror or exc}"
+        if self._writer is not None:
+            with contextlib.suppress(OSError):
+                self._writer.close()
+        self._writer = None
 
     def _follow_events(self, now: float) -> None:
         for item in self._reader.read_new():
@@ -129,3 +155,6 @@ class RunMonitor:
         """Read the last events and flush the log."""
         self._follow_events(self.clocks.last_activity)
         self._log.close()
+        if self._writer is not None:
+            with contextlib.suppress(OSError):
+                self._writer.close()

@@ -43,8 +43,8 @@ class StopReason(StrEnum):
 class Watcher(Protocol):
     """What the supervisor reports to while the child runs; ``poll`` decides whether to stop it."""
 
-    def on_line(self, line: bytes, now: float) -> None:
-        """One line of output (without its newline), or a piece of a line longer than ``MAX_LINE``."""
+    def on_lines(self, lines: list[bytes], now: float) -> None:
+        """Lines of output (without newlines) read in one go; over-long lines come in ``MAX_LINE`` pieces."""
 
     def poll(self, now: float) -> StopReason | None:
         """Periodic work (heartbeat, events); a reason stops the child."""
@@ -93,40 +93,30 @@ class LineSplitter:
 
     def __init__(self, max_line: int = MAX_LINE) -> None:
         self._max = max_line
-        self._buffer = bytearray()
+        self._rest = b""
 
-    def feed(self, data: bytes) -> Iterator[bytes]:
-        start = 0
-        while True:
-            end = data.find(b"\n", start)
-            if end < 0:
-                break
-            piece = data[start:end]
-            if self._buffer:
-                self._buffer += piece
-                yield from self._flush_long()
-                yield bytes(self._buffer)
-                self._buffer.clear()
+    def feed(self, data: bytes) -> list[bytes]:
+        """The complete lines (or pieces of over-long ones) that ``data`` finishes."""
+        if self._rest:
+            data = self._rest + data
+        *lines, rest = data.split(b"\n")
+        limit = self._max
+        out: list[bytes] = []
+        for line in lines:
+            if len(line) > limit:
+                out.extend(line[i : i + limit] for i in range(0, len(line), limit))
             else:
-                yield from self._cut(piece)
-            start = end + 1
-        self._buffer += data[start:]
-        yield from self._flush_long()
+                out.append(line)
+        while len(rest) > limit:
+            out.append(rest[:limit])
+            rest = rest[limit:]
+        self._rest = rest
+        return out
 
-    def _cut(self, piece: bytes) -> Iterator[bytes]:
-        for offset in range(0, max(len(piece), 1), self._max):
-            yield piece[offset : offset + self._max]
-
-    def _flush_long(self) -> Iterator[bytes]:
-        while len(self._buffer) > self._max:
-            yield bytes(self._buffer[: self._max])
-            del self._buffer[: self._max]
-
-    def close(self) -> Iterator[bytes]:
+    def close(self) -> list[bytes]:
         """The unfinished last line, if any."""
-        if self._buffer:
-            yield bytes(self._buffer)
-            self._buffer.clear()
+        rest, self._rest = self._rest, b""
+        return [rest] if rest else []
 
 
 def _libc_prctl() -> Callable[..., int] | None:
@@ -439,9 +429,9 @@ class _Child:
                 with contextlib.suppress(KeyError, ValueError):
                     self._poller.unregister(self._out_fd)
                 return
-            now = self._clock()
-            for line in self._splitter.feed(data):
-                self._watcher.on_line(line, now)
+            lines = self._splitter.feed(data)
+            if lines:
+                self._watcher.on_lines(lines, self._clock())
 
     def _end_leftovers(self) -> int:
         """The child is gone; whatever it left behind goes too. Returns how many processes that was."""
@@ -466,8 +456,9 @@ class _Child:
             if self._out_open:
                 with contextlib.suppress(InterruptedError):
                     select.select([self._out_fd], [], [], 0.05)
-        for line in self._splitter.close():
-            self._watcher.on_line(line, self._clock())
+        rest = self._splitter.close()
+        if rest:
+            self._watcher.on_lines(rest, self._clock())
 
 
 def _group_exists(pgid: int) -> bool:

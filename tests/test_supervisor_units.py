@@ -17,7 +17,7 @@ def test_splitter_keeps_every_byte_and_bounds_pieces(chunks: list[bytes], limit:
     """Whatever the chunking, lines joined back give the input and no piece exceeds the limit."""
     splitter = LineSplitter(max_line=limit)
     pieces = [piece for chunk in chunks for piece in splitter.feed(chunk)]
-    pieces += list(splitter.close())
+    pieces += splitter.close()
     assert all(len(p) <= limit for p in pieces)
     assert b"".join(pieces) == b"".join(chunks).replace(b"\n", b"")
 
@@ -25,9 +25,9 @@ def test_splitter_keeps_every_byte_and_bounds_pieces(chunks: list[bytes], limit:
 def test_splitter_splits_on_newlines() -> None:
     """Complete lines come out as soon as their newline arrives."""
     splitter = LineSplitter()
-    assert list(splitter.feed(b"a\nb")) == [b"a"]
-    assert list(splitter.feed(b"c\n\n")) == [b"bc", b""]
-    assert list(splitter.close()) == []
+    assert splitter.feed(b"a\nb") == [b"a"]
+    assert splitter.feed(b"c\n\n") == [b"bc", b""]
+    assert splitter.close() == []
 
 
 def test_descendants_finds_grandchildren() -> None:
@@ -71,6 +71,6 @@ def test_write_atomic_leaves_no_temp_files(tmp_path: Path) -> None:
 def test_log_file_remembers_a_write_error(tmp_path: Path) -> None:
     """A log that cannot be opened records why instead of raising."""
     log = LogFile(tmp_path / "missing" / "log.txt")
-    log.write_line(b"x")
+    log.write_lines([b"x"])
     log.close()
     assert log.error is not None
