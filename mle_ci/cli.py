@@ -70,7 +70,7 @@ def run(command: tuple[str, ...], **options: Any) -> None:
 @click.argument("result_dir", metavar="RESULT_DIR", type=click.Path(file_okay=False, path_type=Path))
 def report(result_dir: Path) -> None:
     """Render summary.md, junit.xml (and GitHub outputs) again from RESULT_DIR/result.json."""
-    from mle_ci.pipeline import republish
+    from mle_ci.session import republish
 
     result = republish(result_dir, env=dict(os.environ), stream=sys.stdout)
     click.echo(f"{result_dir}: {result.status.value}; wrote summary.md and junit.xml")

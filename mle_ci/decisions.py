@@ -1,29 +1,11 @@
-"""Pure decisions of a run: when to stop the child, when to beat, what the child may see, how it ended."""
+"""Pure decisions of a run: when to stop the child, when to beat, how it ended."""
 
 from __future__ import annotations
 
-import math
-from collections.abc import Mapping
 from dataclasses import dataclass
 
 from mle_ci.durations import format_duration
 from mle_ci.result import Gate, Metric, RunStatus
-
-WORKFLOW_SECRETS = (
-    "GITHUB_TOKEN",
-    "ACTIONS_RUNTIME_TOKEN",
-    "ACTIONS_RUNTIME_URL",
-    "ACTIONS_RESULTS_URL",
-    "ACTIONS_CACHE_URL",
-    "ACTIONS_ID_TOKEN_REQUEST_TOKEN",
-    "ACTIONS_ID_TOKEN_REQUEST_URL",
-)
-"""The workflow's credentials: no child needs them."""
-
-GITHUB_FILE_COMMANDS = ("GITHUB_OUTPUT", "GITHUB_ENV", "GITHUB_PATH", "GITHUB_STATE", "GITHUB_STEP_SUMMARY")
-"""Files through which a step talks to the runner: only the harness writes them."""
-
-HARNESS_ONLY_PREFIXES = ("INPUT_", "ACTIONS_ID_TOKEN_REQUEST_")
 
 
 @dataclass(frozen=True)
@@ -98,36 +80,6 @@ def heartbeat_text(clocks: Clocks, now: float, progress: Progress) -> str:
         parts.append(f"last score {progress.last_score:.6g}")
     parts.append(f"last output {format_duration(now - clocks.last_output)} ago")
     return " · ".join(parts)
-
-
-def child_environment(
-    base: Mapping[str, str],
-    *,
-    events: str,
-    deadline_unix: float | None,
-    time_limit: float | None,
-    extra: Mapping[str, str],
-    keep: tuple[str, ...] = (),
-) -> dict[str, str]:
-    """The child's environment: the harness's, less the workflow's credentials and inputs, plus the contract."""
-    env = {
-        name: value
-        for name, value in base.items()
-        if name in keep
-        or not (name in WORKFLOW_SECRETS or name in GITHUB_FILE_COMMANDS or name.startswith(HARNESS_ONLY_PREFIXES))
-    }
-    # Variables of an outer harness must not leak into this run's child.
-    for name in ("MLE_CI_EVENTS", "MLE_CI_DEADLINE", "TIME_LIMIT_SECS"):
-        env.pop(name, None)
-    env["MLE_CI_EVENTS"] = events
-    env["PYTHONUNBUFFERED"] = "1"
-    env.setdefault("TQDM_MININTERVAL", "10")
-    if deadline_unix is not None:
-        env["MLE_CI_DEADLINE"] = f"{deadline_unix:.3f}"
-    if time_limit is not None:
-        env["TIME_LIMIT_SECS"] = str(math.floor(time_limit))
-    env.update(extra)
-    return env
 
 
 def run_status(*, stop: str | None, returncode: int | None, gates: tuple[Gate, ...]) -> RunStatus:

@@ -30,6 +30,8 @@ TAIL_LINE_CHARS = 2000
 HOUSEKEEPING = 0.25
 """Seconds between looks at the events file; also bounds how stale result.json can be."""
 RESULT_EVERY = 1.0
+WARM_UP_AFTER = 0.2
+"""Seconds into the run before the warm-up task runs: after the child's own start-up has had the CPU."""
 
 
 class RunMonitor:
@@ -46,6 +48,7 @@ class RunMonitor:
         patterns: tuple[PatternLike, ...],
         clocks: Clocks,
         save: Callable[[], None],
+        warm_up: Callable[[], None] | None = None,
         wall: Callable[[], float] = time.time,
     ) -> None:
         self.tracker = tracker
@@ -57,6 +60,7 @@ class RunMonitor:
         self._patterns = patterns
         self.clocks = clocks
         self._save = save
+        self._warm_up = warm_up
         self._wall = wall
         self.tail: deque[str] = deque(maxlen=TAIL_LINES)
         self._dirty = True
@@ -130,6 +134,9 @@ class RunMonitor:
             self._next_housekeeping = now + HOUSEKEEPING
             self._follow_events(now)
             self._log.flush()
+            if self._warm_up is not None and now - self.clocks.started >= WARM_UP_AFTER:
+                warm_up, self._warm_up = self._warm_up, None
+                warm_up()
             self._console.progress(self.progress(), heartbeat_text(self.clocks, now, self.progress()))
             if self._dirty and now - self._last_save >= RESULT_EVERY:
                 self.save(now)

@@ -15,7 +15,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
@@ -146,14 +146,9 @@ def _die_with_parent(parent: int) -> Callable[[], None]:
     return preexec
 
 
-@contextlib.contextmanager
-def _subreaper() -> Iterator[None]:
-    enabled = _PRCTL is not None and _PRCTL(_PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0
-    try:
-        yield
-    finally:
-        if enabled and _PRCTL is not None:
-            _PRCTL(_PR_SET_CHILD_SUBREAPER, 0, 0, 0, 0)
+def _set_subreaper(on: bool) -> bool:
+    """Make this process the reaper of orphaned descendants (Linux); True when that took effect."""
+    return _PRCTL is not None and _PRCTL(_PR_SET_CHILD_SUBREAPER, int(on), 0, 0, 0) == 0
 
 
 def _parent_map() -> dict[int, list[int]]:
@@ -276,52 +271,51 @@ class SignalTrap:
 
 
 class Supervisor:
-    """Runs one child to the end, enforcing what the watcher decides, and leaves no process behind."""
+    """Starts one child and runs it to the end, enforcing what the watcher decides; leaves no process behind."""
 
     def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self._clock = clock
 
-    def run(
-        self,
-        spec: ChildSpec,
-        watcher: Watcher,
-        *,
-        trap: SignalTrap | None = None,
-        on_start: Callable[[int], None] | None = None,
-    ) -> ChildExit:
-        """Start ``spec``, feed its output to ``watcher`` until it and every descendant are gone."""
+    def start(self, spec: ChildSpec, *, trap: SignalTrap) -> RunningChild:
+        """Fork and exec ``spec`` now; the caller then prepares its watcher and calls :meth:`RunningChild.supervise`."""
+        return RunningChild(spec, trap, self._clock)
+
+    def run(self, spec: ChildSpec, watcher: Watcher, *, trap: SignalTrap | None = None) -> ChildExit:
+        """Start ``spec`` and feed its output to ``watcher`` until it and every descendant are gone."""
         with contextlib.ExitStack() as stack:
             if trap is None:
                 trap = stack.enter_context(SignalTrap())
-            stack.enter_context(_subreaper())
-            child = _Child(spec, watcher, trap, self._clock)
-            if on_start is not None:
-                on_start(child.pid)
-            return child.supervise()
+            return self.start(spec, trap=trap).supervise(watcher)
         raise AssertionError("unreachable")  # pragma: no cover
 
 
-class _Child:
-    """State of one supervised child, from fork+exec until every descendant is gone."""
+class RunningChild:
+    """One supervised child, from fork+exec until every descendant is gone."""
 
-    def __init__(self, spec: ChildSpec, watcher: Watcher, trap: SignalTrap, clock: Callable[[], float]) -> None:
+    _watcher: Watcher
+
+    def __init__(self, spec: ChildSpec, trap: SignalTrap, clock: Callable[[], float]) -> None:
         self._spec = spec
-        self._watcher = watcher
         self._trap = trap
         self._clock = clock
         self._me = os.getpid()
-        self._process = subprocess.Popen(
-            spec.argv,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            env=dict(spec.env),
-            cwd=spec.cwd,
-            start_new_session=True,
-            preexec_fn=_die_with_parent(self._me),  # noqa: PLW1509 - started before any harness thread
-        )
+        self._subreaper = _set_subreaper(True)
+        try:
+            self._process = subprocess.Popen(
+                spec.argv,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                env=dict(spec.env),
+                cwd=spec.cwd,
+                start_new_session=True,
+                preexec_fn=_die_with_parent(self._me),  # noqa: PLW1509 - started before any harness thread
+            )
+        except BaseException:
+            self._release_subreaper()
+            raise
         self.pid = self._process.pid
-        self._started = clock()
+        self.started = clock()
         assert self._process.stdout is not None
         self._out = self._process.stdout
         self._out_fd = self._out.fileno()
@@ -340,7 +334,30 @@ class _Child:
         self._killed = False
         self._targets: list[int] = []
 
-    def supervise(self) -> ChildExit:
+    def _release_subreaper(self) -> None:
+        if self._subreaper:
+            _set_subreaper(False)
+            self._subreaper = False
+
+    def abandon(self) -> None:
+        """Kill the child and its descendants at once (the harness could not go on), and clean up."""
+        try:
+            _signal_all(self.pid, descendants(self._me), signal.SIGKILL)
+            self._process.wait()
+            _reap(descendants(self._me))
+        finally:
+            self._close()
+
+    def _close(self) -> None:
+        if self._exit_fd is not None:
+            os.close(self._exit_fd)
+            self._exit_fd = None
+        self._out.close()
+        self._release_subreaper()
+
+    def supervise(self, watcher: Watcher) -> ChildExit:
+        """Feed the output to ``watcher`` and enforce its decisions until the whole tree is gone."""
+        self._watcher = watcher
         try:
             while self._process.poll() is None:
                 self._step()
@@ -352,9 +369,7 @@ class _Child:
             if self._process.poll() is None:
                 _signal_all(self.pid, descendants(self._me), signal.SIGKILL)
                 self._process.wait()
-            if self._exit_fd is not None:
-                os.close(self._exit_fd)
-            self._out.close()
+            self._close()
         ended = self._clock()
         self._watcher.poll(ended)
         return ChildExit(
@@ -365,7 +380,7 @@ class _Child:
             harness_signal=self._harness_signal,
             killed=self._killed,
             leftovers_killed=leftovers,
-            started=self._started,
+            started=self.started,
             ended=ended,
         )
 

@@ -1,9 +1,9 @@
 from __future__ import annotations
 
+from mle_ci.childenv import child_environment
 from mle_ci.decisions import (
     Clocks,
     Progress,
-    child_environment,
     heartbeat_due,
     heartbeat_text,
     min_score_gate,

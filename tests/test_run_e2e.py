@@ -165,6 +165,7 @@ def test_sigkilled_harness_takes_its_child_along(tmp_path: Path) -> None:
     pid_file = tmp_path / "pid"
     harness = _start_harness(tmp_path, "--", *child("spawner", "plain", str(pid_file)))
     _wait_for(pid_file)
+    _wait_for(tmp_path / "out" / "result.json")
     child_pid = json.loads((tmp_path / "out" / "result.json").read_text())["child"]["pid"]
     assert alive(child_pid)
     harness.kill()

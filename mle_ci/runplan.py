@@ -1,0 +1,117 @@
+"""What a run is before it starts: its result folder, its command checked, its child's argv, env and budget."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from mle_ci.childenv import child_environment
+from mle_ci.errors import ConfigError
+from mle_ci.supervisor import ChildSpec
+
+if TYPE_CHECKING:
+    from mle_ci.settings import Settings
+
+INTERRUPT_GRACE = 2.0
+"""Grace after a cancel: the runner sends SIGTERM 7.5 s after SIGINT, so everything is written well before."""
+
+
+@dataclass(frozen=True)
+class ResultFiles:
+    """The paths of one result folder."""
+
+    root: Path
+
+    @property
+    def events(self) -> Path:
+        return self.root / "events.jsonl"
+
+    @property
+    def log(self) -> Path:
+        return self.root / "log.txt"
+
+    @property
+    def result(self) -> Path:
+        return self.root / "result.json"
+
+    @property
+    def summary(self) -> Path:
+        return self.root / "summary.md"
+
+    @property
+    def junit(self) -> Path:
+        return self.root / "junit.xml"
+
+    def as_outputs(self) -> dict[str, str]:
+        return {"result": str(self.result), "summary": str(self.summary), "junit": str(self.junit)}
+
+
+@dataclass(frozen=True)
+class Launch:
+    """When the run started, its budget, and exactly what was started."""
+
+    wall_start: float
+    mono_start: float
+    timeout: float | None
+    spec: ChildSpec
+
+    @property
+    def deadline_unix(self) -> float | None:
+        return self.wall_start + self.timeout if self.timeout else None
+
+
+def prepare_folder(path: Path) -> ResultFiles:
+    """Create the result folder and clear this run's files from an earlier run; nothing runs if it can't."""
+    files = ResultFiles(path)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        for stale in (files.events, files.result, files.summary, files.junit):
+            stale.unlink(missing_ok=True)
+        files.events.touch()
+    except OSError as exc:
+        raise ConfigError(f"output-dir: cannot use {path}: {exc.strerror or exc}") from None
+    return files
+
+
+def check_command(command: tuple[str, ...], env: Mapping[str, str], cwd: Path) -> None:
+    """Fail before anything starts when the program cannot be found or run."""
+    if not command:
+        raise ConfigError(
+            "no command to run: give one after `--` (e.g. `mle-ci run -- python train.py`) or set `command:`"
+        )
+    program = command[0]
+    if os.sep in program:
+        target = (cwd / program) if not os.path.isabs(program) else Path(program)
+        if not (target.is_file() and os.access(target, os.X_OK)):
+            raise ConfigError(f"command: {program} is not an executable file")
+    elif shutil.which(program, path=env.get("PATH", os.defpath)) is None:
+        raise ConfigError(f"command: {program!r} was not found on PATH")
+
+
+def plan_launch(settings: Settings, files: ResultFiles) -> Launch:
+    """The child's argv, environment and budget, fixed at the moment the run starts."""
+    wall_start, mono_start = time.time(), time.monotonic()
+    timeout = settings.timeout or None
+    extra = {"LOGS_DIR": str(files.root)}
+    if settings.competition:
+        extra["COMPETITION_ID"] = settings.competition
+    env = child_environment(
+        settings.env,
+        events=str(files.events.resolve()),
+        deadline_unix=wall_start + timeout if timeout else None,
+        time_limit=timeout,
+        extra=extra,
+    )
+    spec = ChildSpec(
+        argv=settings.command,
+        env=env,
+        cwd=settings.workspace,
+        grace=settings.grace,
+        interrupt_grace=INTERRUPT_GRACE,
+    )
+    return Launch(wall_start=wall_start, mono_start=mono_start, timeout=timeout, spec=spec)
