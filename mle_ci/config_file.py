@@ -7,10 +7,12 @@ import re
 from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
-
-import yaml
+from typing import TYPE_CHECKING
 
 from mle_ci.errors import ConfigError
+
+if TYPE_CHECKING:
+    import yaml
 
 PATTERN_EVENTS = ("fold", "epoch", "metric", "early_stop", "message")
 PATTERN_GROUPS = frozenset(
@@ -42,6 +44,8 @@ def line_of(node: yaml.Node) -> int:
 
 def construct(node: yaml.Node, where: str) -> object:
     """The plain Python value of ``node``, built as ``yaml.safe_load`` would build it."""
+    import yaml
+
     try:
         value: object = yaml.constructor.SafeConstructor().construct_document(node)
     except yaml.YAMLError as exc:
@@ -60,6 +64,8 @@ def suggest(word: str, options: Collection[str]) -> str:
 
 def read_config(path: Path, label: str, known: Collection[str]) -> list[Entry]:
     """The entries of the config file at ``path``; ``known`` are the accepted keys with ``_`` for ``-``."""
+    import yaml  # lazily: most runs have no config file, and yaml costs start-up time
+
     try:
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError as exc:
@@ -98,6 +104,8 @@ def read_config(path: Path, label: str, known: Collection[str]) -> list[Entry]:
 
 def read_patterns(entry: Entry) -> list[tuple[re.Pattern[str], str]]:
     """The compiled ``regex`` and ``event`` of each item of the ``patterns`` list."""
+    import yaml
+
     if not isinstance(entry.node, yaml.SequenceNode):
         raise ConfigError(f"{entry.where}: expected a list of {{regex: ..., event: ...}} mappings")
     return [_pattern(index, item, entry) for index, item in enumerate(entry.node.value)]
@@ -160,6 +168,8 @@ def describe(value: object) -> str:
 
 
 def _problem(exc: yaml.YAMLError) -> str:
+    import yaml
+
     if isinstance(exc, yaml.MarkedYAMLError):
         return ": ".join(part for part in (exc.context, exc.problem) if part) or "unreadable"
     return str(exc)
