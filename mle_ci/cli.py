@@ -62,6 +62,7 @@ def run(command: tuple[str, ...], **options: Any) -> None:
         raise ConfigError(
             "require-gpu: GPU checks are not part of this version; set gpus to 'none' or leave require-gpu unset"
         )
+    _tolerant(sys.stdout)
     result = execute(settings, stream=sys.stdout)
     raise SystemExit(int(result.exit_code))
 
@@ -75,6 +76,13 @@ def report(result_dir: Path) -> None:
     result = republish(result_dir, env=dict(os.environ), stream=sys.stdout)
     click.echo(f"{result_dir}: {result.status.value}; wrote summary.md and junit.xml")
     raise SystemExit(int(result.exit_code))
+
+
+def _tolerant(stream: object) -> None:
+    """A console that cannot encode a character shows a replacement instead of failing the echo."""
+    reconfigure = getattr(stream, "reconfigure", None)
+    if reconfigure is not None:
+        reconfigure(errors="replace")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 
 def execute(settings: Settings, *, stream: TextIO) -> RunResult:
     """Run the settings' command under supervision and write every report; the result says how it ended."""
-    check_command(settings.command, settings.env, settings.workspace)
+    check_command(settings.command, settings.env, settings.cwd)
     files = prepare_folder(settings.output_dir)
     with SignalTrap() as trap:
         launch = plan_launch(settings, files)

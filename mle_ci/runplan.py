@@ -110,7 +110,7 @@ def plan_launch(settings: Settings, files: ResultFiles) -> Launch:
     spec = ChildSpec(
         argv=settings.command,
         env=env,
-        cwd=settings.workspace,
+        cwd=settings.cwd,
         grace=settings.grace,
         interrupt_grace=INTERRUPT_GRACE,
     )

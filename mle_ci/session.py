@@ -118,7 +118,7 @@ class RunSession:
             child=ended,
             settings=settings,
             log=self._log,
-            wall_start=self._launch.wall_start,
+            launch=self._launch,
         )
         publish(result, self._files, github=self._github, redactor=self._redactor, console=console)
         from mle_ci.report import verdict_line
@@ -162,7 +162,7 @@ def _final_result(
     child: ChildExit,
     settings: Settings,
     log: LogFile,
-    wall_start: float,
+    launch: Launch,
 ) -> RunResult:
     warnings = []
     for problem in (log.error, monitor.events_file_error):
@@ -171,20 +171,21 @@ def _final_result(
     if child.leftovers_killed:
         warnings.append(f"the command left {child.leftovers_killed} process(es) running; they were killed")
     tail = tuple(monitor.tail)
+    duration = child.ended - launch.mono_start
     finished = replace(
         base,
-        finished_at=wall_start + (child.ended - child.started),
-        duration_s=child.ended - child.started,
+        finished_at=launch.wall_start + duration,
+        duration_s=duration,
         child_exit_code=child.returncode,
         child_signal=child.signal_name,
         warnings=tuple(warnings),
         log_tail=tail[-LIVE_TAIL:],
     )
-    snapshot = tracker.snapshot(replace(finished, status=RunStatus.CRASHED), final=True)
+    snapshot = tracker.snapshot(finished, final=True)
     gate = min_score_gate(snapshot.score, settings.min_score, snapshot.metric)
     gates = (gate,) if gate is not None else ()
     stop = child.stop_reason.value if child.stop_reason is not None else None
-    status = run_status(stop=stop, returncode=0 if child.returncode == 0 else 1, gates=gates)
+    status = run_status(stop=stop, returncode=child.returncode, gates=gates)
     from mle_ci.report import find_crash_site
 
     crash = find_crash_site(list(tail), str(settings.workspace)) if status is RunStatus.CRASHED else None

@@ -74,6 +74,7 @@ class Settings:
     patterns: tuple[LinePattern, ...] = ()
     display: str = "auto"
     workspace: Path = Path()
+    cwd: Path = Path()
     github_actions: bool = False
     config_file: Path | None = None
     env: Mapping[str, str] = field(default_factory=_no_env, repr=False, compare=False)
@@ -282,6 +283,7 @@ def load_settings(cli: Mapping[str, object], env: Mapping[str, str], cwd: Path) 
     return Settings(
         **values,
         workspace=cwd / workspace if workspace else cwd,
+        cwd=cwd,
         github_actions=env.get("GITHUB_ACTIONS") == "true",
         config_file=config_file,
         env=MappingProxyType(dict(env)),

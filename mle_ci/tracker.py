@@ -21,7 +21,6 @@ from mle_ci.result import (
     FoldStatus,
     Metric,
     RunResult,
-    RunStatus,
     guess_higher_is_better,
 )
 
@@ -233,8 +232,8 @@ class RunTracker:
         return tuple(results)
 
     def snapshot(self, base: RunResult, *, final: bool) -> RunResult:
-        """``base`` (status, timings, process facts) completed with what the events told."""
-        folds = self._fold_results(final or base.status is not RunStatus.RUNNING)
+        """``base`` (status, timings, process facts) completed with what the events told; ``final`` once it ended."""
+        folds = self._fold_results(final)
         epochs = tuple(self._epochs)
         if not folds:
             epochs = tuple(replace(e, fold=None) for e in epochs)

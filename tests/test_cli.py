@@ -125,3 +125,13 @@ def test_unwritable_output_dir_is_a_usage_error(in_tmp: Path, capsys: pytest.Cap
     (in_tmp / "file").write_text("")
     assert main(["run", "--output-dir", "file/sub", "--", sys.executable, "-c", "pass"]) == 2
     assert "output-dir" in capsys.readouterr().err
+
+
+def test_command_runs_in_the_current_folder_not_the_workspace(in_tmp: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """With `working-directory:` below the workspace, the command runs where the step runs."""
+    sub = in_tmp / "ml"
+    sub.mkdir()
+    monkeypatch.chdir(sub)
+    monkeypatch.setenv("GITHUB_WORKSPACE", str(in_tmp))
+    assert main(["run", "--", sys.executable, "-c", "import os; print('cwd=' + os.getcwd())"]) == 0
+    assert f"cwd={sub}" in (sub / "mle-ci-results" / "log.txt").read_text()
