@@ -8,6 +8,7 @@
   ``{"child": pid, "grandchild": pid, "started": time.time()}`` to INFO_FILE, then waits for SIGKILL.
 - ``sleeper READY_FILE [--ignore-term]``: writes READY_FILE once started, then sleeps (optionally ignoring
   SIGTERM).
+- ``flood LINES LONG_EVERY``: prints LINES short lines as fast as it can, every LONG_EVERY-th one 1 MiB long.
 """
 
 from __future__ import annotations
@@ -75,6 +76,17 @@ def sleeper(ready_file: Path, ignore_term: bool) -> None:
     time.sleep(FOREVER)
 
 
+def flood(lines: int, long_every: int) -> None:
+    write = sys.stdout.write
+    long_line = "y" * (1024 * 1024)
+    for i in range(lines):
+        if long_every and i % long_every == long_every - 1:
+            write(long_line + "\n")
+        else:
+            write(f"step {i} loss=0.{i % 1000:03d} lr=3e-4 grad_norm=1.{i % 97:02d} tokens/s=12345\n")
+    sys.stdout.flush()
+
+
 def main(argv: list[str]) -> int:
     mode, args = argv[0], argv[1:]
     if mode == "busy":
@@ -83,6 +95,8 @@ def main(argv: list[str]) -> int:
         silent(float(args[0]))
     elif mode == "tree":
         tree(Path(args[0]))
+    elif mode == "flood":
+        flood(int(args[0]), int(args[1]))
     elif mode == "sleeper":
         sleeper(Path(args[0]), "--ignore-term" in args)
     else:

@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable
 
 import deadline_kill
+import flood
 import heartbeat_gap
 import overhead
 import sigint_exit
@@ -23,6 +24,7 @@ BENCHMARKS: tuple[tuple[str, Callable[[], list[Figure]]], ...] = (
     ("heartbeat gap (2 runs, 8 s silent child, --heartbeat 1s)", heartbeat_gap.measure),
     ("deadline kill (3 runs, --timeout 2s --grace 1s, SIGTERM-ignoring tree)", deadline_kill.measure),
     ("SIGINT exit (3 runs per variant)", sigint_exit.measure),
+    ("output flood (3 interleaved rounds, 1M lines, some 1 MiB long)", flood.measure),
 )
 
 
