@@ -30,6 +30,7 @@ _PR_SET_CHILD_SUBREAPER = 36
 _HARNESS_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 _LEFTOVER_GRACE = 1.0
 _DRAIN_AFTER_EXIT = 0.5
+_READ_BURST = 16
 
 
 class StopReason(StrEnum):
@@ -396,9 +397,7 @@ class RunningChild:
             self._read()
         if self._trap.read_fd in ready:
             self._trap.drain()
-        if len(self._trap.received) > self._trap.handled:
-            self._trap.handled = len(self._trap.received)
-            self._harness_signal = self._harness_signal or self._trap.first
+        if self._new_signal():
             if self._stop_reason is not StopReason.INTERRUPTED:
                 self._begin_stop(StopReason.INTERRUPTED, min(self._spec.grace, self._spec.interrupt_grace))
             elif not self._killed:
@@ -429,8 +428,9 @@ class RunningChild:
         self._kill_at = None
 
     def _read(self) -> None:
-        """Hand on what the pipe holds; notes the end of file."""
-        while True:
+        """Hand on what the pipe holds, up to ``_READ_BURST`` chunks; notes the end of file."""
+        # A bounded burst: a child that never stops printing must not keep deadlines and signals waiting.
+        for _ in range(_READ_BURST):
             try:
                 data = os.read(self._out_fd, 65536)
             except BlockingIOError:
@@ -448,6 +448,14 @@ class RunningChild:
             if lines:
                 self._watcher.on_lines(lines, self._clock())
 
+    def _new_signal(self) -> bool:
+        """Whether a signal reached the harness since the last look."""
+        if len(self._trap.received) > self._trap.handled:
+            self._trap.handled = len(self._trap.received)
+            self._harness_signal = self._harness_signal or self._trap.first
+            return True
+        return False
+
     def _end_leftovers(self) -> int:
         """The child is gone; whatever it left behind goes too. Returns how many processes that was."""
         leftovers = [p for p in descendants(self._me) if not _is_zombie(p)]
@@ -456,7 +464,7 @@ class RunningChild:
             _signal_all(self.pid, leftovers, signal.SIGTERM)
             self._kill_at = self._clock() + min(self._spec.grace, _LEFTOVER_GRACE)
         while not self._killed and _alive(self.pid, self._targets):
-            if self._kill_at is None or self._clock() >= self._kill_at:
+            if self._kill_at is None or self._clock() >= self._kill_at or self._new_signal():
                 self._kill_now()
                 break
             if self._out_open:

@@ -172,3 +172,11 @@ def test_sigkilled_harness_takes_its_child_along(tmp_path: Path) -> None:
     harness.communicate()
     assert wait_gone(child_pid)
     assert json.loads((tmp_path / "out" / "result.json").read_text())["status"] == "running"
+
+
+def test_a_child_that_never_stops_printing_still_meets_its_deadline(tmp_path: Path) -> None:
+    """Reading output never starves the clock: a flooding child is stopped at --timeout."""
+    run = run_child("flooder", tmp_path / "out", options=["--timeout", "1s", "--grace", "1s"])
+    assert run.returncode == 124
+    assert run.result["status"] == "timeout"
+    assert run.seconds < 15
