@@ -44,6 +44,8 @@ def child_environment(
     env["MLE_CI_EVENTS"] = events
     env["PYTHONUNBUFFERED"] = "1"
     env.setdefault("TQDM_MININTERVAL", "10")
+    # A Python child that dies of a signal (segfault, abort) prints where: the crash site for the reports.
+    env.setdefault("PYTHONFAULTHANDLER", "1")
     if deadline_unix is not None:
         env["MLE_CI_DEADLINE"] = f"{deadline_unix:.3f}"
     if time_limit is not None:

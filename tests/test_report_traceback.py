@@ -274,3 +274,40 @@ def test_arbitrary_output_never_raises_and_sites_stay_inside(lines: list[str]) -
             assert not site.file.startswith("/")
             assert ".." not in site.file.split("/")
             assert site.line >= 0
+
+
+def test_faulthandler_dump_gives_the_innermost_workspace_frame_of_the_crashing_thread() -> None:
+    """A segfault's faulthandler dump (most recent call first) points at the user's frame in the current thread."""
+    lines = [
+        "about to crash",
+        "Fatal Python error: Segmentation fault",
+        "",
+        "Thread 0x00007f0000000001 (most recent call first):",
+        '  File "/ws/loader.py", line 3 in worker',
+        "",
+        "Current thread 0x00007f9d9e4b5b80 (most recent call first):",
+        '  File "/usr/lib/python3.11/ctypes/__init__.py", line 519 in string_at',
+        '  File "/ws/model.py", line 6 in forward',
+        '  File "/ws/train.py", line 40 in <module>',
+        "",
+        "Extension modules: numpy.core._multiarray_umath (total: 1)",
+    ]
+    site = find_crash_site(lines, "/ws")
+    assert site == CrashSite(
+        file="model.py", line=6, function="forward", exception="Fatal Python error: Segmentation fault"
+    )
+
+
+def test_a_later_traceback_wins_over_an_earlier_fatal_error() -> None:
+    """The last crash report in the output is the one that counts."""
+    lines = [
+        "Fatal Python error: Aborted",
+        "Current thread 0x01 (most recent call first):",
+        '  File "/ws/old.py", line 1 in f',
+        "Traceback (most recent call last):",
+        '  File "/ws/new.py", line 2, in g',
+        "ValueError: x",
+    ]
+    site = find_crash_site(lines, "/ws")
+    assert site is not None
+    assert site.file == "new.py"

@@ -66,6 +66,8 @@ def test_segfault_is_a_crash_with_the_signal(tmp_path: Path) -> None:
     assert run.returncode == 1
     assert run.result["status"] == "crashed"
     assert run.result["child"]["signal"] == "SIGSEGV"
+    assert run.result["crash"]["file"] == "tests/children/segfault.py"  # from the faulthandler dump
+    assert run.result["crash"]["line"] == 6
 
 
 def test_timeout_kills_a_sigterm_ignorer_after_grace(tmp_path: Path) -> None:

@@ -17,6 +17,10 @@ MAX_EXCEPTION = 1000
 # ones that point at the user's dataset code.
 _HEADER = re.compile(r"^(?P<prefix>.*?)(?:Original |Exception Group )?Traceback \(most recent call last\):\s*$")
 _FRAME = re.compile(r'^\s*File "(?P<file>[^"]+)", line (?P<line>\d+)(?:, in (?P<function>.+?))?\s*$')
+# What ``PYTHONFAULTHANDLER=1`` prints when the interpreter dies of a signal (segfault, abort): innermost first.
+_FATAL = re.compile(r"^(?:.*?)Fatal Python error: (?P<what>.+?)\s*$")
+_FAULT_THREAD = re.compile(r"^\s*(?P<current>Current thread|Thread) 0x[0-9a-fA-F]+")
+_FAULT_FRAME = re.compile(r'^\s*File "(?P<file>[^"]+)", line (?P<line>\d+) in (?P<function>.+?)\s*$')
 _DIGITS = re.compile(r"\d")
 _DRIVE = re.compile(r"^[A-Za-z]:/")
 _SKIPPED_PARTS = frozenset({"site-packages", "dist-packages"})
@@ -39,7 +43,14 @@ def find_crash_site(lines: Sequence[str], workspace: str) -> CrashSite | None:
     """The innermost frame inside ``workspace`` of the last traceback in ``lines``; None when there is none."""
     root = _normalise(workspace)
     for start in range(len(lines) - 1, -1, -1):
-        header = _HEADER.match(lines[start].rstrip("\r\n"))
+        line = lines[start].rstrip("\r\n")
+        fatal = _FATAL.match(line) if "Fatal Python error" in line else None
+        if fatal is not None:
+            block = _parse_fatal(lines, start + 1, fatal.group("what"))
+            if block.frames:
+                return _site(block, root)
+            continue
+        header = _HEADER.match(line)
         if header is None:
             continue
         block = _parse_block(lines, start + 1, header.group("prefix"))
@@ -77,6 +88,30 @@ def _parse_block(lines: Sequence[str], first: int, prefix: str) -> _Block:
             exception = exception[: MAX_EXCEPTION - 1] + "…"
         return _Block(tuple(frames), clean_text(exception))
     return _Block(tuple(frames), None)
+
+
+def _parse_fatal(lines: Sequence[str], first: int, what: str) -> _Block:
+    """The crashing thread's frames of a faulthandler dump, outermost first like a traceback."""
+    sections: list[tuple[bool, list[_Frame]]] = []
+    strangers = 0
+    for raw in lines[first:]:
+        line = raw.rstrip("\r\n")
+        if not line.strip():
+            continue
+        thread = _FAULT_THREAD.match(line)
+        frame = _FAULT_FRAME.match(line)
+        if thread is not None:
+            sections.append((thread.group("current") == "Current thread", []))
+        elif frame is not None and sections:
+            sections[-1][1].append(_Frame(frame.group("file"), int(frame.group("line")), frame.group("function")))
+        elif sections or strangers >= 3:
+            break  # the dump ended ("Extension modules: ..."), or this was no dump at all
+        else:
+            strangers += 1
+    current = [frames for is_current, frames in sections if is_current]
+    chosen = current[0] if current else (sections[0][1] if sections else [])
+    exception = f"Fatal Python error: {what}"[:MAX_EXCEPTION]
+    return _Block(tuple(reversed(chosen)), clean_text(exception))
 
 
 def _prefix_mode(line: str, prefix: str) -> str:
