@@ -19,7 +19,8 @@ _RUN_HELP = """Supervise COMMAND: deadlines, heartbeat, progress events and repo
   mle-ci run --timeout 30m --folds 5 -- python train.py
 \b
 Exit codes: 0 passed, 1 failed (command or gate), 2 usage error (nothing run),
-124 time limit reached, 130 interrupted (SIGINT/SIGTERM/SIGHUP to the harness).
+3 GPU required but CUDA unusable (nothing run), 124 time limit reached,
+130 interrupted (SIGINT/SIGTERM/SIGHUP to the harness).
 """
 
 
@@ -43,6 +44,14 @@ def cli() -> None:
 @click.option("--metric", metavar="NAME", help="Name of the score's metric (e.g. auc, rmse).")
 @click.option("--direction", metavar="max|min|auto", help="Whether higher or lower scores are better.")
 @click.option("--display", metavar="auto|plain|live", help="Live status on a terminal, or plain lines.")
+@click.option(
+    "--require-gpu", "require_gpu", is_flag=True, default=None, help="Exit 3 before starting unless CUDA works."
+)
+@click.option("--fail-on-idle-gpu", "fail_on_idle_gpu", is_flag=True, default=None, help="An idle GPU fails the run.")
+@click.option("--gpu-interval", "gpu_interval", metavar="DURATION", help="GPU sampling interval (default 5s).")
+@click.option("--idle-warmup", "idle_warmup", metavar="DURATION", help="No idle verdict before this (default 60s).")
+@click.option("--idle-window", "idle_window", metavar="DURATION", help="Idle this long counts (default 2m).")
+@click.option("--idle-threshold", "idle_threshold", metavar="PERCENT", help="Below this utilization is idle (5).")
 @click.argument("command", nargs=-1, type=click.UNPROCESSED)
 def run(command: tuple[str, ...], **options: Any) -> None:
     """Supervise a command."""
@@ -58,20 +67,58 @@ def run(command: tuple[str, ...], **options: Any) -> None:
             f"agent: the built-in {settings.agent!r} agent is not part of this version; "
             "give the command to supervise after `--`"
         )
-    if settings.require_gpu:
-        raise ConfigError(
-            "require-gpu: GPU checks are not part of this version; set gpus to 'none' or leave require-gpu unset"
-        )
     _tolerant(sys.stdout)
     result = execute(settings, stream=sys.stdout)
     raise SystemExit(int(result.exit_code))
 
 
 @cli.command()
+@click.option("--require-gpu", "require_gpu", is_flag=True, default=None, help="Exit 3 unless CUDA works.")
+@click.option("--json", "as_json", is_flag=True, help="Print the profile, findings and plan as JSON.")
+@click.option("--timeout", "cuda_timeout", metavar="DURATION", default="60s", help="Limit for the CUDA check.")
+def preflight(require_gpu: bool | None, as_json: bool, cuda_timeout: str) -> None:
+    """Hardware profile, diagnosis and training plan; exit 3 with --require-gpu when CUDA is unusable."""
+    from mle_ci.durations import parse_duration
+    from mle_ci.preflight import preflight_command
+    from mle_ci.settings import load_settings
+
+    values: dict[str, object] = {} if require_gpu is None else {"require_gpu": require_gpu}
+    settings = load_settings(values, dict(os.environ), Path.cwd())
+    timeout = parse_duration(cuda_timeout, key="--timeout")
+    raise SystemExit(preflight_command(settings, as_json=as_json, cuda_timeout=timeout, stream=sys.stdout))
+
+
+@cli.command()
+@click.option("--interval", default="5s", metavar="DURATION", help="Time between samples (default 5s).")
+@click.option("--duration", metavar="DURATION", help="Stop after this long (default: until interrupted).")
+@click.option("--csv", "csv_path", metavar="FILE", type=click.Path(dir_okay=False, path_type=Path), help="Write CSV.")
+@click.option("--require-gpu", "require_gpu", is_flag=True, help="Exit 3 when there is no GPU to watch.")
+def monitor(interval: str, duration: str | None, csv_path: Path | None, require_gpu: bool) -> None:
+    """Stand-alone GPU monitor: one line per sample, optionally a CSV."""
+    from mle_ci.durations import parse_duration
+    from mle_ci.hardware.monitor_cli import run_monitor
+    from mle_ci.hardware.nvml import RealNvml
+
+    every = parse_duration(interval, key="--interval")
+    if every <= 0:
+        raise ConfigError("--interval: must be more than zero")
+    limit = parse_duration(duration, key="--duration") if duration is not None else None
+    code = run_monitor(
+        backend=RealNvml(),
+        interval=every,
+        duration=limit,
+        csv_path=csv_path,
+        require_gpu=require_gpu,
+        stream=sys.stdout,
+    )
+    raise SystemExit(code)
+
+
+@cli.command()
 @click.argument("result_dir", metavar="RESULT_DIR", type=click.Path(file_okay=False, path_type=Path))
 def report(result_dir: Path) -> None:
     """Render summary.md, junit.xml (and GitHub outputs) again from RESULT_DIR/result.json."""
-    from mle_ci.session import republish
+    from mle_ci.publishing import republish
 
     result = republish(result_dir, env=dict(os.environ), stream=sys.stdout)
     click.echo(f"{result_dir}: {result.status.value}; wrote summary.md and junit.xml")

@@ -58,6 +58,8 @@ class Progress:
     epoch: int | None = None
     total_epochs: int | None = None
     last_score: float | None = None
+    gpu: str | None = None
+    """``GPU 87 % 5.2/80 GB`` from the latest samples, when GPUs are watched."""
 
 
 def heartbeat_text(clocks: Clocks, now: float, progress: Progress) -> str:
@@ -78,6 +80,8 @@ def heartbeat_text(clocks: Clocks, now: float, progress: Progress) -> str:
         parts.append(", ".join(where))
     if progress.last_score is not None:
         parts.append(f"last score {progress.last_score:.6g}")
+    if progress.gpu:
+        parts.append(progress.gpu)
     parts.append(f"last output {format_duration(now - clocks.last_output)} ago")
     return " · ".join(parts)
 

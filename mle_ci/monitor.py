@@ -49,6 +49,8 @@ class RunMonitor:
         clocks: Clocks,
         save: Callable[[], None],
         warm_up: Callable[[], None] | None = None,
+        gpu_status: Callable[[], str] | None = None,
+        notes: Callable[[], list[str]] | None = None,
         wall: Callable[[], float] = time.time,
     ) -> None:
         self.tracker = tracker
@@ -61,6 +63,8 @@ class RunMonitor:
         self.clocks = clocks
         self._save = save
         self._warm_up = warm_up
+        self._gpu_status = gpu_status
+        self._notes = notes
         self._wall = wall
         self.tail: deque[str] = deque(maxlen=TAIL_LINES)
         self._dirty = True
@@ -76,7 +80,8 @@ class RunMonitor:
 
     def progress(self) -> Progress:
         t = self.tracker
-        return Progress(t.current_fold, t.total_folds, t.current_epoch, t.total_epochs, t.last_score)
+        gpu = self._gpu_status() if self._gpu_status is not None else None
+        return Progress(t.current_fold, t.total_folds, t.current_epoch, t.total_epochs, t.last_score, gpu or None)
 
     def on_lines(self, lines: list[bytes], now: float) -> None:
         self.lines += len(lines)
@@ -134,6 +139,8 @@ class RunMonitor:
             self._next_housekeeping = now + HOUSEKEEPING
             self._follow_events(now)
             self._log.flush()
+            for note in self._notes() if self._notes is not None else ():
+                self._console.note(note)
             if self._warm_up is not None and now - self.clocks.started >= WARM_UP_AFTER:
                 warm_up, self._warm_up = self._warm_up, None
                 warm_up()

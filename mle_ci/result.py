@@ -4,13 +4,26 @@ from __future__ import annotations
 
 import math
 import statistics
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
+from typing import Any, TypeVar
 
 from mle_ci.errors import ExitCode, ResultError
+from mle_ci.hardware.model import (
+    Diagnosis,
+    GpuUsage,
+    HardwareProfile,
+    TrainingPlan,
+    diagnosis_from_dict,
+    plan_from_dict,
+    profile_from_dict,
+    usage_from_dict,
+)
 
 RESULT_SCHEMA_VERSION = 1
+
+T = TypeVar("T")
 
 LOWER_IS_BETTER_HINTS = ("loss", "rmse", "mse", "mae", "rmsle", "error", "logloss", "log_loss", "wer", "cer")
 
@@ -25,6 +38,7 @@ class RunStatus(StrEnum):
     TIMEOUT = "timeout"
     STALLED = "stalled"
     INTERRUPTED = "interrupted"
+    GPU_UNAVAILABLE = "gpu-unavailable"
 
     @property
     def exit_code(self) -> ExitCode:
@@ -39,6 +53,7 @@ _EXIT_CODES = {
     RunStatus.TIMEOUT: ExitCode.TIMEOUT,
     RunStatus.STALLED: ExitCode.FAILED,
     RunStatus.INTERRUPTED: ExitCode.INTERRUPTED,
+    RunStatus.GPU_UNAVAILABLE: ExitCode.GPU_UNAVAILABLE,
 }
 
 
@@ -153,7 +168,17 @@ class RunResult:
     events: int = 0
     invalid_events: int = 0
     output_dir: str | None = None
+    hardware: HardwareProfile | None = None
+    diagnosis: Diagnosis | None = None
+    plan: TrainingPlan | None = None
+    gpu_usage: tuple[GpuUsage, ...] = ()
+    gpu_errors: tuple[str, ...] = ()
     schema_version: int = RESULT_SCHEMA_VERSION
+
+    @property
+    def gpu_idle(self) -> bool:
+        """Whether any GPU sat idle while the command ran."""
+        return any(usage.idle for usage in self.gpu_usage)
 
     @property
     def exit_code(self) -> ExitCode:
@@ -246,6 +271,12 @@ class RunResult:
             "events": self.events,
             "invalid_events": self.invalid_events,
             "output_dir": self.output_dir,
+            "hardware": None if self.hardware is None else self.hardware.to_dict(),
+            "diagnosis": None if self.diagnosis is None else self.diagnosis.to_dict(),
+            "plan": None if self.plan is None else self.plan.to_dict(),
+            "gpu_usage": [usage.to_dict() for usage in self.gpu_usage],
+            "gpu_idle": self.gpu_idle,
+            "gpu_errors": list(self.gpu_errors),
         }
 
     @classmethod
@@ -319,9 +350,18 @@ class RunResult:
                 events=int(data.get("events", 0)),
                 invalid_events=int(data.get("invalid_events", 0)),
                 output_dir=data.get("output_dir"),
+                hardware=_optional(data.get("hardware"), profile_from_dict),
+                diagnosis=_optional(data.get("diagnosis"), diagnosis_from_dict),
+                plan=_optional(data.get("plan"), plan_from_dict),
+                gpu_usage=tuple(usage_from_dict(u) for u in data.get("gpu_usage", ())),
+                gpu_errors=tuple(str(e) for e in data.get("gpu_errors", ())),
             )
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise ResultError(f"result.json is not a valid mle-ci result: {exc!r}") from None
+
+
+def _optional(data: Any, read: Callable[[dict[str, Any]], T]) -> T | None:
+    return None if data is None else read(data)
 
 
 def _finite(value: float | None) -> float | None:

@@ -47,6 +47,15 @@ class ResultFiles:
     def junit(self) -> Path:
         return self.root / "junit.xml"
 
+    @property
+    def gpu_csv(self) -> Path:
+        return self.root / "gpu.csv"
+
+    def names(self) -> list[str]:
+        """The report files that exist, for the closing line."""
+        files = (self.summary, self.junit, self.result, self.events, self.log, self.gpu_csv)
+        return [path.name for path in files if path.exists()]
+
     def as_outputs(self) -> dict[str, str]:
         return {"result": str(self.result), "summary": str(self.summary), "junit": str(self.junit)}
 
@@ -70,7 +79,7 @@ def prepare_folder(path: Path) -> ResultFiles:
     files = ResultFiles(path)
     try:
         path.mkdir(parents=True, exist_ok=True)
-        for stale in (files.events, files.result, files.summary, files.junit):
+        for stale in (files.events, files.result, files.summary, files.junit, files.gpu_csv):
             stale.unlink(missing_ok=True)
         files.events.touch()
     except OSError as exc:
@@ -93,11 +102,13 @@ def check_command(command: tuple[str, ...], env: Mapping[str, str], cwd: Path) -
         raise ConfigError(f"command: {program!r} was not found on PATH")
 
 
-def plan_launch(settings: Settings, files: ResultFiles) -> Launch:
+def plan_launch(settings: Settings, files: ResultFiles, *, plan: Mapping[str, str] | None = None) -> Launch:
     """The child's argv, environment and budget, fixed at the moment the run starts."""
     wall_start, mono_start = time.time(), time.monotonic()
     timeout = settings.timeout or None
-    extra = {"LOGS_DIR": str(files.root)}
+    # The plan's variables, unless the user set one of them: an explicit choice beats the plan.
+    extra = {name: value for name, value in (plan or {}).items() if name not in settings.env}
+    extra["LOGS_DIR"] = str(files.root)
     if settings.competition:
         extra["COMPETITION_ID"] = settings.competition
     env = child_environment(

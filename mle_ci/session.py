@@ -3,20 +3,19 @@
 from __future__ import annotations
 
 import importlib
-import json
 import time
-from collections.abc import Mapping
 from dataclasses import replace
-from pathlib import Path
-from typing import TextIO, cast
+from typing import TextIO
 
-from mle_ci.console import Console, make_console
 from mle_ci.decisions import Clocks, min_score_gate, run_status
 from mle_ci.durations import format_duration
-from mle_ci.errors import ResultError
-from mle_ci.files import LogFile, Redactor, write_atomic
-from mle_ci.github import GitHub, GitHubFileError, Level, secret_values
+from mle_ci.files import LogFile, write_atomic
+from mle_ci.gpuwatch import GpuVerdict, GpuWatch, IdleRule
+from mle_ci.hardware.model import Severity
+from mle_ci.hardware.nvml import NvmlBackend
 from mle_ci.monitor import RunMonitor
+from mle_ci.preflight import Preflight
+from mle_ci.publishing import open_outlets, publish, result_json
 from mle_ci.result import RunResult, RunStatus
 from mle_ci.runplan import Launch, ResultFiles
 from mle_ci.settings import Settings
@@ -33,19 +32,23 @@ def _warm_up_reporting() -> None:
 
 
 class RunSession:
-    """Everything one run needs once its child is running: console, GitHub, monitor, tracker."""
+    """Everything one run needs once its child is running: outlets, monitor, tracker, GPU watch."""
 
-    def __init__(self, *, settings: Settings, files: ResultFiles, launch: Launch, pid: int, stream: TextIO) -> None:
+    def __init__(
+        self,
+        *,
+        settings: Settings,
+        files: ResultFiles,
+        launch: Launch,
+        pid: int,
+        stream: TextIO,
+        preflight: Preflight,
+        nvml: NvmlBackend | None = None,
+    ) -> None:
         self._settings = settings
         self._files = files
         self._launch = launch
-        self._github = GitHub.from_env(settings.env, stream) if settings.github_actions else None
-        secrets = secret_values(settings.env)
-        if self._github is not None:
-            for secret in secrets:
-                self._github.mask(secret)
-        self._redactor = Redactor(secrets)
-        self._console = make_console(stream, display=settings.display, github_actions=settings.github_actions)
+        self._outlets = open_outlets(settings, stream)
         timeout = launch.timeout
         start = launch.mono_start
         self._base = RunResult(
@@ -59,20 +62,39 @@ class RunSession:
             competition=settings.competition,
             min_score=settings.min_score,
             output_dir=str(files.root),
+            hardware=preflight.profile,
+            diagnosis=preflight.diagnosis,
+            plan=preflight.plan,
         )
+        self._preflight = preflight
         self._tracker = RunTracker(
             started_at=launch.wall_start,
             total_folds=settings.folds,
             metric_name=settings.metric,
             higher_is_better=settings.higher_is_better,
         )
+        self._gpus: GpuWatch | None = None
+        if preflight.profile.gpus and preflight.profile.nvml_fault is None:
+            self._gpus = GpuWatch(
+                preflight.profile,
+                rule=IdleRule(
+                    warmup=settings.idle_warmup,
+                    window=settings.idle_window,
+                    threshold=settings.idle_threshold,
+                    fail=settings.fail_on_idle_gpu,
+                ),
+                interval=settings.gpu_interval,
+                csv_path=files.gpu_csv,
+                started_at=launch.wall_start,
+                backend=nvml,
+            )
         self._log = LogFile(files.log)
         self._monitor = RunMonitor(
             tracker=self._tracker,
-            console=self._console,
+            console=self._outlets.console,
             log=self._log,
             events_path=files.events,
-            redactor=self._redactor,
+            redactor=self._outlets.redactor,
             patterns=settings.patterns,
             clocks=Clocks(
                 started=start,
@@ -85,6 +107,8 @@ class RunSession:
             ),
             save=self._save_live,
             warm_up=_warm_up_reporting,
+            gpu_status=self._gpus.status if self._gpus is not None else None,
+            notes=self._gpus.notes if self._gpus is not None else None,
         )
         self._monitor.save(time.monotonic())
 
@@ -94,23 +118,36 @@ class RunSession:
             duration_s=time.monotonic() - self._launch.mono_start,
             log_tail=tuple(self._monitor.tail)[-LIVE_TAIL:],
         )
-        write_atomic(self._files.result, _to_json(self._tracker.snapshot(live, final=False)))
+        write_atomic(self._files.result, result_json(self._tracker.snapshot(live, final=False)))
+
+    def _announce(self, pid: int) -> None:
+        console, settings = self._outlets.console, self._settings
+        console.note(f"started {' '.join(settings.command)} (pid {pid}){_budget_phrase(settings)}")
+        console.note(_plan_phrase(self._preflight))
+        for finding in self._preflight.diagnosis.findings:
+            if finding.severity is not Severity.INFO:
+                console.note(f"{finding.severity.value}: {finding.cause} Fix: {finding.fix}")
+        if self._gpus is not None and self._gpus.start_error:
+            console.note(self._gpus.start_error)
 
     def run(self, child: RunningChild) -> RunResult:
         """Supervise ``child`` to the end, then write and publish every report."""
-        settings, console = self._settings, self._console
-        console.start()
-        console.note(f"started {' '.join(settings.command)} (pid {child.pid}){_budget_phrase(settings)}")
+        outlets, settings = self._outlets, self._settings
+        outlets.console.start()
+        if self._gpus is not None:
+            self._gpus.start()
         try:
-            if self._github is not None:
-                with self._github.stop_commands():
+            self._announce(child.pid)
+            if outlets.github is not None:
+                with outlets.github.stop_commands():
                     ended = child.supervise(self._monitor)
             else:
                 ended = child.supervise(self._monitor)
         finally:
-            console.stop()
+            outlets.console.stop()
+            verdict = self._gpus.finish() if self._gpus is not None else None
         self._monitor.finish()
-        console.note(_ending_note(ended, settings))
+        outlets.console.note(_ending_note(ended, settings))
         result = _final_result(
             base=self._base,
             tracker=self._tracker,
@@ -119,13 +156,24 @@ class RunSession:
             settings=settings,
             log=self._log,
             launch=self._launch,
+            gpus=verdict,
         )
-        publish(result, self._files, github=self._github, redactor=self._redactor, console=console)
+        publish(result, self._files, outlets)
         from mle_ci.report import verdict_line
 
-        console.note(self._redactor.text(verdict_line(result)))
-        console.note(f"reports in {self._files.root}: summary.md, junit.xml, result.json, events.jsonl, log.txt")
+        outlets.console.note(outlets.redactor.text(verdict_line(result)))
+        outlets.console.note(f"reports in {self._files.root}: {', '.join(self._files.names())}")
         return result
+
+
+def _plan_phrase(preflight: Preflight) -> str:
+    plan, profile = preflight.plan, preflight.profile
+    if plan.device == "cuda":
+        names = sorted({gpu.name for gpu in profile.gpus})
+        where = f"{plan.gpu_count}× {', '.join(names)}" if names else f"{plan.gpu_count} GPU(s)"
+    else:
+        where = f"CPU ({profile.cpu_count} cores)"
+    return f"plan: {plan.device} on {where}, batch size {plan.batch_size}, AMP {plan.amp}, {plan.num_workers} workers"
 
 
 def _budget_phrase(settings: Settings) -> str:
@@ -163,6 +211,7 @@ def _final_result(
     settings: Settings,
     log: LogFile,
     launch: Launch,
+    gpus: GpuVerdict | None,
 ) -> RunResult:
     warnings = []
     for problem in (log.error, monitor.events_file_error):
@@ -181,9 +230,15 @@ def _final_result(
         warnings=tuple(warnings),
         log_tail=tail[-LIVE_TAIL:],
     )
+    if gpus is not None:
+        warnings.extend(gpus.warnings)
+        finished = replace(finished, warnings=tuple(warnings), gpu_usage=gpus.usage, gpu_errors=gpus.errors)
     snapshot = tracker.snapshot(finished, final=True)
-    gate = min_score_gate(snapshot.score, settings.min_score, snapshot.metric)
-    gates = (gate,) if gate is not None else ()
+    candidates = (
+        min_score_gate(snapshot.score, settings.min_score, snapshot.metric),
+        gpus.gate if gpus is not None else None,
+    )
+    gates = tuple(gate for gate in candidates if gate is not None)
     stop = child.stop_reason.value if child.stop_reason is not None else None
     status = run_status(stop=stop, returncode=child.returncode, gates=gates)
     from mle_ci.report import find_crash_site
@@ -194,71 +249,3 @@ def _final_result(
         how = f"was killed by {child.signal_name}" if child.signal_name else f"exited with code {child.returncode}"
         errors.append(f"the command {how}")
     return replace(snapshot, status=status, gates=gates, crash=crash, errors=tuple(errors))
-
-
-def publish(
-    result: RunResult,
-    files: ResultFiles,
-    *,
-    github: GitHub | None,
-    redactor: Redactor,
-    console: Console,
-) -> None:
-    """Write result.json, summary.md and junit.xml, then the GitHub outputs, summary and annotations."""
-    from mle_ci.report import decide_annotations, decide_outputs, render_junit, render_summary
-
-    problems: list[str] = []
-    summary = redactor.text(render_summary(result))
-    for path, text in (
-        (files.result, _to_json(result)),
-        (files.summary, summary),
-        (files.junit, redactor.text(render_junit(result))),
-    ):
-        try:
-            write_atomic(path, text)
-        except OSError as exc:
-            problems.append(f"cannot write {path.name}: {exc.strerror or exc}")
-    for problem in problems:
-        console.note(problem)
-    if github is None:
-        return
-    try:
-        github.append_summary(summary)
-        github.set_outputs(decide_outputs(result, files=files.as_outputs()))
-    except GitHubFileError as exc:
-        console.note(str(exc))
-    for annotation in decide_annotations(result):
-        github.annotate(
-            cast("Level", annotation.level),
-            redactor.text(annotation.message),
-            title=annotation.title,
-            file=annotation.file,
-            line=annotation.line,
-        )
-
-
-def _to_json(result: RunResult) -> str:
-    return json.dumps(result.to_dict(), indent=2, allow_nan=False, ensure_ascii=False) + "\n"
-
-
-def load_result(folder: Path) -> RunResult:
-    """Read a result folder's result.json back."""
-    path = folder / "result.json"
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ResultError(f"{folder} holds no result.json") from None
-    except (OSError, ValueError) as exc:
-        raise ResultError(f"cannot read {path}: {exc}") from None
-    return RunResult.from_dict(data)
-
-
-def republish(folder: Path, *, env: Mapping[str, str], stream: TextIO) -> RunResult:
-    """``mle-ci report``: render summary, JUnit and (in GitHub Actions) outputs and annotations again."""
-    result = load_result(folder)
-    files = ResultFiles(folder)
-    github = GitHub.from_env(env, stream) if env.get("GITHUB_ACTIONS") == "true" else None
-    redactor = Redactor(secret_values(env))
-    console = make_console(stream, display="plain", github_actions=github is not None)
-    publish(result, files, github=github, redactor=redactor, console=console)
-    return result

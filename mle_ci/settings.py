@@ -66,6 +66,11 @@ class Settings:
     stall_timeout: float | None = None
     require_gpu: bool = False
     gpus: str | None = None
+    fail_on_idle_gpu: bool = False
+    gpu_interval: float = 5.0
+    idle_warmup: float = 60.0
+    idle_window: float = 120.0
+    idle_threshold: float = 5.0
     min_score: float | None = None
     folds: int | None = None
     metric: str | None = None
@@ -135,6 +140,21 @@ def _plain(unit: str, scale: float, *, zero_is_off: bool) -> Converter:
         return None if zero_is_off and seconds == 0 else seconds
 
     return convert
+
+
+def _interval(value: object, src: _Source) -> float:
+    """A duration that must be more than zero (a sampling interval, a window)."""
+    seconds = _duration(value, src)
+    if seconds <= 0:
+        raise src.error(f"must be more than zero, got {src.show(value)}")
+    return seconds
+
+
+def _percent(value: object, src: _Source) -> float:
+    number = _number(value, src)
+    if not 0 <= number <= 100:
+        raise src.error(f"expected a percentage between 0 and 100, got {src.show(value)}")
+    return number
 
 
 def _is_duration(text: str) -> bool:
@@ -243,6 +263,11 @@ _CONVERTERS: dict[str, Converter] = {
     "stall_timeout": _limit,
     "require_gpu": _flag,
     "gpus": _gpus,
+    "fail_on_idle_gpu": _flag,
+    "gpu_interval": _interval,
+    "idle_warmup": _duration,
+    "idle_window": _interval,
+    "idle_threshold": _percent,
     "min_score": _number,
     "folds": _positive_int,
     "metric": _text,

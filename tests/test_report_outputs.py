@@ -22,6 +22,7 @@ KEYS = {
     "result",
     "gpu-name",
     "gpu-util-mean",
+    "gpu-idle",
     "duration-seconds",
 }
 

@@ -255,3 +255,100 @@ class GpuUsage:
             "idle_seconds": self.idle_seconds,
             "timeline": list(self.timeline),
         }
+
+
+def _capability(text: Any) -> tuple[int, int] | None:
+    if not text:
+        return None
+    major, _, minor = str(text).partition(".")
+    return int(major), int(minor or 0)
+
+
+def gpu_info_from_dict(data: dict[str, Any]) -> GpuInfo:
+    """Read back :meth:`GpuInfo.to_dict`."""
+    return GpuInfo(
+        index=int(data["index"]),
+        name=str(data["name"]),
+        uuid=str(data.get("uuid", "")),
+        memory_total_bytes=int(data.get("memory_total_bytes", 0)),
+        memory_free_bytes=int(data.get("memory_free_bytes", 0)),
+        compute_capability=_capability(data.get("compute_capability")),
+    )
+
+
+def profile_from_dict(data: dict[str, Any]) -> HardwareProfile:
+    """Read back :meth:`HardwareProfile.to_dict` (for re-rendering a result folder)."""
+    check = data.get("cuda_check") or {}
+    fault = data.get("nvml_fault")
+    return HardwareProfile(
+        gpus=tuple(gpu_info_from_dict(g) for g in data.get("gpus", ())),
+        driver_version=data.get("driver_version"),
+        cuda_driver_version=data.get("cuda_driver_version"),
+        nvml_fault=None if fault is None else NvmlFault(fault),
+        nvml_error=data.get("nvml_error"),
+        nvidia_visible_devices=data.get("nvidia_visible_devices"),
+        cuda_visible_devices=data.get("cuda_visible_devices"),
+        device_nodes=tuple(data.get("device_nodes", ())),
+        torch_version=data.get("torch_version"),
+        torch_cuda=data.get("torch_cuda"),
+        cpu_count=int(data.get("cpu_count", 1)),
+        memory_total_bytes=data.get("memory_total_bytes"),
+        shm_bytes=data.get("shm_bytes"),
+        cuda_check=CudaCheck(
+            ran=bool(check.get("ran", False)),
+            ok=bool(check.get("ok", False)),
+            seconds=check.get("seconds"),
+            device_count=check.get("device_count"),
+            device_name=check.get("device_name"),
+            bf16=check.get("bf16"),
+            timed_out=bool(check.get("timed_out", False)),
+            error=check.get("error"),
+        ),
+    )
+
+
+def diagnosis_from_dict(data: dict[str, Any]) -> Diagnosis:
+    """Read back :meth:`Diagnosis.to_dict`."""
+    return Diagnosis(
+        findings=tuple(
+            Finding(
+                code=str(f["code"]),
+                severity=Severity(f["severity"]),
+                kind=FaultKind(f["kind"]),
+                cause=str(f["cause"]),
+                fix=str(f["fix"]),
+            )
+            for f in data.get("findings", ())
+        ),
+        cuda_usable=bool(data.get("cuda_usable", False)),
+        usable_gpus=int(data.get("usable_gpus", 0)),
+    )
+
+
+def plan_from_dict(data: dict[str, Any]) -> TrainingPlan:
+    """Read back :meth:`TrainingPlan.to_dict`."""
+    return TrainingPlan(
+        device=str(data["device"]),
+        gpu_count=int(data["gpu_count"]),
+        batch_size=int(data["batch_size"]),
+        amp=str(data["amp"]),
+        num_workers=int(data["num_workers"]),
+        reasons=tuple(str(r) for r in data.get("reasons", ())),
+    )
+
+
+def usage_from_dict(data: dict[str, Any]) -> GpuUsage:
+    """Read back :meth:`GpuUsage.to_dict`."""
+    return GpuUsage(
+        index=int(data["index"]),
+        name=str(data.get("name", "")),
+        samples=int(data.get("samples", 0)),
+        util_mean=data.get("util_mean"),
+        util_median=data.get("util_median"),
+        util_p95=data.get("util_p95"),
+        memory_peak_bytes=data.get("memory_peak_bytes"),
+        memory_total_bytes=data.get("memory_total_bytes"),
+        idle=bool(data.get("idle", False)),
+        idle_seconds=float(data.get("idle_seconds", 0.0)),
+        timeline=tuple(float(v) for v in data.get("timeline", ())),
+    )

@@ -135,6 +135,8 @@ def ending_phrase(result: RunResult) -> str:
         return f"the run stalled (no output or progress{silent}) and was stopped after {took}"
     if status is RunStatus.INTERRUPTED:
         return f"the run was interrupted (cancelled) after {took}"
+    if status is RunStatus.GPU_UNAVAILABLE:
+        return "a GPU was required but CUDA is unusable: the command was not started"
     if status is RunStatus.RUNNING:
         return f"the run was still going after {took}"
     how = child_exit_phrase(result)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from mle_ci.hardware.model import Severity
 from mle_ci.report._text import (
     clean_result,
     clean_text,
@@ -35,7 +36,14 @@ class Annotation:
 def decide_annotations(result: RunResult) -> tuple[Annotation, ...]:
     """The annotations for ``result``, errors first, at most :data:`MAX_PER_LEVEL` of each level."""
     result = clean_result(result)
-    found = [*_ending(result), *_gates(result), *_errors(result), *_warnings(result), *_score(result)]
+    found = [
+        *_ending(result),
+        *_gates(result),
+        *_errors(result),
+        *_findings(result),
+        *_warnings(result),
+        *_score(result),
+    ]
     capped: list[Annotation] = []
     for level in LEVELS:
         capped.extend(_cap([a for a in found if a.level == level], level))
@@ -64,6 +72,21 @@ def _ending(result: RunResult) -> list[Annotation]:
     if status is RunStatus.FAILED and not any(not g.passed for g in result.gates) and not result.errors:
         return [Annotation("error", f"{ending}. {got_to}", title="Failed")]
     return []
+
+
+def _findings(result: RunResult) -> list[Annotation]:
+    """The GPU preflight's problems: errors when they stopped the run, warnings otherwise."""
+    if result.diagnosis is None:
+        return []
+    blocked = result.status is RunStatus.GPU_UNAVAILABLE
+    out = []
+    for finding in result.diagnosis.findings:
+        if finding.severity is Severity.INFO:
+            continue
+        level = "error" if blocked and finding.severity is Severity.ERROR else "warning"
+        message = f"{clean_text(finding.cause)}\nFix: {clean_text(finding.fix)}"
+        out.append(Annotation(level, message, title=f"GPU preflight: {finding.code}"))
+    return out
 
 
 def _gates(result: RunResult) -> list[Annotation]:

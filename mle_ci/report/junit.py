@@ -28,7 +28,13 @@ LOG_LINES = 40
 
 LOG_LINE_CHARS = 500
 
-_ABORTED = (RunStatus.CRASHED, RunStatus.TIMEOUT, RunStatus.STALLED, RunStatus.INTERRUPTED)
+_ABORTED = (
+    RunStatus.CRASHED,
+    RunStatus.TIMEOUT,
+    RunStatus.STALLED,
+    RunStatus.INTERRUPTED,
+    RunStatus.GPU_UNAVAILABLE,
+)
 
 
 @dataclass(frozen=True)
@@ -44,6 +50,9 @@ def render_junit(result: RunResult, *, suite_name: str = "mle-ci") -> str:
     result = clean_result(result)
     classname = f"mle-ci.{result.competition or 'run'}"
     cases = [_fold_case(result, fold, classname) for fold in result.folds]
+    preflight = _preflight_case(result, classname)
+    if preflight is not None:
+        cases.insert(0, preflight)
     run_case = _run_case(result, classname)
     if run_case is not None:
         cases.append(run_case)
@@ -80,6 +89,31 @@ def _fold_case(result: RunResult, fold: FoldResult, classname: str) -> _Case:
     else:
         case.add_skipped_info(message=f"{name} was still running when this report was written")
     return _Case(case, _seconds(fold.seconds))
+
+
+def _preflight_case(result: RunResult, classname: str) -> _Case | None:
+    """The ``gpu-preflight`` case, on machines with a GPU and when a required one was missing: error or pass."""
+    if result.hardware is None or result.diagnosis is None:
+        return None
+    if not result.hardware.gpus and result.status is not RunStatus.GPU_UNAVAILABLE:
+        return None  # a CPU machine running a CPU job: nothing to test
+    profile, diagnosis = result.hardware, result.diagnosis
+    names = ", ".join(gpu.name for gpu in profile.gpus) or "none"
+    stdout = (
+        f"cuda_usable={'true' if diagnosis.cuda_usable else 'false'} gpus={len(profile.gpus)} ({names}) "
+        f"driver={profile.driver_version or 'none'} torch={profile.torch_version or 'none'}"
+    )
+    findings = "\n".join(
+        f"[{f.severity.value}] {f.code}: {clean_text(f.cause)} Fix: {clean_text(f.fix)}" for f in diagnosis.findings
+    )
+    case = TestCase("gpu-preflight", classname=classname, stdout=f"{stdout}\n{findings}".strip())
+    if result.status is RunStatus.GPU_UNAVAILABLE:
+        errors = [f for f in diagnosis.findings if f.severity.value == "error"] or list(diagnosis.findings)
+        first = errors[0] if errors else None
+        message = "a GPU was required but CUDA is unusable" + (f": {clean_text(first.cause)}" if first else "")
+        case.add_error_info(message=message, output=findings or None, error_type="gpu-unavailable")
+    seconds = profile.cuda_check.seconds if profile.cuda_check.seconds is not None else 0.0
+    return _Case(case, _seconds(seconds))
 
 
 def _run_case(result: RunResult, classname: str) -> _Case | None:

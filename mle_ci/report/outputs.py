@@ -26,7 +26,18 @@ def decide_outputs(result: RunResult, *, files: Mapping[str, str]) -> dict[str, 
     }
     outputs.update({key: files.get(key, "") for key in FILE_KEYS})
     # no GPU statistics in the result yet; the keys exist so that workflows can already refer to them
-    outputs["gpu-name"] = ""
-    outputs["gpu-util-mean"] = ""
+    outputs["gpu-name"] = _gpu_names(result)
+    means = [u.util_mean for u in result.gpu_usage if u.util_mean is not None]
+    outputs["gpu-util-mean"] = exact_number(sum(means) / len(means)) if means else ""
+    outputs["gpu-idle"] = "true" if result.gpu_idle else "false"
     outputs["duration-seconds"] = exact_number(result.duration_s)
     return outputs
+
+
+def _gpu_names(result: RunResult) -> str:
+    """The GPUs used (or, before a run, seen), e.g. ``NVIDIA H100 80GB HBM3`` or ``2× NVIDIA A10G``."""
+    names = [u.name for u in result.gpu_usage] or [g.name for g in (result.hardware.gpus if result.hardware else ())]
+    if not names:
+        return ""
+    distinct = sorted(set(names))
+    return ", ".join(f"{names.count(n)}× {n}" if names.count(n) > 1 else n for n in distinct)

@@ -22,6 +22,7 @@ from mle_ci.report._text import (
     metric_phrase,
     passes_min_score,
 )
+from mle_ci.report.hardware import render_gpu_use, render_hardware
 from mle_ci.result import FoldResult, FoldStatus, RunResult, RunStatus
 
 DEFAULT_LIMIT = 1_000_000
@@ -38,6 +39,7 @@ _STATUS_EMOJI = {
     RunStatus.STALLED: "🧊",
     RunStatus.INTERRUPTED: "🛑",
     RunStatus.RUNNING: "⏳",
+    RunStatus.GPU_UNAVAILABLE: "🚫",
 }
 
 
@@ -71,6 +73,8 @@ def _render(result: RunResult, tail: list[str], *, omitted: int) -> str:
         _folds(result),
         render_curves(result),
         _timing(result),
+        render_gpu_use(result),
+        render_hardware(result),
         _gates(result),
         _crash(result),
         _messages("Errors", result.errors),

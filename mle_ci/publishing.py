@@ -1,0 +1,132 @@
+"""Writing a run's reports and publishing them to GitHub: the same for every way a run can end."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, TextIO, cast
+
+from mle_ci.console import Console, make_console
+from mle_ci.errors import ResultError
+from mle_ci.files import Redactor, write_atomic
+from mle_ci.github import GitHub, GitHubFileError, Level, secret_values
+from mle_ci.hardware.model import Severity
+from mle_ci.result import RunResult, RunStatus
+from mle_ci.runplan import ResultFiles
+
+if TYPE_CHECKING:
+    from mle_ci.preflight import Preflight
+    from mle_ci.settings import Settings
+    from mle_ci.supervisor import SignalTrap
+
+
+@dataclass(frozen=True)
+class Outlets:
+    """Where a run speaks: the console, GitHub (in Actions), and the redactor every text passes through."""
+
+    console: Console
+    github: GitHub | None
+    redactor: Redactor
+
+
+def open_outlets(settings: Settings, stream: TextIO) -> Outlets:
+    """The console and GitHub adapter, with every secret masked before anything is printed."""
+    github = GitHub.from_env(settings.env, stream) if settings.github_actions else None
+    secrets = secret_values(settings.env)
+    if github is not None:
+        for secret in secrets:
+            github.mask(secret)
+    console = make_console(stream, display=settings.display, github_actions=settings.github_actions)
+    return Outlets(console, github, Redactor(secrets))
+
+
+def result_json(result: RunResult) -> str:
+    return json.dumps(result.to_dict(), indent=2, allow_nan=False, ensure_ascii=False) + "\n"
+
+
+def publish(result: RunResult, files: ResultFiles, outlets: Outlets) -> None:
+    """Write result.json, summary.md and junit.xml, then the GitHub outputs, summary and annotations."""
+    from mle_ci.report import decide_annotations, decide_outputs, render_junit, render_summary
+
+    github, redactor, console = outlets.github, outlets.redactor, outlets.console
+    problems: list[str] = []
+    summary = redactor.text(render_summary(result))
+    for path, text in (
+        (files.result, result_json(result)),
+        (files.summary, summary),
+        (files.junit, redactor.text(render_junit(result))),
+    ):
+        try:
+            write_atomic(path, text)
+        except OSError as exc:
+            problems.append(f"cannot write {path.name}: {exc.strerror or exc}")
+    for problem in problems:
+        console.note(problem)
+    if github is None:
+        return
+    try:
+        github.append_summary(summary)
+        github.set_outputs(decide_outputs(result, files=files.as_outputs()))
+    except GitHubFileError as exc:
+        console.note(str(exc))
+    for annotation in decide_annotations(result):
+        github.annotate(
+            cast("Level", annotation.level),
+            redactor.text(annotation.message),
+            title=annotation.title,
+            file=annotation.file,
+            line=annotation.line,
+        )
+
+
+def load_result(folder: Path) -> RunResult:
+    """Read a result folder's result.json back."""
+    path = folder / "result.json"
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ResultError(f"{folder} holds no result.json") from None
+    except (OSError, ValueError) as exc:
+        raise ResultError(f"cannot read {path}: {exc}") from None
+    return RunResult.from_dict(data)
+
+
+def republish(folder: Path, *, env: Mapping[str, str], stream: TextIO) -> RunResult:
+    """``mle-ci report``: render summary, JUnit and (in GitHub Actions) outputs and annotations again."""
+    result = load_result(folder)
+    github = GitHub.from_env(env, stream) if env.get("GITHUB_ACTIONS") == "true" else None
+    console = make_console(stream, display="plain", github_actions=github is not None)
+    publish(result, ResultFiles(folder), Outlets(console, github, Redactor(secret_values(env))))
+    return result
+
+
+def publish_not_started(
+    *, settings: Settings, files: ResultFiles, preflight: Preflight, stream: TextIO, trap: SignalTrap
+) -> RunResult:
+    """Reports for a run whose command never started: a required GPU is unusable (exit 3), or a cancel came first."""
+    outlets = open_outlets(settings, stream)
+    interrupted = bool(trap.received)
+    now = time.time()
+    result = RunResult(
+        status=RunStatus.INTERRUPTED if interrupted else RunStatus.GPU_UNAVAILABLE,
+        command=settings.command,
+        started_at=now,
+        finished_at=now,
+        competition=settings.competition,
+        min_score=settings.min_score,
+        total_folds=settings.folds,
+        output_dir=str(files.root),
+        hardware=preflight.profile,
+        diagnosis=preflight.diagnosis,
+        plan=preflight.plan,
+    )
+    if not interrupted:
+        for finding in preflight.diagnosis.findings:
+            if finding.severity is not Severity.INFO:
+                outlets.console.note(f"GPU preflight: {finding.cause} Fix: {finding.fix}")
+        outlets.console.note("a GPU was required and CUDA is unusable: the command was not started")
+    publish(result, files, outlets)
+    return result
