@@ -15,7 +15,9 @@ from collections.abc import Callable
 import deadline_kill
 import flood
 import heartbeat_gap
+import monitor_sample_cost
 import overhead
+import preflight_speed
 import sigint_exit
 from _common import Figure, report, table
 
@@ -25,6 +27,8 @@ BENCHMARKS: tuple[tuple[str, Callable[[], list[Figure]]], ...] = (
     ("deadline kill (3 runs, --timeout 2s --grace 1s, SIGTERM-ignoring tree)", deadline_kill.measure),
     ("SIGINT exit (3 runs per variant)", sigint_exit.measure),
     ("output flood (3 interleaved rounds, 1M lines, some 1 MiB long)", flood.measure),
+    ("preflight speed (5 interleaved rounds, no GPU here)", preflight_speed.measure),
+    ("GPU monitor CPU per sample round", monitor_sample_cost.measure),
 )
 
 
