@@ -260,9 +260,14 @@ def test_cuda_check_that_crashes(dev: Path, torch_env: dict[str, str]) -> None:
     assert check.error == "Segmentation fault (core dumped)"
 
 
-def test_cuda_check_without_torch(dev: Path) -> None:
+def test_cuda_check_without_torch(dev: Path, tmp_path: Path) -> None:
     """The check's Python lacks torch: ModuleNotFoundError is the error."""
-    _, check = run_check(dev, {"PATH": os.environ.get("PATH", "")}, "ok")
+    # Whether or not this machine has torch, the child must not find one: a package that is not there.
+    absent = tmp_path / "no-torch" / "torch"
+    absent.mkdir(parents=True)
+    (absent / "__init__.py").write_text("raise ModuleNotFoundError(\"No module named 'torch'\", name='torch')\n")
+    env = {"PATH": os.environ.get("PATH", ""), "PYTHONPATH": str(absent.parent)}
+    _, check = run_check(dev, env, "ok")
     assert not check.ok
     assert "No module named 'torch'" in check.error
 
