@@ -9,11 +9,11 @@ from typing import TYPE_CHECKING, TextIO
 from mle_ci.errors import ExitCode
 from mle_ci.hardware.diagnosis import diagnose
 from mle_ci.hardware.model import Diagnosis, HardwareProfile, Severity, TrainingPlan
-from mle_ci.hardware.nvml import NvmlBackend
 from mle_ci.hardware.plan import plan_training
 from mle_ci.hardware.probe import probe_hardware
 
 if TYPE_CHECKING:
+    from mle_ci.hardware.nvml import NvmlBackend
     from mle_ci.settings import Settings
 
 CUDA_CHECK_TIMEOUT = 60.0

@@ -19,11 +19,13 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mle_ci.hardware.diagnosis import diagnose
 from mle_ci.hardware.model import CudaCheck, GpuInfo, HardwareProfile, NvmlFault
-from mle_ci.hardware.nvml import NvmlBackend, NvmlError, RealNvml
+
+if TYPE_CHECKING:
+    from mle_ci.hardware.nvml import NvmlBackend
 
 TorchInfo = Callable[[], tuple[str | None, str | None]]
 
@@ -90,7 +92,11 @@ def probe_hardware(
         # (WSL 2 has no /dev/nvidia* but /dev/dxg, and NVML works there.)
         profile = replace(profile, nvml_fault=NvmlFault.SKIPPED)
     else:
-        profile = read_nvml(profile, nvml or RealNvml())
+        if nvml is None:
+            from mle_ci.hardware.nvml import RealNvml  # only where a GPU may exist: it costs start-up time
+
+            nvml = RealNvml()
+        profile = read_nvml(profile, nvml)
     # The proof is spent only where the cheap checks found nothing wrong; otherwise it would merely repeat them.
     if cuda_check and diagnose(profile, require_gpu=True).cuda_usable:
         profile = replace(profile, cuda_check=run_cuda_check(python, env, timeout=cuda_timeout))
@@ -191,6 +197,8 @@ def _text_or_none(value: Any) -> str | None:
 
 def read_nvml(profile: HardwareProfile, backend: NvmlBackend) -> HardwareProfile:
     """``profile`` with the driver, its CUDA version and every GPU NVML sees; an NVML failure is recorded."""
+    from mle_ci.hardware.nvml import NvmlError
+
     gpus: list[GpuInfo] = []
     driver: str | None = None
     cuda_driver: int | None = None
