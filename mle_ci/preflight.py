@@ -73,4 +73,4 @@ def _annotate(result: Preflight, settings: Settings, stream: TextIO, *, blocked:
         if finding.severity is Severity.INFO:
             continue
         level: Level = "error" if finding.severity is Severity.ERROR and blocked else "warning"
-        github.annotate(level, f"{finding.cause} Fix: {finding.fix}", title=f"GPU preflight: {finding.code}")
+        github.annotate(level, finding.sentence, title=f"GPU preflight: {finding.code}")

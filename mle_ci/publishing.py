@@ -126,7 +126,7 @@ def publish_not_started(
     if not interrupted:
         for finding in preflight.diagnosis.findings:
             if finding.severity is not Severity.INFO:
-                outlets.console.note(f"GPU preflight: {finding.cause} Fix: {finding.fix}")
+                outlets.console.note(f"GPU preflight: {finding.sentence}")
         outlets.console.note("a GPU was required and CUDA is unusable: the command was not started")
     publish(result, files, outlets)
     return result

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import shlex
 import time
 from dataclasses import replace
 from typing import TextIO
@@ -122,11 +123,11 @@ class RunSession:
 
     def _announce(self, pid: int) -> None:
         console, settings = self._outlets.console, self._settings
-        console.note(f"started {' '.join(settings.command)} (pid {pid}){_budget_phrase(settings)}")
+        console.note(f"started {_command_text(settings.command)} (pid {pid}){_budget_phrase(settings)}")
         console.note(_plan_phrase(self._preflight))
         for finding in self._preflight.diagnosis.findings:
             if finding.severity is not Severity.INFO:
-                console.note(f"{finding.severity.value}: {finding.cause} Fix: {finding.fix}")
+                console.note(f"{finding.severity.value}: {finding.sentence}")
         if self._gpus is not None and self._gpus.start_error:
             console.note(self._gpus.start_error)
 
@@ -164,6 +165,12 @@ class RunSession:
         outlets.console.note(outlets.redactor.text(verdict_line(result)))
         outlets.console.note(f"reports in {self._files.root}: {', '.join(self._files.names())}")
         return result
+
+
+def _command_text(command: tuple[str, ...], limit: int = 200) -> str:
+    """The command as a shell would show it, on one line, shortened when long."""
+    text = shlex.join(command).replace("\n", "\\n")
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _plan_phrase(preflight: Preflight) -> str:

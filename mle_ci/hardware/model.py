@@ -139,6 +139,11 @@ class Finding:
     cause: str
     fix: str
 
+    @property
+    def sentence(self) -> str:
+        """Cause and fix in one line: ``... is wrong. Fix: do this``."""
+        return f"{self.cause.rstrip('. ')}. Fix: {self.fix}"
+
     def to_dict(self) -> dict[str, str]:
         return {
             "code": self.code,

@@ -12,6 +12,11 @@ _SEVERITY_MARK = {Severity.ERROR: "⛔", Severity.WARNING: "⚠️", Severity.IN
 GIB = 1024**3
 
 
+def _ours(text: str) -> str:
+    """The harness's own text (it may hold `code`): only what could break a list item or inject HTML is escaped."""
+    return text.replace("\n", " ").replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
 def gib(value: int | None) -> str:
     """Bytes as GiB with one decimal (``79.6``), or ``–``."""
     return "–" if value is None else f"{value / GIB:.1f}"
@@ -73,14 +78,12 @@ def render_hardware(result: RunResult) -> list[str]:
             f"**Plan** device `{plan.device}` · {plan.gpu_count} GPU(s) · batch size {plan.batch_size} · "
             f"AMP `{plan.amp}` · {plan.num_workers} DataLoader workers",
         ]
-        lines += [f"- {md(reason)}" for reason in plan.reasons]
+        lines += [f"- {_ours(reason)}" for reason in plan.reasons]
     if result.diagnosis is not None and result.diagnosis.findings:
         lines += ["", "**Preflight**", ""]
         for finding in result.diagnosis.findings:
-            mark = _SEVERITY_MARK[finding.severity]
-            lines.append(
-                f"- {mark} `{finding.code}` ({finding.kind.value}): {md(finding.cause)} **Fix:** {md(finding.fix)}"
-            )
+            mark, what = _SEVERITY_MARK[finding.severity], f"`{finding.code}` ({finding.kind.value})"
+            lines.append(f"- {mark} {what}: {_ours(finding.cause)} **Fix:** {_ours(finding.fix)}")
     return lines
 
 

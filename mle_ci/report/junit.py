@@ -103,9 +103,7 @@ def _preflight_case(result: RunResult, classname: str) -> _Case | None:
         f"cuda_usable={'true' if diagnosis.cuda_usable else 'false'} gpus={len(profile.gpus)} ({names}) "
         f"driver={profile.driver_version or 'none'} torch={profile.torch_version or 'none'}"
     )
-    findings = "\n".join(
-        f"[{f.severity.value}] {f.code}: {clean_text(f.cause)} Fix: {clean_text(f.fix)}" for f in diagnosis.findings
-    )
+    findings = "\n".join(f"[{f.severity.value}] {f.code}: {clean_text(f.sentence)}" for f in diagnosis.findings)
     case = TestCase("gpu-preflight", classname=classname, stdout=f"{stdout}\n{findings}".strip())
     if result.status is RunStatus.GPU_UNAVAILABLE:
         errors = [f for f in diagnosis.findings if f.severity.value == "error"] or list(diagnosis.findings)
