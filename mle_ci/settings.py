@@ -59,6 +59,7 @@ class Settings:
     agent: str | None = None
     competition: str | None = None
     data_dir: Path | None = None
+    cache_dir: Path = Path(".mle-ci-cache")
     output_dir: Path = Path("mle-ci-results")
     timeout: float | None = None
     grace: float = 15.0
@@ -256,6 +257,7 @@ _CONVERTERS: dict[str, Converter] = {
     "agent": _choice(*AGENTS),
     "competition": _text,
     "data_dir": _path,
+    "cache_dir": _path,
     "output_dir": _path,
     "timeout": _limit,
     "grace": _duration,
@@ -292,6 +294,15 @@ _INPUTS: dict[str, tuple[str, Converter]] = {
 }
 
 
+def _default_cache(env: Mapping[str, str], cwd: Path) -> Path:
+    """Where built demo competitions are kept: ``$XDG_CACHE_HOME/mle-ci``, ``~/.cache/mle-ci``, or beside the run."""
+    if env.get("XDG_CACHE_HOME", "").strip():
+        return Path(env["XDG_CACHE_HOME"]) / "mle-ci"
+    if env.get("HOME", "").strip():
+        return Path(env["HOME"]) / ".cache" / "mle-ci"
+    return cwd / ".mle-ci-cache"
+
+
 def load_settings(cli: Mapping[str, object], env: Mapping[str, str], cwd: Path) -> Settings:
     """Settings from ``cli`` values (``None`` = not given) over ``env`` over the config file over defaults."""
     config_file, label = _find_config(cli, env, cwd)
@@ -304,6 +315,7 @@ def load_settings(cli: Mapping[str, object], env: Mapping[str, str], cwd: Path) 
     values["output_dir"] = cwd / values.get("output_dir", Settings.output_dir)
     if values.get("data_dir") is not None:
         values["data_dir"] = cwd / values["data_dir"]
+    values["cache_dir"] = cwd / values["cache_dir"] if "cache_dir" in values else _default_cache(env, cwd)
     workspace = env.get("GITHUB_WORKSPACE", "").strip()
     return Settings(
         **values,
