@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-stamp
 OUT ?= mle-ci-results
 TORCH ?= 2.13.0
 
-.PHONY: demo test lint unit bench clean
+.PHONY: demo example test lint unit bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -16,10 +16,13 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]' --config-settings editable_mode=compat
 	touch $(STAMP)
 
-## demo: a real 5-fold training run under the harness, with every report in $(OUT)/
+## demo: the baseline agent on the default demo competition, every report in mle-ci-results/
 demo: $(STAMP)
-	$(BIN)/mle-ci run --folds 5 --timeout 5m --heartbeat 10s --output-dir $(OUT) -- $(BIN)/python examples/train_kfold.py
-	@echo; echo "Reports: $(OUT)/summary.md $(OUT)/junit.xml $(OUT)/result.json $(OUT)/events.jsonl $(OUT)/log.txt"
+	$(BIN)/mle-ci run
+
+## example: a user's own training script under the harness (examples/train_kfold.py)
+example: $(STAMP)
+	$(BIN)/mle-ci run --folds 5 --timeout 5m --heartbeat 10s --output-dir $(OUT)-example -- $(BIN)/python examples/train_kfold.py
 
 ## test: linters, type checks, the import contract, then the test suite
 test: lint unit

@@ -6,16 +6,22 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from mle_ci import __version__
 from mle_ci.errors import ConfigError, ExitCode, MleCiError
 
-_RUN_HELP = """Supervise COMMAND: deadlines, heartbeat, progress events and reports.
+if TYPE_CHECKING:
+    from mle_ci.settings import Settings
+
+_RUN_HELP = """Supervise COMMAND (or the built-in baseline agent on a competition): deadlines, heartbeat,
+progress events, GPU checks and reports. With no arguments: the baseline agent on the default demo.
 
 \b
+  mle-ci run
+  mle-ci run --competition breast-cancer --timeout 10m
   mle-ci run --timeout 30m --folds 5 -- python train.py
 \b
 Exit codes: 0 passed, 1 failed (command or gate), 2 usage error (nothing run),
@@ -32,7 +38,9 @@ def cli() -> None:
 
 @cli.command(help=_RUN_HELP, context_settings={"ignore_unknown_options": False})
 @click.option("--config", "config", metavar="FILE", help="Config file (default: mle-ci.yml when present).")
-@click.option("--competition", metavar="ID", help="Competition id, passed to the command as COMPETITION_ID.")
+@click.option("--agent", metavar="baseline", help="Built-in agent to run when no COMMAND is given (default baseline).")
+@click.option("--competition", metavar="ID", help="Competition (default for agents: digits-png); see `competitions`.")
+@click.option("--cache-dir", "cache_dir", metavar="DIR", help="Where demo competitions are built (~/.cache/mle-ci).")
 @click.option("--data-dir", "data_dir", metavar="DIR", help="Folder of prepared competition data.")
 @click.option("--output-dir", "output_dir", metavar="DIR", help="Result folder (default: mle-ci-results).")
 @click.option("--timeout", metavar="DURATION", help="SIGTERM to the whole process tree at this time (90s, 30m, 1h30m).")
@@ -62,11 +70,6 @@ def run(command: tuple[str, ...], **options: Any) -> None:
     if command:
         values["command"] = tuple(command)
     settings = load_settings(values, dict(os.environ), Path.cwd())
-    if settings.agent is not None:
-        raise ConfigError(
-            f"agent: the built-in {settings.agent!r} agent is not part of this version; "
-            "give the command to supervise after `--`"
-        )
     _tolerant(sys.stdout)
     result = execute(settings, stream=sys.stdout)
     raise SystemExit(int(result.exit_code))
@@ -111,6 +114,55 @@ def monitor(interval: str, duration: str | None, csv_path: Path | None, require_
         require_gpu=require_gpu,
         stream=sys.stdout,
     )
+    raise SystemExit(code)
+
+
+def _competition_settings(**values: object) -> Settings:
+    from mle_ci.settings import load_settings
+
+    return load_settings({k: v for k, v in values.items() if v is not None}, dict(os.environ), Path.cwd())
+
+
+_DATA_DIR = click.option("--data-dir", "data_dir", metavar="DIR", help="Folder of prepared competitions.")
+_CACHE_DIR = click.option("--cache-dir", "cache_dir", metavar="DIR", help="Where demo competitions are built.")
+
+
+@cli.command()
+@_DATA_DIR
+@_CACHE_DIR
+def competitions(data_dir: str | None, cache_dir: str | None) -> None:
+    """List the embedded demo competitions and those found under --data-dir."""
+    from mle_ci.competitions.cli import competitions_command
+
+    settings = _competition_settings(data_dir=data_dir, cache_dir=cache_dir)
+    raise SystemExit(competitions_command(settings.data_dir, settings.cache_dir, sys.stdout))
+
+
+@cli.command()
+@click.argument("submission", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--competition", required=True, metavar="ID", help="The competition the submission is for.")
+@_DATA_DIR
+@_CACHE_DIR
+def validate(submission: Path, competition: str, data_dir: str | None, cache_dir: str | None) -> None:
+    """Check a submission's format as MLE-bench does; every problem listed; exit 1 when invalid."""
+    from mle_ci.competitions.cli import validate_command
+
+    settings = _competition_settings(data_dir=data_dir, cache_dir=cache_dir)
+    raise SystemExit(validate_command(submission, competition, settings.data_dir, settings.cache_dir, sys.stdout))
+
+
+@cli.command()
+@click.argument("submission", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--competition", required=True, metavar="ID", help="The competition the submission is for.")
+@click.option("--json", "as_json", is_flag=True, help="The report as JSON, with MLE-bench's field names.")
+@_DATA_DIR
+@_CACHE_DIR
+def grade(submission: Path, competition: str, as_json: bool, data_dir: str | None, cache_dir: str | None) -> None:
+    """Score a submission against the answers, with MLE-bench's medal thresholds; exit 1 when invalid."""
+    from mle_ci.competitions.cli import grade_command
+
+    settings = _competition_settings(data_dir=data_dir, cache_dir=cache_dir)
+    code = grade_command(submission, competition, settings.data_dir, settings.cache_dir, sys.stdout, as_json)
     raise SystemExit(code)
 
 

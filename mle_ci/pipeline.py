@@ -8,11 +8,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, TextIO
 
+from mle_ci.errors import ConfigError
 from mle_ci.preflight import failed, run_preflight
-from mle_ci.runplan import check_command, plan_launch, prepare_folder
+from mle_ci.runplan import CompetitionFacts, agent_command, check_command, plan_launch, prepare_folder
 from mle_ci.supervisor import SignalTrap, Supervisor
 
 if TYPE_CHECKING:
+    from mle_ci.competitions.model import Competition
     from mle_ci.hardware.nvml import NvmlBackend
     from mle_ci.result import RunResult
     from mle_ci.settings import Settings
@@ -20,7 +22,11 @@ if TYPE_CHECKING:
 
 def execute(settings: Settings, *, stream: TextIO, nvml: NvmlBackend | None = None) -> RunResult:
     """Run the settings' command under supervision and write every report; the result says how it ended."""
-    check_command(settings.command, settings.env, settings.cwd)
+    if settings.command:
+        check_command(settings.command, settings.env, settings.cwd)
+    else:
+        agent_command(settings.agent or "baseline")  # a built-in agent: refuse an unknown one before anything
+    competition = resolve_competition(settings)
     files = prepare_folder(settings.output_dir)
     with SignalTrap() as trap:
         # The CUDA proof costs seconds: only when a GPU is required and nothing may start without one.
@@ -29,7 +35,16 @@ def execute(settings: Settings, *, stream: TextIO, nvml: NvmlBackend | None = No
             from mle_ci.publishing import publish_not_started
 
             return publish_not_started(settings=settings, files=files, preflight=preflight, stream=stream, trap=trap)
-        launch = plan_launch(settings, files, plan=preflight.plan.to_env())
+        if not settings.command and preflight.profile.torch_version is None:
+            raise ConfigError(
+                "agent: the baseline agent trains with PyTorch, which is not installed here: "
+                "pip install 'mle-gpu-agent[agents]' (or the torch build that fits your CUDA)"
+            )
+        facts = None
+        if competition is not None:
+            spec = competition.spec
+            facts = CompetitionFacts(spec.id, competition.public, spec.metric, spec.higher_is_better)
+        launch = plan_launch(settings, files, plan=preflight.plan.to_env(), competition=facts)
         child = Supervisor().start(launch.spec, trap=trap)
         try:
             from mle_ci.session import RunSession
@@ -41,9 +56,24 @@ def execute(settings: Settings, *, stream: TextIO, nvml: NvmlBackend | None = No
                 pid=child.pid,
                 stream=stream,
                 preflight=preflight,
+                competition=competition,
                 nvml=nvml,
             )
         except BaseException:
             child.abandon()
             raise
         return session.run(child)
+
+
+def resolve_competition(settings: Settings) -> Competition | None:
+    """The competition of the run: the one named, or the default demo for a built-in agent; built on first use."""
+    competition_id = settings.competition
+    if competition_id is None and not settings.command:
+        from mle_ci.competitions.registry import DEFAULT_COMPETITION
+
+        competition_id = DEFAULT_COMPETITION
+    if competition_id is None:
+        return None
+    from mle_ci.competitions.registry import find_competition
+
+    return find_competition(competition_id, data_dir=settings.data_dir, cache_dir=settings.cache_dir)

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import math
-import statistics
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, TypeVar
 
+from mle_ci.competitions.model import GradeReport, ValidationReport
 from mle_ci.errors import ExitCode, ResultError
 from mle_ci.hardware.model import (
     Diagnosis,
@@ -173,6 +173,9 @@ class RunResult:
     plan: TrainingPlan | None = None
     gpu_usage: tuple[GpuUsage, ...] = ()
     gpu_errors: tuple[str, ...] = ()
+    agent: str | None = None
+    validation: ValidationReport | None = None
+    grade: GradeReport | None = None
     schema_version: int = RESULT_SCHEMA_VERSION
 
     @property
@@ -191,13 +194,16 @@ class RunResult:
     @property
     def cv_mean(self) -> float | None:
         scores = self.fold_scores
-        return statistics.fmean(scores) if scores else None
+        return math.fsum(scores) / len(scores) if scores else None
 
     @property
     def cv_std(self) -> float | None:
         """Population standard deviation of the fold scores (as ``numpy.std``)."""
         scores = self.fold_scores
-        return statistics.pstdev(scores) if scores else None
+        if not scores:
+            return None
+        mean = math.fsum(scores) / len(scores)
+        return math.sqrt(math.fsum((s - mean) ** 2 for s in scores) / len(scores))
 
     @property
     def score(self) -> float | None:
@@ -277,6 +283,9 @@ class RunResult:
             "gpu_usage": [usage.to_dict() for usage in self.gpu_usage],
             "gpu_idle": self.gpu_idle,
             "gpu_errors": list(self.gpu_errors),
+            "agent": self.agent,
+            "submission_check": None if self.validation is None else self.validation.to_dict(),
+            "grade": None if self.grade is None else self.grade.to_dict(),
         }
 
     @classmethod
@@ -355,9 +364,21 @@ class RunResult:
                 plan=_optional(data.get("plan"), plan_from_dict),
                 gpu_usage=tuple(usage_from_dict(u) for u in data.get("gpu_usage", ())),
                 gpu_errors=tuple(str(e) for e in data.get("gpu_errors", ())),
+                agent=data.get("agent"),
+                validation=_optional(data.get("submission_check"), _validation_from_dict),
+                grade=_optional(data.get("grade"), GradeReport.from_dict),
             )
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise ResultError(f"result.json is not a valid mle-ci result: {exc!r}") from None
+
+
+def _validation_from_dict(data: dict[str, Any]) -> ValidationReport:
+    return ValidationReport(
+        valid=bool(data["valid"]),
+        problems=tuple(str(p) for p in data.get("problems", ())),
+        rows=data.get("rows"),
+        path=str(data.get("path", "")),
+    )
 
 
 def _optional(data: Any, read: Callable[[dict[str, Any]], T]) -> T | None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import sys
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -48,12 +49,16 @@ class ResultFiles:
         return self.root / "junit.xml"
 
     @property
+    def submission(self) -> Path:
+        return self.root / "submission.csv"
+
+    @property
     def gpu_csv(self) -> Path:
         return self.root / "gpu.csv"
 
     def names(self) -> list[str]:
         """The report files that exist, for the closing line."""
-        files = (self.summary, self.junit, self.result, self.events, self.log, self.gpu_csv)
+        files = (self.summary, self.junit, self.result, self.events, self.log, self.gpu_csv, self.submission)
         return [path.name for path in files if path.exists()]
 
     def as_outputs(self) -> dict[str, str]:
@@ -74,12 +79,32 @@ class Launch:
         return self.wall_start + self.timeout if self.timeout else None
 
 
+@dataclass(frozen=True)
+class CompetitionFacts:
+    """What the child is told about the competition (MLE-bench's names where they exist)."""
+
+    id: str
+    public: Path
+    metric: str | None
+    higher_is_better: bool
+
+    def env(self) -> dict[str, str]:
+        env = {
+            "COMPETITION_ID": self.id,
+            "MLE_CI_DATA_DIR": str(self.public),
+            "MLE_CI_HIGHER_IS_BETTER": "true" if self.higher_is_better else "false",
+        }
+        if self.metric:
+            env["MLE_CI_METRIC"] = self.metric
+        return env
+
+
 def prepare_folder(path: Path) -> ResultFiles:
     """Create the result folder and clear this run's files from an earlier run; nothing runs if it can't."""
     files = ResultFiles(path)
     try:
         path.mkdir(parents=True, exist_ok=True)
-        for stale in (files.events, files.result, files.summary, files.junit, files.gpu_csv):
+        for stale in (files.events, files.result, files.summary, files.junit, files.gpu_csv, files.submission):
             stale.unlink(missing_ok=True)
         files.events.touch()
     except OSError as exc:
@@ -102,14 +127,37 @@ def check_command(command: tuple[str, ...], env: Mapping[str, str], cwd: Path) -
         raise ConfigError(f"command: {program!r} was not found on PATH")
 
 
-def plan_launch(settings: Settings, files: ResultFiles, *, plan: Mapping[str, str] | None = None) -> Launch:
+AGENT_MODULES = {"baseline": "mle_ci.agents.baseline"}
+"""The built-in agents, each run as ``python -m MODULE`` like any other command."""
+
+
+def agent_command(agent: str) -> tuple[str, ...]:
+    """The argv of a built-in agent: the same interpreter as the harness."""
+    module = AGENT_MODULES.get(agent)
+    if module is None:
+        raise ConfigError(f"agent: the built-in {agent!r} agent is not part of this version (available: baseline)")
+    return (sys.executable, "-m", module)
+
+
+def plan_launch(
+    settings: Settings,
+    files: ResultFiles,
+    *,
+    plan: Mapping[str, str] | None = None,
+    competition: CompetitionFacts | None = None,
+) -> Launch:
     """The child's argv, environment and budget, fixed at the moment the run starts."""
     wall_start, mono_start = time.time(), time.monotonic()
     timeout = settings.timeout or None
     # The plan's variables, unless the user set one of them: an explicit choice beats the plan.
     extra = {name: value for name, value in (plan or {}).items() if name not in settings.env}
     extra["LOGS_DIR"] = str(files.root)
-    if settings.competition:
+    extra["SUBMISSION_DIR"] = str(files.root)
+    if settings.folds:
+        extra["MLE_CI_FOLDS"] = str(settings.folds)
+    if competition is not None:
+        extra.update(competition.env())
+    elif settings.competition:
         extra["COMPETITION_ID"] = settings.competition
     env = child_environment(
         settings.env,
@@ -119,7 +167,7 @@ def plan_launch(settings: Settings, files: ResultFiles, *, plan: Mapping[str, st
         extra=extra,
     )
     spec = ChildSpec(
-        argv=settings.command,
+        argv=settings.command or agent_command(settings.agent or "baseline"),
         env=env,
         cwd=settings.cwd,
         grace=settings.grace,

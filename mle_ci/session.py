@@ -6,7 +6,8 @@ import importlib
 import shlex
 import time
 from dataclasses import replace
-from typing import TextIO
+from pathlib import Path
+from typing import TYPE_CHECKING, TextIO
 
 from mle_ci.decisions import Clocks, min_score_gate, run_status
 from mle_ci.durations import format_duration
@@ -17,12 +18,17 @@ from mle_ci.hardware.nvml import NvmlBackend
 from mle_ci.monitor import RunMonitor
 from mle_ci.preflight import Preflight
 from mle_ci.publishing import open_outlets, publish, result_json
-from mle_ci.result import RunResult, RunStatus
+from mle_ci.result import Gate, RunResult, RunStatus
 from mle_ci.runplan import Launch, ResultFiles
 from mle_ci.settings import Settings
 from mle_ci.supervisor import ChildExit, RunningChild, StopReason
 from mle_ci.tracker import RunTracker
 
+if TYPE_CHECKING:
+    from mle_ci.competitions.model import Competition
+
+DEFAULT_AGENT_FOLDS = 5
+"""The built-in agents' fold count when none is set (as the baseline's own default)."""
 LIVE_TAIL = 50
 """Lines of output kept in result.json."""
 
@@ -44,6 +50,7 @@ class RunSession:
         pid: int,
         stream: TextIO,
         preflight: Preflight,
+        competition: Competition | None = None,
         nvml: NvmlBackend | None = None,
     ) -> None:
         self._settings = settings
@@ -52,15 +59,18 @@ class RunSession:
         self._outlets = open_outlets(settings, stream)
         timeout = launch.timeout
         start = launch.mono_start
+        self._competition = competition
+        spec = competition.spec if competition is not None else None
         self._base = RunResult(
             status=RunStatus.RUNNING,
-            command=settings.command,
+            command=launch.spec.argv,
+            agent=None if settings.command else (settings.agent or "baseline"),
             started_at=launch.wall_start,
             timeout_s=timeout,
             stall_timeout_s=settings.stall_timeout or None,
             deadline=launch.deadline_unix,
             child_pid=pid,
-            competition=settings.competition,
+            competition=spec.id if spec is not None else settings.competition,
             min_score=settings.min_score,
             output_dir=str(files.root),
             hardware=preflight.profile,
@@ -70,9 +80,11 @@ class RunSession:
         self._preflight = preflight
         self._tracker = RunTracker(
             started_at=launch.wall_start,
-            total_folds=settings.folds,
-            metric_name=settings.metric,
-            higher_is_better=settings.higher_is_better,
+            total_folds=settings.folds or (DEFAULT_AGENT_FOLDS if not settings.command else None),
+            metric_name=settings.metric or (spec.metric if spec is not None else None),
+            higher_is_better=settings.higher_is_better
+            if settings.higher_is_better is not None
+            else (spec.higher_is_better if spec is not None else None),
         )
         self._gpus: GpuWatch | None = None
         if preflight.profile.gpus and preflight.profile.nvml_fault is None:
@@ -159,6 +171,8 @@ class RunSession:
             launch=self._launch,
             gpus=verdict,
         )
+        if self._competition is not None:
+            result = judge_submission(result, self._files.submission, self._competition)
         publish(result, self._files, outlets)
         from mle_ci.report import verdict_line
 
@@ -256,3 +270,29 @@ def _final_result(
         how = f"was killed by {child.signal_name}" if child.signal_name else f"exited with code {child.returncode}"
         errors.append(f"the command {how}")
     return replace(snapshot, status=status, gates=gates, crash=crash, errors=tuple(errors))
+
+
+def judge_submission(result: RunResult, path: Path, competition: Competition) -> RunResult:
+    """Validate the submission the run left (and grade it when the answers exist); invalid fails the run."""
+    from mle_ci.competitions.grade import grade_submission
+    from mle_ci.competitions.validate import validate_submission
+
+    validation = validate_submission(path, competition)
+    grade = grade_submission(path, competition) if competition.answers is not None else None
+    if validation.valid:
+        gate = Gate("submission-valid", True, f"{path.name} is valid ({validation.rows} rows)")
+    else:
+        shown = "; ".join(validation.problems[:3]) + (" …" if len(validation.problems) > 3 else "")
+        gate = Gate("submission-valid", False, f"{path.name} is not a valid submission: {shown}")
+    gates = (*result.gates, gate)
+    status = result.status
+    if status is RunStatus.SUCCESS and not gate.passed:
+        status = RunStatus.FAILED
+    return replace(
+        result,
+        status=status,
+        gates=gates,
+        validation=validation,
+        grade=grade,
+        submission=str(path) if path.exists() else result.submission,
+    )

@@ -18,13 +18,6 @@ def in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return tmp_path
 
 
-def test_no_command_is_a_usage_error(in_tmp: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    """Without a command nothing runs: exit 2 and a line that says what to do."""
-    assert main(["run"]) == 2
-    assert "Error: no command to run" in capsys.readouterr().err
-    assert not (in_tmp / "mle-ci-results" / "result.json").exists()
-
-
 def test_unknown_program_is_a_usage_error(in_tmp: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """A program that is not on PATH is reported before anything starts."""
     assert main(["run", "--", "no-such-program-xyz"]) == 2
@@ -66,11 +59,18 @@ def test_unknown_option_is_a_usage_error(in_tmp: Path, capsys: pytest.CaptureFix
     assert main(["run", "--no-such-flag"]) == 2
 
 
-def test_built_in_agents_are_refused_honestly(in_tmp: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    """Asking for a built-in agent (not in this version) exits 2 and says so."""
-    (in_tmp / "mle-ci.yml").write_text("agent: baseline\n")
-    assert main(["run", "--", sys.executable, "-c", "pass"]) == 2
-    assert "agent" in capsys.readouterr().err
+def test_an_agent_not_in_this_version_is_refused(in_tmp: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Asking for the claude agent (not in this version) exits 2, says so, and runs nothing."""
+    (in_tmp / "mle-ci.yml").write_text("agent: claude\n")
+    assert main(["run"]) == 2
+    assert "'claude' agent is not part of this version" in capsys.readouterr().err
+    assert not (in_tmp / "mle-ci-results" / "result.json").exists()
+
+
+def test_an_unknown_competition_is_a_usage_error(in_tmp: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A competition that is neither embedded nor under --data-dir exits 2 before anything runs."""
+    assert main(["run", "--competition", "no-such-competition", "--data-dir", str(in_tmp)]) == 2
+    assert "no-such-competition" in capsys.readouterr().err
 
 
 def test_exit_code_follows_the_command(in_tmp: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -23,6 +23,9 @@ KEYS = {
     "gpu-name",
     "gpu-util-mean",
     "gpu-idle",
+    "valid-submission",
+    "grade-score",
+    "medal",
     "duration-seconds",
 }
 

@@ -192,6 +192,21 @@ def verdict_line(result: RunResult) -> str:
             parts.append(f"CV {cv}")
     elif cv:
         parts.append(f"CV {cv} ({metric_phrase(result)})")
+    grade = result.grade
+    if grade is not None and grade.score is not None:
+        medal = next(
+            (
+                m
+                for m, won in (
+                    ("gold", grade.gold_medal),
+                    ("silver", grade.silver_medal),
+                    ("bronze", grade.bronze_medal),
+                )
+                if won
+            ),
+            "no medal",
+        )
+        parts.append(f"graded {format_score(grade.score)}: {medal}")
     parts.extend(gate.message for gate in result.gates if not gate.passed)
     if result.crash is not None:
         parts.append(f"crashed at {result.crash.file}:{result.crash.line}")

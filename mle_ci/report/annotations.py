@@ -14,6 +14,7 @@ from mle_ci.report._text import (
     metric_phrase,
     progress_phrase,
 )
+from mle_ci.report.submission import grade_phrase
 from mle_ci.result import RunResult, RunStatus
 
 MAX_PER_LEVEL = 10
@@ -113,9 +114,14 @@ def _score(result: RunResult) -> list[Annotation]:
         text = f"Score {format_score(result.reported_score)}" + (f"; CV {cv}" if cv else "")
     elif cv is not None:
         text = f"CV score {cv}"
+    elif result.grade is not None and result.grade.score is not None:
+        return [Annotation("notice", f"Graded: {grade_phrase(result.grade)}.", title="Grade")]
     else:
         return []
-    return [Annotation("notice", f"{text} ({metric}).", title="Score")]
+    notices = [Annotation("notice", f"{text} ({metric}).", title="Score")]
+    if result.grade is not None and result.grade.score is not None:
+        notices.append(Annotation("notice", f"Graded: {grade_phrase(result.grade)}.", title="Grade"))
+    return notices
 
 
 def _cap(annotations: list[Annotation], level: str) -> list[Annotation]:

@@ -21,6 +21,7 @@ from mle_ci.report._text import (
     passes_min_score,
     progress_phrase,
 )
+from mle_ci.report.submission import grade_phrase
 from mle_ci.result import FoldResult, FoldStatus, RunResult, RunStatus
 
 LOG_LINES = 40
@@ -53,6 +54,9 @@ def render_junit(result: RunResult, *, suite_name: str = "mle-ci") -> str:
     preflight = _preflight_case(result, classname)
     if preflight is not None:
         cases.insert(0, preflight)
+    submission = _submission_case(result, classname)
+    if submission is not None:
+        cases.append(submission)
     run_case = _run_case(result, classname)
     if run_case is not None:
         cases.append(run_case)
@@ -112,6 +116,22 @@ def _preflight_case(result: RunResult, classname: str) -> _Case | None:
         case.add_error_info(message=message, output=findings or None, error_type="gpu-unavailable")
     seconds = profile.cuda_check.seconds if profile.cuda_check.seconds is not None else 0.0
     return _Case(case, _seconds(seconds))
+
+
+def _submission_case(result: RunResult, classname: str) -> _Case | None:
+    """The ``submission-valid`` case: failed with every problem when the submission is invalid or missing."""
+    check = result.validation
+    if check is None:
+        return None
+    stdout = f"valid={'true' if check.valid else 'false'} rows={_or_none(check.rows)} path={clean_text(check.path)}"
+    if result.grade is not None:
+        stdout += f"\ngrade: {clean_text(grade_phrase(result.grade))}"
+    case = TestCase("submission-valid", classname=classname, stdout=stdout)
+    if not check.valid:
+        problems = "\n".join(clean_text(p) for p in check.problems)
+        first = clean_text(check.problems[0]) if check.problems else "invalid"
+        case.add_failure_info(message=f"invalid submission: {first}", output=problems, failure_type="submission")
+    return _Case(case, 0.0)
 
 
 def _run_case(result: RunResult, classname: str) -> _Case | None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from mle_ci.report._text import clean_text, completed_folds, exact_number
+from mle_ci.report.submission import medal_of
 from mle_ci.result import RunResult
 
 FILE_KEYS = ("junit", "summary", "result")
@@ -26,6 +27,10 @@ def decide_outputs(result: RunResult, *, files: Mapping[str, str]) -> dict[str, 
     }
     outputs.update({key: files.get(key, "") for key in FILE_KEYS})
     # no GPU statistics in the result yet; the keys exist so that workflows can already refer to them
+    grade = result.grade
+    outputs["valid-submission"] = "" if result.validation is None else str(result.validation.valid).lower()
+    outputs["grade-score"] = exact_number(grade.score) if grade is not None else ""
+    outputs["medal"] = medal_of(grade) if grade is not None else ""
     outputs["gpu-name"] = _gpu_names(result)
     means = [u.util_mean for u in result.gpu_usage if u.util_mean is not None]
     outputs["gpu-util-mean"] = exact_number(sum(means) / len(means)) if means else ""

@@ -23,6 +23,7 @@ from mle_ci.report._text import (
     passes_min_score,
 )
 from mle_ci.report.hardware import render_gpu_use, render_hardware
+from mle_ci.report.submission import render_submission
 from mle_ci.result import FoldResult, FoldStatus, RunResult, RunStatus
 
 DEFAULT_LIMIT = 1_000_000
@@ -72,6 +73,7 @@ def _render(result: RunResult, tail: list[str], *, omitted: int) -> str:
         _facts(result),
         _folds(result),
         render_curves(result),
+        render_submission(result),
         _timing(result),
         render_gpu_use(result),
         render_hardware(result),
