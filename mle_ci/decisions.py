@@ -86,6 +86,9 @@ def heartbeat_text(clocks: Clocks, now: float, progress: Progress) -> str:
     return " · ".join(parts)
 
 
+TIMEOUT_EXIT = 124
+
+
 def run_status(*, stop: str | None, returncode: int | None, gates: tuple[Gate, ...]) -> RunStatus:
     """How the run ended: the harness's stop wins, then the child's exit, then the gates."""
     if stop == "interrupted":
@@ -94,6 +97,9 @@ def run_status(*, stop: str | None, returncode: int | None, gates: tuple[Gate, .
         return RunStatus.TIMEOUT
     if stop == "stalled":
         return RunStatus.STALLED
+    if returncode == TIMEOUT_EXIT:
+        # The command ran out of its own time budget (GNU timeout's code; agents that finish early say so).
+        return RunStatus.TIMEOUT
     if returncode != 0:
         return RunStatus.CRASHED
     if not all(gate.passed for gate in gates):

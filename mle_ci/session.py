@@ -135,7 +135,7 @@ class RunSession:
 
     def _announce(self, pid: int) -> None:
         console, settings = self._outlets.console, self._settings
-        console.note(f"started {_command_text(settings.command)} (pid {pid}){_budget_phrase(settings)}")
+        console.note(f"started {_command_text(self._launch.spec.argv)} (pid {pid}){_budget_phrase(settings)}")
         console.note(_plan_phrase(self._preflight))
         for finding in self._preflight.diagnosis.findings:
             if finding.severity is not Severity.INFO:

@@ -91,6 +91,7 @@ def test_run_status_precedence() -> None:
     assert run_status(stop=None, returncode=1, gates=failed_gate) is RunStatus.CRASHED
     assert run_status(stop=None, returncode=0, gates=failed_gate) is RunStatus.FAILED
     assert run_status(stop=None, returncode=0, gates=()) is RunStatus.SUCCESS
+    assert run_status(stop=None, returncode=124, gates=()) is RunStatus.TIMEOUT
 
 
 def test_min_score_gate_is_direction_aware() -> None:

@@ -7,7 +7,7 @@ with a timeout, and NVML (``pynvml``) is not even imported on a machine where no
 from __future__ import annotations
 
 import contextlib
-import importlib.util
+import importlib.machinery
 import json
 import math
 import os
@@ -160,7 +160,8 @@ def shm_size(shm: Path) -> int | None:
 def installed_torch() -> tuple[str | None, str | None]:
     """Installed torch version and the CUDA it was built for, read from its files without importing it."""
     try:
-        spec = importlib.util.find_spec("torch")  # a top-level package is located, not imported
+        # The path is searched, not sys.modules: what is installed, even where torch was imported already.
+        spec = importlib.machinery.PathFinder.find_spec("torch", sys.path)
     except (ImportError, ValueError):
         return None, None
     if spec is None or spec.origin is None:

@@ -39,10 +39,9 @@ def read_csv(path: Path) -> Table:
         for row in reader:
             if not row:
                 continue
-            if len(row) < width:
-                row = row + [""] * (width - len(row))
+            padded = row + [""] * (width - len(row)) if len(row) < width else row
             for index in range(width):
-                cells[index].append(row[index])
+                cells[index].append(padded[index])
     return Table(header, dict(zip(header, cells, strict=True)))
 
 

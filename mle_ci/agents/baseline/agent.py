@@ -1,0 +1,285 @@
+"""The agent's run: read the competition, keep a valid submission on disk, train fold by fold, report the CV score."""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import torch
+from numpy.typing import NDArray
+
+from mle_ci import progress
+from mle_ci.agents.baseline.data import Dataset, build_dataset
+from mle_ci.agents.baseline.deadline import StopSignal, decide_fold
+from mle_ci.agents.baseline.metrics import classification_score, fold_indices, regression_score
+from mle_ci.agents.baseline.models import build_model
+from mle_ci.agents.baseline.options import AgentOptions, OptionsError, load_options
+from mle_ci.agents.baseline.submission import Ensemble, render, write_atomic
+from mle_ci.agents.baseline.task import Kind, Task, TaskError, read_competition
+from mle_ci.agents.baseline.train import CUT_SHORT, FoldOutcome, TrainConfig, predict, train_fold
+
+DEFAULT_MAX_EPOCHS = 100
+
+
+def _device(options: AgentOptions) -> torch.device:
+    wanted = options.device or ("cuda" if torch.cuda.is_available() else "cpu")
+    if wanted.startswith("cuda") and not torch.cuda.is_available():
+        progress.message(f"the plan says {wanted} but CUDA is unusable here: training on the CPU", "warning")
+        return torch.device("cpu")
+    return torch.device(wanted)
+
+
+def _amp(options: AgentOptions, device: torch.device) -> str:
+    if device.type != "cuda":
+        return "off"
+    bf16 = torch.cuda.is_bf16_supported(including_emulation=False)
+    if options.amp is None:
+        return "bf16" if bf16 else "fp16"
+    if options.amp == "bf16" and not bf16:
+        progress.message("bf16 was planned but this GPU lacks it: using fp16 with a gradient scaler", "warning")
+        return "fp16"
+    return options.amp
+
+
+def batch_size(planned: int | None, rows: int, *, cuda: bool) -> int:
+    """The plan's batch size, at most half a fold's rows (rounded down to a power of two, at least 2)."""
+    batch = planned or (256 if cuda else 64)
+    cap = 1 << max(1, (rows // 2).bit_length() - 1)
+    return max(2, min(batch, cap))
+
+
+def _config(options: AgentOptions, task: Task, rows: int) -> TrainConfig:
+    device = _device(options)
+    cuda = device.type == "cuda"
+    return TrainConfig(
+        device=device,
+        batch_size=batch_size(options.batch_size, rows, cuda=cuda),
+        amp=_amp(options, device),
+        num_workers=options.num_workers if options.num_workers is not None else min(4, (os.cpu_count() or 1) - 1),
+        max_epochs=options.max_epochs or DEFAULT_MAX_EPOCHS,
+        patience=options.patience,
+        # Measured on the demo data: regression on a few hundred rows wants smaller steps than classification.
+        lr=1e-3 if task.kind is Kind.REGRESSION else 3e-3,
+        weight_decay=1e-2 if task.images else 5e-2,
+        margin=options.margin,
+        images=task.images,
+    )
+
+
+def _prior(dataset: Dataset) -> NDArray[np.float64]:
+    """Test outputs that need no model: class frequencies, or the mean target (zero on the model's scale)."""
+    rows = len(dataset.test_ids)
+    if dataset.y_class is not None:
+        counts = np.bincount(dataset.y_class, minlength=dataset.outputs) + 1.0
+        return np.tile(counts / counts.sum(), (rows, 1))
+    return np.zeros((rows, dataset.outputs))
+
+
+def _outputs(model: torch.nn.Module, x: NDArray[Any], dataset: Dataset, config: TrainConfig) -> NDArray[np.float64]:
+    """Model outputs: class probabilities, or regression values on the model's (scaled) target scale."""
+    raw = predict(model, x, config)
+    return torch.softmax(torch.from_numpy(raw), dim=1).numpy() if dataset.y_class is not None else raw
+
+
+def _submission_scale(outputs: NDArray[np.float64], dataset: Dataset) -> NDArray[np.float64]:
+    """Probabilities as they are; regression values back in the target's units."""
+    return outputs if dataset.scaler is None else dataset.scaler.inverse(outputs)
+
+
+def _scorer(task: Task, dataset: Dataset, rows: NDArray[np.int64]) -> Callable[[NDArray[np.float64]], float]:
+    """Score the model outputs of the rows ``rows`` in the competition metric."""
+    if dataset.y_class is not None:
+        labels = dataset.y_class[rows]
+        return lambda proba: classification_score(task.metric, labels, proba)
+    scaler, truth = dataset.scaler, dataset.y_value
+    assert scaler is not None
+    assert truth is not None
+    target = scaler.inverse(truth[rows].astype(np.float64))
+    return lambda out: regression_score(task.metric, target, scaler.inverse(out))
+
+
+def _write(options: AgentOptions, task: Task, dataset: Dataset, ensemble: Ensemble, sample: Any) -> None:
+    values = _submission_scale(ensemble.mean(), dataset)
+    write_atomic(options.submission_path, render(task, sample, dataset.test_ids, values))
+    progress.submission(options.submission_path, rows=len(dataset.test_ids), folds=ensemble.folds)
+
+
+def _describe(task: Task, dataset: Dataset, config: TrainConfig) -> str:
+    inputs = (
+        "images " + "×".join(map(str, dataset.x_train.shape[1:]))
+        if task.images
+        else (f"{dataset.x_train.shape[1]} encoded features from {len(task.feature_columns)} columns")
+    )
+    return (
+        f"task: {task.kind.value} of {', '.join(task.target_columns)} (id {task.id_column}), metric {task.metric} "
+        f"({'higher' if task.higher_is_better else 'lower'} is better); {len(dataset.x_train)} train rows, "
+        f"{len(dataset.test_ids)} test rows, {inputs}; {config.device.type}, batch {config.batch_size}, "
+        f"amp {config.amp}"
+    )
+
+
+def _fit_fold(
+    fold: int,
+    val_rows: NDArray[np.int64],
+    *,
+    task: Task,
+    dataset: Dataset,
+    config: TrainConfig,
+    seed: int,
+    stop: StopSignal,
+) -> tuple[torch.nn.Module, FoldOutcome]:
+    """A fresh model trained on every row outside ``val_rows``, with the best validation state loaded."""
+    y = dataset.y_class if dataset.y_class is not None else dataset.y_value
+    assert y is not None
+    torch.manual_seed(seed)
+    model = build_model(
+        torch.Size(dataset.x_train.shape[1:]),
+        dataset.outputs,
+        images=task.images,
+        regression=dataset.y_class is None,
+        **_image_stats(dataset) if task.images else {},
+    )
+    outcome = train_fold(
+        model,
+        fold=fold,
+        x=dataset.x_train,
+        y=y,
+        train_rows=np.setdiff1d(np.arange(len(y)), val_rows),
+        val_rows=val_rows,
+        classification=dataset.y_class is not None,
+        score=_scorer(task, dataset, val_rows),
+        higher_is_better=task.higher_is_better,
+        config=config,
+        seed=seed,
+        stop=stop.is_set,
+    )
+    return model, outcome
+
+
+BUDGET_EXHAUSTED = 124
+
+
+def run(options: AgentOptions, stop: StopSignal) -> int:
+    """Train and write the submission; 0 when every fold ran, 124 when the time budget cut the run short."""
+    competition = read_competition(options.data_dir, metric=options.metric, higher_is_better=options.higher_is_better)
+    task = competition.task
+    for note in task.notes:
+        progress.message(note)
+    progress.metric(task.metric, higher_is_better=task.higher_is_better)
+    dataset = build_dataset(competition, threads=max(1, options.num_workers or (os.cpu_count() or 1)), stop=stop.is_set)
+    ensemble = Ensemble(prior=_prior(dataset))
+    # A valid file from the start: whatever happens next, something gradable is on disk.
+    _write(options, task, dataset, ensemble, competition.sample)
+
+    count = len(dataset.x_train)
+    folds = min(options.folds, count)
+    config = _config(options, task, count - count // folds)
+    _announce(task, dataset, config, options)
+    oof = np.zeros((count, dataset.outputs))
+    covered = np.zeros(count, dtype=bool)
+    durations: list[float] = []
+    budget_cut = False
+    for fold, val_rows in enumerate(fold_indices(count, folds, options.seed, dataset.y_class), start=1):
+        if stop.is_set():
+            break
+        decision = decide_fold(durations, progress.remaining(), margin=options.margin)
+        if not decision.start:
+            progress.message(f"not starting fold {fold}/{folds}: {decision.reason}", "warning")
+            budget_cut = True
+            break
+        progress.fold_start(fold, folds)
+        started = time.perf_counter()
+        seed = options.seed * 1000 + fold
+        model, outcome = _fit_fold(fold, val_rows, task=task, dataset=dataset, config=config, seed=seed, stop=stop)
+        cut = outcome.ended in CUT_SHORT
+        budget_cut = budget_cut or outcome.ended == "deadline"
+        # A cut-short fold's model is worth keeping only when it is the sole model: it beats the prior.
+        if outcome.state is None or outcome.best_score is None or (cut and ensemble.folds):
+            progress.message(f"fold {fold}: cut short ({outcome.ended}), its model is not used", "warning")
+            break
+        oof[val_rows] = _outputs(model, dataset.x_train[val_rows], dataset, config)
+        covered[val_rows] = True
+        ensemble.add(_outputs(model, dataset.x_test, dataset, config))
+        seconds = time.perf_counter() - started
+        durations.append(seconds)
+        _checkpoint(options, outcome.state, fold, outcome.best_epoch, outcome.best_score)
+        progress.fold(
+            fold,
+            outcome.best_score,
+            total=folds,
+            best_epoch=outcome.best_epoch,
+            seconds=seconds,
+            metric=task.metric,
+            higher_is_better=task.higher_is_better,
+        )
+        _write(options, task, dataset, ensemble, competition.sample)
+        if cut:
+            break
+    if ensemble.folds:
+        rows = np.flatnonzero(covered)
+        progress.metric(task.metric, _scorer(task, dataset, rows)(oof[rows]), higher_is_better=task.higher_is_better)
+    if stop.is_set():
+        progress.message(f"{stop.name()}: stopped with a submission from {ensemble.folds} fold model(s)", "warning")
+        return 0
+    if budget_cut:
+        # As GNU timeout does: the budget ran out (the submission on disk is still valid, from the folds done).
+        progress.message(f"the time budget ran out: submission from {ensemble.folds} of {folds} folds", "warning")
+        return BUDGET_EXHAUSTED
+    return 0
+
+
+def _announce(task: Task, dataset: Dataset, config: TrainConfig, options: AgentOptions) -> None:
+    """Say what will be trained, and what was left aside."""
+    progress.message(_describe(task, dataset, config))
+    if dataset.dropped:
+        progress.message(f"{dataset.dropped} train row(s) without a target or image left out", "warning")
+    if config.device.type == "cuda" and (options.gpu_count or 1) > 1:
+        progress.message(f"the plan has {options.gpu_count} GPUs; the baseline trains on one", "warning")
+
+
+def _image_stats(dataset: Dataset) -> dict[str, torch.Tensor]:
+    """Per-channel mean and deviation of the training images, in 0..1 units."""
+    pixels = torch.from_numpy(dataset.x_train).float().div_(255.0).transpose(0, 1).flatten(1)
+    return {"mean": pixels.mean(dim=1), "std": pixels.std(dim=1).clamp_min(1e-3)}
+
+
+def _checkpoint(options: AgentOptions, state: dict[str, torch.Tensor], fold: int, epoch: int, score: float) -> None:
+    if options.checkpoint_dir is None:
+        return
+    try:
+        options.checkpoint_dir.mkdir(parents=True, exist_ok=True)
+        path = options.checkpoint_dir / f"fold-{fold}.pt"
+        temp = path.with_suffix(".pt.tmp")
+        torch.save(state, temp)
+        os.replace(temp, path)
+    except OSError as exc:
+        progress.message(f"cannot save the fold {fold} checkpoint: {exc}", "warning")
+        return
+    progress.checkpoint(path, fold=fold, epoch=epoch, score=score)
+
+
+def main(
+    argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = None, *, stop: StopSignal | None = None
+) -> int:
+    """Exit codes: 0 with a valid submission, 1 when the task cannot be handled, 2 for bad flags or variables."""
+    if stop is None:
+        stop = StopSignal()
+        stop.install()
+    try:
+        options = load_options(argv, os.environ if environ is None else environ)
+    except OptionsError as exc:
+        print(f"Error: {exc}", file=sys.stderr)
+        return 2
+    try:
+        return run(options, stop)
+    except TaskError as exc:
+        progress.message(str(exc), level="error")
+        print(f"Error: {exc}", file=sys.stderr)
+        return 1
+    except InterruptedError:
+        progress.message(f"{stop.name()} while loading the data: no submission written", "error")
+        return 1

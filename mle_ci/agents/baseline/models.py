@@ -1,0 +1,96 @@
+"""The two networks: an MLP with a linear skip for tables, a small CNN for images of any size down to 8×8."""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor, nn
+
+
+class TabularNet(nn.Module):
+    """A linear model plus an MLP's correction: on small or nearly linear data the linear part carries the fit.
+
+    No batch norm: on a few hundred rows its batch statistics add noise that cost log loss and RMSE in
+    measurements (bench/baseline_quality.py), while dropout regularises the hidden layers well enough.
+    """
+
+    def __init__(self, inputs: int, outputs: int, *, hidden: tuple[int, ...] = (256, 128), dropout: float = 0.3):
+        super().__init__()
+        layers: list[nn.Module] = []
+        width = inputs
+        for size in hidden:
+            layers += [nn.Linear(width, size), nn.SiLU(), nn.Dropout(dropout)]
+            width = size
+        self.body = nn.Sequential(*layers)
+        self.head = nn.Linear(width, outputs)
+        self.linear = nn.Linear(inputs, outputs)
+
+    def forward(self, x: Tensor) -> Tensor:
+        out: Tensor = self.head(self.body(x)) + self.linear(x)
+        return out
+
+
+def _conv(cin: int, cout: int) -> nn.Sequential:
+    return nn.Sequential(nn.Conv2d(cin, cout, 3, padding=1, bias=False), nn.BatchNorm2d(cout), nn.ReLU(inplace=True))
+
+
+class ConvNet(nn.Module):
+    """Stages of two 3×3 convolutions; a stage halves the image only while it is at least 8 pixels on a side."""
+
+    def __init__(
+        self,
+        channels: int,
+        height: int,
+        width: int,
+        outputs: int,
+        *,
+        mean: Tensor,
+        std: Tensor,
+        widths: tuple[int, ...] = (16, 32, 64, 128),
+        dropout: float = 0.3,
+    ):
+        super().__init__()
+        # uint8 images go in; normalising here keeps the stored data four times smaller than float32.
+        self.mean: Tensor
+        self.std: Tensor
+        self.register_buffer("mean", mean.reshape(1, channels, 1, 1).float())
+        self.register_buffer("std", std.reshape(1, channels, 1, 1).float())
+        stages: list[nn.Module] = []
+        side = min(height, width)
+        cin = channels
+        for cout in widths:
+            stages += [_conv(cin, cout), _conv(cout, cout)]
+            cin = cout
+            if side < 8:
+                break
+            stages.append(nn.MaxPool2d(2))
+            side //= 2
+        self.features = nn.Sequential(*stages)
+        self.head = nn.Sequential(nn.Flatten(), nn.Dropout(dropout), nn.Linear(cin, outputs))
+        self.pool = nn.AdaptiveAvgPool2d(1)
+
+    def forward(self, x: Tensor) -> Tensor:
+        z = (x.float() / 255.0 - self.mean) / self.std
+        out: Tensor = self.head(self.pool(self.features(z)))
+        return out
+
+
+REGRESSION_DROPOUT = 0.5
+"""Regression targets are noisier than labels: more dropout keeps the MLP's correction to the linear part small."""
+
+
+def build_model(
+    x: torch.Size,
+    outputs: int,
+    *,
+    images: bool,
+    regression: bool = False,
+    mean: Tensor | None = None,
+    std: Tensor | None = None,
+) -> nn.Module:
+    """The network for inputs of shape ``x`` (one row, without the batch dimension)."""
+    if images:
+        channels, height, width = x
+        assert mean is not None
+        assert std is not None
+        return ConvNet(channels, height, width, outputs, mean=mean, std=std)
+    return TabularNet(x[0], outputs, dropout=REGRESSION_DROPOUT if regression else 0.3)

@@ -1,0 +1,306 @@
+"""What the competition asks for, inferred from its files: id and target columns, problem kind, metric, images."""
+
+from __future__ import annotations
+
+import enum
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from mle_ci.agents.baseline.metrics import HIGHER_IS_BETTER, REGRESSION_METRICS, canonical_metric
+from mle_ci.agents.baseline.tables import Table, is_missing, numeric, parse_float, read_csv, sort_labels
+
+IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp"})
+
+MAX_LABEL_CLASSES = 30
+"""Integer targets with more distinct values than this (and no metric saying otherwise) are regression."""
+
+_POSITIVE = frozenset({"1", "1.0", "true", "yes", "y", "positive", "pos"})
+
+# Earliest match wins, so "root mean squared error" is RMSE although it contains "mean squared error".
+_METRIC_PATTERNS = (
+    ("log_loss", r"log(?:arithmic)?[\s-]*loss|logloss|cross[\s-]*entropy"),
+    ("auc", r"\bauc\b|area under the (?:roc )?curve|\broc curve"),
+    ("rmsle", r"\brmsle\b|root[\s-]mean[\s-]squared?[\s-]log(?:arithmic)?[\s-]error"),
+    ("rmse", r"\brmse\b|root[\s-]mean[\s-]squared?[\s-]error"),
+    ("mae", r"\bmae\b|mean[\s-]absolute[\s-]error"),
+    ("mse", r"\bmse\b|mean[\s-]squared[\s-]error"),
+    ("accuracy", r"\baccuracy\b"),
+)
+
+
+class TaskError(Exception):
+    """The competition's files do not say what to predict in a way the baseline understands."""
+
+
+class Kind(enum.Enum):
+    """The shape of what is predicted."""
+
+    LABELS = "labels"  # one column of class labels
+    PROBABILITIES = "probabilities"  # one probability column per class
+    BINARY = "binary"  # one probability column, for the positive class
+    REGRESSION = "regression"  # one or more numeric columns
+
+    @property
+    def classification(self) -> bool:
+        return self is not Kind.REGRESSION
+
+
+_DEFAULT_METRIC = {
+    Kind.LABELS: "accuracy",
+    Kind.PROBABILITIES: "log_loss",
+    Kind.BINARY: "auc",
+    Kind.REGRESSION: "rmse",
+}
+_ALLOWED_METRICS = {
+    Kind.LABELS: frozenset({"accuracy"}),
+    Kind.PROBABILITIES: frozenset({"log_loss", "auc", "accuracy"}),
+    Kind.BINARY: frozenset({"auc", "log_loss", "accuracy"}),
+    Kind.REGRESSION: REGRESSION_METRICS,
+}
+
+
+@dataclass(frozen=True)
+class Task:
+    """The prediction task: columns, kind, classes (in model-output order), metric and inputs."""
+
+    id_column: str
+    submission_columns: tuple[str, ...]
+    target_columns: tuple[str, ...]
+    source_columns: tuple[str, ...]
+    kind: Kind
+    classes: tuple[str, ...]
+    metric: str
+    higher_is_better: bool
+    feature_columns: tuple[str, ...]
+    images: bool
+    notes: tuple[str, ...] = ()
+
+
+def image_index(folder: Path) -> dict[str, Path]:
+    """Image files under ``folder`` by file name and by name without suffix."""
+    index: dict[str, Path] = {}
+    if not folder.is_dir():
+        return index
+    for path in sorted(folder.rglob("*")):
+        if path.suffix.lower() in IMAGE_SUFFIXES and path.is_file():
+            index.setdefault(path.name, path)
+            index.setdefault(path.stem, path)
+    return index
+
+
+def metric_from_description(text: str) -> str | None:
+    """The metric an evaluation section names, preferring that section over the rest of the text."""
+    lowered = text.lower()
+    section = re.search(r"^#+[^\n]*evaluat[^\n]*\n(.*?)(?=^#+ |\Z)", lowered, flags=re.MULTILINE | re.DOTALL)
+    for haystack in ((section.group(1),) if section else ()) + (lowered,):
+        found = [(m.start(), name) for name, pattern in _METRIC_PATTERNS if (m := re.search(pattern, haystack))]
+        if found:
+            return min(found)[1]
+    return None
+
+
+def _is_integral(cells: list[str]) -> bool:
+    values = [parse_float(cell) for cell in cells if not is_missing(cell)]
+    return all(value is not None and value == int(value) for value in values)
+
+
+def _fractional(cells: list[str]) -> bool:
+    """Whether some cell is a number strictly between 0 and 1 (a probability, not a label)."""
+    return any((value := parse_float(cell)) is not None and 0.0 < value < 1.0 for cell in cells)
+
+
+def _binary_classes(labels: set[str]) -> tuple[str, ...]:
+    """(negative, positive): the positive class is 1/true/yes when present, else the later one in sort order."""
+    ordered = sort_labels(labels)
+    positive = [label for label in ordered if label.strip().lower() in _POSITIVE]
+    if positive:
+        return (next(label for label in ordered if label != positive[0]), positive[0])
+    return ordered
+
+
+def _normalise(name: str) -> str:
+    return re.sub(r"[^0-9a-z]+", "", name.lower())
+
+
+def _match_class_columns(columns: tuple[str, ...], labels: set[str]) -> tuple[str, ...] | None:
+    """Each submission column's class label (``class_0`` <- ``0``, ``EAP`` <- ``EAP``), or None when ambiguous."""
+    by_norm = {_normalise(label): label for label in labels}
+    if len(by_norm) != len(labels):
+        return None
+    matched: list[str] = []
+    for column in columns:
+        norm = _normalise(column)
+        if norm in by_norm:
+            matched.append(by_norm[norm])
+            continue
+        # A prefix such as "class_" or "target" before the label: the longest label that ends the name.
+        candidates = [label for key, label in by_norm.items() if key and norm.endswith(key)]
+        if not candidates:
+            return None
+        matched.append(max(candidates, key=len))
+    if len(set(matched)) != len(columns) or set(matched) != labels:
+        return None
+    return tuple(matched)
+
+
+def _single_column_kind(cells: list[str], sample_cells: list[str], metric: str | None, rows: int) -> Kind:
+    labels = {cell.strip() for cell in cells if not is_missing(cell)}
+    is_numeric = numeric(cells)
+    if metric in REGRESSION_METRICS and is_numeric:
+        return Kind.REGRESSION
+    if metric in ("auc", "log_loss") and len(labels) == 2:
+        return Kind.BINARY
+    if metric == "accuracy":
+        return Kind.LABELS
+    if not is_numeric:
+        return Kind.LABELS
+    if _is_integral(cells) and len(labels) <= MAX_LABEL_CLASSES and len(labels) * 5 <= rows:
+        return Kind.BINARY if len(labels) == 2 and _fractional(sample_cells) else Kind.LABELS
+    return Kind.REGRESSION
+
+
+def _columns(train: Table, test: Table, sample: Table) -> tuple[str, tuple[str, ...], tuple[str, ...]]:
+    """The id column, the submission's target columns, and the train.csv columns that hold the targets."""
+    id_column = next((name for name in sample.header if name in test.header), None)
+    if id_column is None:
+        raise TaskError("no column of sample_submission.csv is in test.csv: cannot find the id column")
+    targets = tuple(name for name in sample.header if name != id_column)
+    if not targets:
+        raise TaskError("sample_submission.csv has no column besides the id")
+    if all(name in train.header for name in targets):
+        return id_column, targets, targets
+    extra = tuple(name for name in train.header if name not in test.header and name != id_column)
+    if len(extra) != 1:
+        raise TaskError(
+            f"cannot tell which train.csv column holds the target of {', '.join(targets)} "
+            f"(train-only columns: {', '.join(extra) or 'none'})"
+        )
+    return id_column, targets, extra
+
+
+def _wanted_metric(metric: str | None, description: str, notes: list[str]) -> str | None:
+    """The metric named by the caller, else by the description, as the agent's name for it."""
+    if metric:
+        wanted = canonical_metric(metric)
+        if wanted is not None:
+            return wanted
+        notes.append(f"metric {metric!r} is not one the baseline computes: it uses its own instead")
+    wanted = metric_from_description(description) if description else None
+    if wanted:
+        notes.append(f"metric {wanted} read from description.md")
+    return wanted
+
+
+def _kind(
+    train: Table,
+    sample: Table,
+    *,
+    targets: tuple[str, ...],
+    sources: tuple[str, ...],
+    wanted: str | None,
+    notes: list[str],
+) -> tuple[Kind, tuple[str, ...]]:
+    """The kind of prediction and the classes in model-output order (empty for regression)."""
+    if len(targets) == 1:
+        cells = train.column(sources[0])
+        kind = _single_column_kind(cells, sample.column(targets[0]), wanted, train.rows)
+        labels = {cell.strip() for cell in cells if not is_missing(cell)}
+        if kind is Kind.BINARY:
+            return kind, _binary_classes(labels)
+        return kind, (sort_labels(labels) if kind is Kind.LABELS else ())
+    if sources == targets:
+        columns = [train.column(name) for name in targets]
+        if not all(numeric(column) for column in columns):
+            raise TaskError(f"target columns {', '.join(targets)} are not all numeric")
+        one_hot = [0.0] * (len(targets) - 1) + [1.0]
+        if all(sorted(parse_float(cell) or 0.0 for cell in row) == one_hot for row in zip(*columns, strict=True)):
+            return Kind.PROBABILITIES, targets
+        return Kind.REGRESSION, ()
+    labels = {cell.strip() for cell in train.column(sources[0]) if not is_missing(cell)}
+    matched = _match_class_columns(targets, labels)
+    if matched is None and len(labels) == len(targets):
+        matched = sort_labels(labels)
+        notes.append(f"class columns {', '.join(targets)} matched to labels in sorted order")
+    if matched is None:
+        raise TaskError(
+            f"{len(targets)} submission columns but {len(labels)} labels in {sources[0]}: cannot match them"
+        )
+    return Kind.PROBABILITIES, matched
+
+
+def infer_task(
+    train: Table,
+    test: Table,
+    sample: Table,
+    *,
+    description: str = "",
+    metric: str | None = None,
+    higher_is_better: bool | None = None,
+    image_ids: frozenset[str] = frozenset(),
+) -> Task:
+    """Infer the task from the three tables, the description, an optional metric name and the image files' names."""
+    notes: list[str] = []
+    id_column, targets, sources = _columns(train, test, sample)
+    wanted = _wanted_metric(metric, description, notes)
+    kind, classes = _kind(train, sample, targets=targets, sources=sources, wanted=wanted, notes=notes)
+    if kind.classification and len(classes) < 2:
+        raise TaskError(f"the target has {len(classes)} class(es): nothing to learn")
+
+    if wanted is not None and wanted not in _ALLOWED_METRICS[kind]:
+        notes.append(f"metric {wanted} does not fit a {kind.value} submission: using {_DEFAULT_METRIC[kind]}")
+        wanted = None
+    chosen = wanted or _DEFAULT_METRIC[kind]
+    direction = HIGHER_IS_BETTER[chosen] if higher_is_better is None or wanted is None else higher_is_better
+
+    test_ids = [cell.strip() for cell in test.column(id_column)]
+    images = bool(image_ids) and bool(test_ids) and all(value in image_ids for value in test_ids)
+    features = tuple(name for name in test.header if name != id_column and name in train.header and name not in sources)
+    if not images and not features:
+        raise TaskError("test.csv has no feature column shared with train.csv and no images named by its ids")
+    return Task(
+        id_column=id_column,
+        submission_columns=sample.header,
+        target_columns=targets,
+        source_columns=sources,
+        kind=kind,
+        classes=classes,
+        metric=chosen,
+        higher_is_better=direction,
+        feature_columns=() if images else features,
+        images=images,
+        notes=tuple(notes),
+    )
+
+
+@dataclass(frozen=True)
+class Competition:
+    """A competition's public files, read, with its task."""
+
+    task: Task
+    train: Table
+    test: Table
+    sample: Table
+    images: dict[str, Path]
+
+
+def read_competition(data_dir: Path, *, metric: str | None, higher_is_better: bool | None) -> Competition:
+    """Read ``train.csv``, ``test.csv``, ``sample_submission.csv``, ``description.md`` and ``images/``."""
+    paths = {name: data_dir / f"{name}.csv" for name in ("train", "test", "sample_submission")}
+    for path in paths.values():
+        if not path.is_file():
+            raise TaskError(f"{path.name} is missing from the data folder")
+    description_path = data_dir / "description.md"
+    description = description_path.read_text(encoding="utf-8", errors="replace") if description_path.is_file() else ""
+    train, test, sample = (read_csv(path) for path in paths.values())
+    images = image_index(data_dir / "images")
+    task = infer_task(
+        train,
+        test,
+        sample,
+        description=description,
+        metric=metric,
+        higher_is_better=higher_is_better,
+        image_ids=frozenset(images),
+    )
+    return Competition(task, train, test, sample, images)

@@ -1,0 +1,465 @@
+"""The baseline agent: task inference, encoding, submissions, deadline decisions, and whole runs as a child."""
+
+from __future__ import annotations
+
+import ast
+import csv
+import json
+import math
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from mle_ci.agents.baseline.agent import batch_size, main
+from mle_ci.agents.baseline.data import CategoricalCoder, NumericCoder, build_dataset, fit_coders
+from mle_ci.agents.baseline.deadline import FoldDecision, StopSignal, decide_fold, folds_started
+from mle_ci.agents.baseline.metrics import canonical_metric, fold_indices, roc_auc
+from mle_ci.agents.baseline.options import OptionsError, load_options
+from mle_ci.agents.baseline.submission import Ensemble, render, write_atomic
+from mle_ci.agents.baseline.task import Kind, TaskError, infer_task, metric_from_description, read_competition
+from mle_ci.agents.baseline.train import EarlyStopping
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def write_csv(path: Path, header: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+    with path.open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(header)
+        writer.writerows(rows)
+
+
+def make_competition(
+    folder: Path,
+    *,
+    rows: int = 80,
+    test_rows: int = 20,
+    kind: str = "binary",
+    description: str = "",
+    seed: int = 0,
+) -> Path:
+    """A small learnable tabular competition: two numeric features, a categorical one, a few missing cells."""
+    rng = np.random.default_rng(seed)
+    folder.mkdir(parents=True, exist_ok=True)
+    total = rows + test_rows
+    x = rng.normal(size=(total, 2))
+    colour = rng.choice(["red", "green", "blue"], size=total)
+    signal_ = x[:, 0] + 0.5 * x[:, 1] + (colour == "red")
+    ids = [f"id{i:04d}" for i in range(total)]
+    cells = [
+        [f"{a:.4f}" if i % 17 else "", f"{b:.4f}", c] for i, (a, b, c) in enumerate(zip(*x.T, colour, strict=True))
+    ]
+    if kind == "regression":
+        target: list[Any] = [f"{v * 10 + 50:.3f}" for v in signal_]
+        sample_header, sample_row = ["id", "target"], [0.0]
+    elif kind == "probabilities":
+        target = [["low", "mid", "high"][int(np.digitize(v, [-0.5, 0.7]))] for v in signal_]
+        sample_header, sample_row = ["id", "high", "low", "mid"], [1 / 3] * 3
+    elif kind == "labels":
+        target = ["yes" if v > 0.3 else "no" for v in signal_]
+        sample_header, sample_row = ["id", "target"], ["no"]
+    else:
+        target = [int(v > 0.3) for v in signal_]
+        sample_header, sample_row = ["id", "target"], [0.5]
+    header = ["id", "f_a", "f_b", "colour"]
+    write_csv(folder / "train.csv", [*header, "target"], [[ids[i], *cells[i], target[i]] for i in range(rows)])
+    write_csv(folder / "test.csv", header, [[ids[i], *cells[i]] for i in range(rows, total)])
+    write_csv(folder / "sample_submission.csv", sample_header, [[ids[i], *sample_row] for i in range(rows, total)])
+    if description:
+        (folder / "description.md").write_text(description)
+    return folder
+
+
+def read_rows(path: Path) -> list[dict[str, str]]:
+    with path.open(newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def agent_env(extra: dict[str, str] | None = None) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("MLE_CI_", "GITHUB_", "INPUT_"))}
+    env["PYTHONPATH"] = str(ROOT)
+    env.update(extra or {})
+    return env
+
+
+# --- task inference ---------------------------------------------------------------------------------------
+
+
+def test_string_labels_with_a_label_submission_are_a_labels_task(tmp_path: Path) -> None:
+    """Non-numeric targets and a one-column submission: class labels, scored by accuracy."""
+    comp = read_competition(make_competition(tmp_path, kind="labels"), metric=None, higher_is_better=None)
+    task = comp.task
+    assert (task.id_column, task.target_columns, task.kind) == ("id", ("target",), Kind.LABELS)
+    assert task.classes == ("no", "yes")
+    assert (task.metric, task.higher_is_better) == ("accuracy", True)
+    assert task.feature_columns == ("f_a", "f_b", "colour")
+    assert not task.images
+
+
+def test_class_named_submission_columns_are_probabilities_from_the_label_column(tmp_path: Path) -> None:
+    """Submission columns named after the labels of a train-only column: one probability per class, log loss."""
+    task = read_competition(make_competition(tmp_path, kind="probabilities"), metric=None, higher_is_better=None).task
+    assert task.kind is Kind.PROBABILITIES
+    assert task.source_columns == ("target",)
+    assert task.classes == ("high", "low", "mid")  # in submission-column order
+    assert (task.metric, task.higher_is_better) == ("log_loss", False)
+
+
+def test_prefixed_class_columns_are_matched_to_numeric_labels() -> None:
+    """``class_0``, ``class_1`` and ``class_2`` match the labels 0, 1 and 2 wherever the columns are."""
+    from mle_ci.agents.baseline.tables import Table
+
+    train = Table(("id", "x", "y"), {"id": ["a", "b", "c", "d"], "x": ["1", "2", "3", "4"], "y": ["2", "0", "1", "0"]})
+    test = Table(("id", "x"), {"id": ["e"], "x": ["5"]})
+    sample = Table(
+        ("id", "class_2", "class_0", "class_1"), {"id": ["e"], "class_2": ["0"], "class_0": ["0"], "class_1": ["0"]}
+    )
+    task = infer_task(train, test, sample)
+    assert task.kind is Kind.PROBABILITIES
+    assert task.classes == ("2", "0", "1")
+
+
+def test_binary_target_with_probability_sample_is_auc(tmp_path: Path) -> None:
+    """0/1 targets and 0.5 in the sample submission: one positive-class probability column, scored by AUC."""
+    task = read_competition(make_competition(tmp_path, kind="binary"), metric=None, higher_is_better=None).task
+    assert task.kind is Kind.BINARY
+    assert task.classes == ("0", "1")
+    assert task.metric == "auc"
+
+
+def test_float_target_is_regression_and_the_metric_comes_from_the_description(tmp_path: Path) -> None:
+    """Continuous targets are regression; the description's evaluation section names the metric."""
+    description = "# Intro\nWe like accuracy.\n\n## Evaluation\n\nSubmissions are scored on mean absolute error.\n"
+    comp = read_competition(
+        make_competition(tmp_path, kind="regression", description=description), metric=None, higher_is_better=None
+    )
+    assert comp.task.kind is Kind.REGRESSION
+    assert comp.task.metric == "mae"
+    assert any("description" in note for note in comp.task.notes)
+
+
+def test_metric_from_the_environment_beats_the_description_and_an_unknown_one_is_noted(tmp_path: Path) -> None:
+    """MLE_CI_METRIC wins over description.md; a metric the agent cannot compute falls back to the kind's default."""
+    folder = make_competition(tmp_path, kind="binary", description="## Evaluation\nlog loss\n")
+    assert read_competition(folder, metric="ROC-AUC", higher_is_better=None).task.metric == "auc"
+    odd = read_competition(folder, metric="quadratic_kappa", higher_is_better=None).task
+    assert odd.metric == "log_loss"
+    assert any("quadratic_kappa" in note for note in odd.notes)
+
+
+@pytest.mark.parametrize(
+    ("text", "metric"),
+    [
+        ("Scored on the Root Mean Squared Error.", "rmse"),
+        ("evaluated on root mean squared logarithmic error", "rmsle"),
+        ("area under the ROC curve", "auc"),
+        ("multi-class logarithmic loss", "log_loss"),
+        ("mean squared error", "mse"),
+        ("nothing said", None),
+    ],
+)
+def test_metric_names_in_descriptions(text: str, metric: str | None) -> None:
+    """The earliest metric phrase wins, so RMSE is not read as MSE."""
+    assert metric_from_description(text) == metric
+
+
+def test_image_ids_make_an_image_task(tmp_path: Path) -> None:
+    """Ids that name files under images/ make an image task with no tabular features."""
+    image = pytest.importorskip("PIL.Image")
+    folder = tmp_path / "comp"
+    (folder / "images").mkdir(parents=True)
+    rng = np.random.default_rng(0)
+    for i in range(12):
+        image.fromarray(rng.integers(0, 255, (8, 8), dtype=np.uint8), mode="L").save(folder / "images" / f"im{i}.png")
+    write_csv(folder / "train.csv", ["id", "label"], [[f"im{i}", i % 2] for i in range(8)])
+    write_csv(folder / "test.csv", ["id"], [[f"im{i}"] for i in range(8, 12)])
+    write_csv(folder / "sample_submission.csv", ["id", "label"], [[f"im{i}", 0] for i in range(8, 12)])
+    comp = read_competition(folder, metric="accuracy", higher_is_better=None)
+    assert comp.task.images
+    assert comp.task.feature_columns == ()
+    data = build_dataset(comp)
+    assert data.x_train.shape == (8, 1, 8, 8)
+    assert data.x_train.dtype == np.uint8
+    assert data.x_test.shape == (4, 1, 8, 8)
+
+
+def test_no_shared_id_column_is_a_task_error(tmp_path: Path) -> None:
+    """A sample submission whose columns are not in test.csv cannot be understood."""
+    folder = make_competition(tmp_path)
+    write_csv(folder / "sample_submission.csv", ["key", "target"], [["x", 0]])
+    with pytest.raises(TaskError, match="id column"):
+        read_competition(folder, metric=None, higher_is_better=None)
+
+
+def test_categorical_strings_and_missing_values_are_encoded(tmp_path: Path) -> None:
+    """Strings become one-hot columns; a numeric column with gaps gets the median and a missing indicator."""
+    comp = read_competition(make_competition(tmp_path), metric=None, higher_is_better=None)
+    coders = fit_coders(comp.train, comp.test, comp.task.feature_columns)
+    by_name = {coder.name: coder for coder in coders}
+    f_a, colour = by_name["f_a"], by_name["colour"]
+    assert isinstance(f_a, NumericCoder)
+    assert f_a.indicator
+    assert isinstance(colour, CategoricalCoder)
+    assert set(colour.categories) == {"red", "green", "blue"}
+    encoded = f_a.encode(["", "1.0"])
+    assert encoded[0, 1] == 1.0  # the indicator
+    assert encoded[1, 1] == 0.0
+    assert math.isclose(encoded[0, 0], (f_a.median - f_a.mean) / f_a.std, rel_tol=1e-6)
+    data = build_dataset(comp)
+    assert data.x_train.shape == (80, 2 + 1 + 3)
+    assert np.isfinite(data.x_train).all()
+
+
+# --- small pure parts -------------------------------------------------------------------------------------
+
+
+def test_auc_matches_scikit_learn_with_ties() -> None:
+    """The rank AUC gives tied scores half credit, as scikit-learn does."""
+    from sklearn.metrics import roc_auc_score
+
+    rng = np.random.default_rng(1)
+    y = rng.integers(0, 2, 200)
+    p = np.round(rng.random(200), 1)
+    assert math.isclose(roc_auc(y, p), roc_auc_score(y, p), rel_tol=1e-12)
+    assert canonical_metric("Multi-LogLoss") == "log_loss"
+    assert canonical_metric("f1") is None
+
+
+def test_stratified_folds_cover_every_row_once_and_balance_classes() -> None:
+    """Folds partition the rows; each fold holds its share of every class."""
+    labels = np.array([0] * 50 + [1] * 10, dtype=np.int64)
+    folds = fold_indices(60, 5, 0, labels)
+    assert sorted(np.concatenate(folds).tolist()) == list(range(60))
+    assert [int((labels[f] == 1).sum()) for f in folds] == [2, 2, 2, 2, 2]
+
+
+def test_early_stopping_breaks_metric_ties_by_loss_and_counts_patience() -> None:
+    """An equal score with a lower loss is an improvement; `patience` epochs without one exhaust it."""
+    stopper = EarlyStopping(higher_is_better=True, patience=2)
+    assert stopper.update(1, 0.9, 0.5)
+    assert stopper.update(2, 0.9, 0.4)
+    assert not stopper.update(3, 0.9, 0.45)
+    assert not stopper.exhausted
+    assert not stopper.update(4, float("nan"), 0.1)
+    assert stopper.exhausted
+    assert (stopper.best_epoch, stopper.best_score) == (2, 0.9)
+
+
+def test_batch_size_follows_the_plan_but_never_exceeds_half_a_fold() -> None:
+    """The plan's batch on large data; half the fold's rows (a power of two) on tiny data."""
+    assert batch_size(64, 10_000, cuda=False) == 64
+    assert batch_size(None, 10_000, cuda=True) == 256
+    assert batch_size(64, 85, cuda=False) == 32
+    assert batch_size(64, 3, cuda=False) == 2
+
+
+def test_flags_beat_environment_and_bad_values_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A flag wins over its variable; an empty variable is unset; an invalid value is a usage error (exit 2)."""
+    env = {"MLE_CI_DATA_DIR": str(tmp_path), "MLE_CI_FOLDS": "3", "MLE_CI_SEED": "", "LOGS_DIR": str(tmp_path)}
+    options = load_options(["--folds", "4"], env)
+    assert (options.folds, options.seed, options.data_dir) == (4, 0, tmp_path)
+    assert options.checkpoint_dir == tmp_path / "checkpoints"
+    assert load_options([], env).folds == 3
+    with pytest.raises(OptionsError, match="amp"):
+        load_options([], {**env, "MLE_CI_AMP": "fp8"})
+    assert main([], {**env, "MLE_CI_HIGHER_IS_BETTER": "maybe"}, stop=StopSignal()) == 2
+    assert "higher-is-better" in capsys.readouterr().err
+
+
+def test_agent_imports_nothing_of_the_harness_but_progress() -> None:
+    """The agent is a child process: of mle_ci it imports only progress (and its own package)."""
+    imported: set[str] = set()
+    for path in (ROOT / "mle_ci" / "agents").rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.module:
+                imported.add(node.module + "".join(f".{a.name}" for a in node.names if node.module == "mle_ci"))
+            elif isinstance(node, ast.Import):
+                imported.update(alias.name for alias in node.names)
+    harness = {name for name in imported if name.startswith("mle_ci") and not name.startswith("mle_ci.agents")}
+    assert harness == {"mle_ci.progress"}
+
+
+# --- submission and deadline ------------------------------------------------------------------------------
+
+
+def test_labels_come_from_averaged_probabilities_in_the_sample_order(tmp_path: Path) -> None:
+    """Fold probabilities are averaged, then the label is their argmax; rows follow the sample submission."""
+    comp = read_competition(make_competition(tmp_path, kind="labels", test_rows=3), metric=None, higher_is_better=None)
+    task, ids = comp.task, ("id0080", "id0081", "id0082")
+    ensemble = Ensemble()
+    ensemble.add(np.array([[0.9, 0.1], [0.4, 0.6], [0.45, 0.55]]))
+    ensemble.add(np.array([[0.8, 0.2], [0.4, 0.6], [0.65, 0.35]]))
+    text = render(task, comp.sample, ids[::-1], ensemble.mean()[::-1])
+    assert text.splitlines() == ["id,target", "id0080,no", "id0081,yes", "id0082,no"]
+
+
+def test_atomic_write_never_shows_a_partial_file(tmp_path: Path) -> None:
+    """A reader polling during 200 rewrites only ever sees one whole version; no temp file is left."""
+    path = tmp_path / "submission.csv"
+    versions = ["id,target\n" + "a,1\n" * 10, "id,target\n" + "b,2\n" * 50_000]
+    write_atomic(path, versions[0])
+    seen: set[int] = set()
+    bad: list[int] = []
+    done = threading.Event()
+
+    def read() -> None:
+        while not done.is_set():
+            text = path.read_text()
+            if text in versions:
+                seen.add(versions.index(text))
+            else:
+                bad.append(len(text))
+
+    reader = threading.Thread(target=read)
+    reader.start()
+    for i in range(200):
+        write_atomic(path, versions[i % 2])
+    done.set()
+    reader.join()
+    assert not bad
+    assert seen == {0, 1}
+    assert [p.name for p in tmp_path.iterdir()] == ["submission.csv"]
+
+
+def test_fold_decisions_follow_the_slowest_fold_with_a_safety_factor() -> None:
+    """The first fold starts while time is left; later ones only if 1.5× (one sample) or 1.25× the slowest fits."""
+    assert decide_fold([], 11, margin=10).start
+    assert decide_fold([], 10, margin=10) == FoldDecision(False, None, "10s left, no more than the 10s margin")
+    assert not decide_fold([20], 39, margin=10).start  # 30 + 10 > 39
+    assert decide_fold([20], 40, margin=10).start
+    assert decide_fold([20, 20], 35, margin=10).start  # 25 + 10 <= 35
+    assert folds_started([10, 10, 10, 10, 10], budget=math.inf, margin=10) == 5
+    # 50 s: folds 1-4 fit (the fourth needs 12.5 + 5 of the 20 s left), the fifth does not (10 s left).
+    assert folds_started([10, 10, 10, 10, 10], budget=50, margin=5) == 4
+    assert folds_started([30, 5, 5], budget=40, margin=5) == 1
+
+
+# --- whole runs ---------------------------------------------------------------------------------------------
+
+
+def test_full_run_writes_a_valid_submission_and_reports_epochs_and_folds(tmp_path: Path) -> None:
+    """As the harness starts it: a valid submission in sample order, and epoch, fold and metric events."""
+    data = make_competition(tmp_path / "data", rows=120, kind="binary")
+    events = tmp_path / "events.jsonl"
+    env = agent_env(
+        {"MLE_CI_EVENTS": str(events), "MLE_CI_FOLDS": "3", "MLE_CI_MAX_EPOCHS": "4", "LOGS_DIR": str(tmp_path)}
+    )
+    argv = [sys.executable, "-W", "error", "-m", "mle_ci.agents.baseline", "--data-dir", str(data)]
+    done = subprocess.run(
+        [*argv, "--submission-dir", str(tmp_path / "out")],
+        check=False,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    rows = read_rows(tmp_path / "out" / "submission.csv")
+    sample = read_rows(data / "sample_submission.csv")
+    assert [r["id"] for r in rows] == [r["id"] for r in sample]
+    assert all(0.0 <= float(r["target"]) <= 1.0 for r in rows)
+    records = [json.loads(line) for line in events.read_text().splitlines()]
+    types = [r["type"] for r in records]
+    assert types.count("fold") == 3
+    assert types.count("fold_start") == 3
+    assert 3 <= types.count("epoch") <= 12
+    assert all(r["metric"] == "auc" and r["higher_is_better"] for r in records if r["type"] == "fold")
+    final = [r for r in records if r["type"] == "metric"][-1]
+    assert final["name"] == "auc"
+    assert final["value"] > 0.7
+    assert [r["folds"] for r in records if r["type"] == "submission"] == [0, 1, 2, 3]
+    assert sorted(p.name for p in (tmp_path / "checkpoints").iterdir()) == ["fold-1.pt", "fold-2.pt", "fold-3.pt"]
+
+
+def test_image_and_regression_runs_in_process(tmp_path: Path) -> None:
+    """The CNN path on 8×8 images and the regression path both finish with a complete submission."""
+    image = pytest.importorskip("PIL.Image")
+    folder = tmp_path / "img"
+    (folder / "images").mkdir(parents=True)
+    rng = np.random.default_rng(0)
+    for i in range(48):
+        pixels = np.zeros((8, 8), dtype=np.uint8)
+        pixels[:, :4] = 200 if i % 2 else 0  # the label is which half is bright
+        pixels[:, 4:] = 0 if i % 2 else 200
+        image.fromarray(pixels + rng.integers(0, 40, (8, 8), dtype=np.uint8), mode="L").save(
+            folder / "images" / f"{i}.png"
+        )
+    write_csv(folder / "train.csv", ["id", "label"], [[i, i % 2] for i in range(40)])
+    write_csv(folder / "test.csv", ["id"], [[i] for i in range(40, 48)])
+    write_csv(folder / "sample_submission.csv", ["id", "label"], [[i, 0] for i in range(40, 48)])
+    regression = make_competition(tmp_path / "reg", kind="regression")
+    for data in (folder, regression):
+        out = tmp_path / f"out-{data.name}"
+        argv = ["--data-dir", str(data), "--submission-dir", str(out), "--folds", "2", "--max-epochs", "3"]
+        assert main(argv, {}, stop=StopSignal()) == 0
+        rows = read_rows(out / "submission.csv")
+        assert len(rows) == 8 if data is folder else 20
+    labels = [int(r["label"]) for r in read_rows(tmp_path / "out-img" / "submission.csv")]
+    assert labels == [i % 2 for i in range(40, 48)]
+
+
+def test_sigterm_mid_training_leaves_a_valid_submission_and_exits_0(tmp_path: Path) -> None:
+    """SIGTERM during an epoch: the agent finishes the step, writes up and exits 0 within seconds."""
+    data = make_competition(tmp_path / "data", rows=600, test_rows=50, kind="probabilities")
+    events = tmp_path / "events.jsonl"
+    env = agent_env({"MLE_CI_EVENTS": str(events), "MLE_CI_PATIENCE": "1000", "MLE_CI_MAX_EPOCHS": "100000"})
+    argv = [sys.executable, "-m", "mle_ci.agents.baseline", "--data-dir", str(data), "--submission-dir", str(tmp_path)]
+    log = tmp_path / "stderr.txt"
+    with log.open("wb") as stderr:
+        proc = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=stderr)
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and '"epoch"' not in (events.read_text() if events.exists() else ""):
+            time.sleep(0.05)
+        assert '"epoch"' in events.read_text()
+        proc.send_signal(signal.SIGTERM)
+        sent = time.monotonic()
+        code = proc.wait(timeout=30)
+        took = time.monotonic() - sent
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert code == 0, log.read_text()
+    assert took < 5
+    rows = read_rows(tmp_path / "submission.csv")
+    assert len(rows) == 50
+    assert all(math.isclose(sum(float(r[c]) for c in ("high", "low", "mid")), 1.0, rel_tol=1e-6) for r in rows)
+    records = [json.loads(line) for line in events.read_text().splitlines()]
+    assert any(r["type"] == "message" and "SIGTERM" in r["text"] for r in records)
+
+
+@pytest.mark.gpu
+def test_on_a_gpu_the_agent_trains_on_cuda_under_bf16(tmp_path: Path) -> None:
+    """With the plan's cuda device and bf16, the agent reports training on cuda with bf16 autocast."""
+    torch = pytest.importorskip("torch")
+    if not torch.cuda.is_available():
+        pytest.skip("no CUDA GPU")
+    if not torch.cuda.is_bf16_supported(including_emulation=False):
+        pytest.skip("this GPU has no bf16")
+    data = make_competition(tmp_path / "data", rows=200, kind="probabilities")
+    events = tmp_path / "events.jsonl"
+    plan = {"MLE_CI_DEVICE": "cuda", "MLE_CI_AMP": "bf16", "MLE_CI_BATCH_SIZE": "64", "MLE_CI_NUM_WORKERS": "2"}
+    env = agent_env({"MLE_CI_EVENTS": str(events), "MLE_CI_FOLDS": "2", "MLE_CI_MAX_EPOCHS": "3", **plan})
+    argv = [sys.executable, "-W", "error", "-m", "mle_ci.agents.baseline", "--data-dir", str(data)]
+    done = subprocess.run(
+        [*argv, "--submission-dir", str(tmp_path / "out")],
+        check=False,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    texts = [json.loads(line).get("text", "") for line in events.read_text().splitlines()]
+    assert any("cuda" in text and "amp bf16" in text for text in texts)
+    assert len(read_rows(tmp_path / "out" / "submission.csv")) == 20
