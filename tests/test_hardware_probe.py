@@ -354,6 +354,8 @@ def test_installed_torch_is_read_without_importing_it(
     dist.mkdir()
     (dist / "METADATA").write_text(f"Metadata-Version: 2.1\nName: torch\nVersion: {version}\n")
     monkeypatch.syspath_prepend(str(tmp_path))
+    # Whatever an earlier test imported: the fake package raises if the probe imports it.
+    monkeypatch.delitem(sys.modules, "torch", raising=False)
     assert installed_torch() == (version, cuda)
     assert "torch" not in sys.modules
 
