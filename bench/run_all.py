@@ -12,6 +12,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
+import baseline_quality
 import deadline_kill
 import flood
 import heartbeat_gap
@@ -29,6 +30,7 @@ BENCHMARKS: tuple[tuple[str, Callable[[], list[Figure]]], ...] = (
     ("output flood (3 interleaved rounds, 1M lines, some 1 MiB long)", flood.measure),
     ("preflight speed (5 interleaved rounds, no GPU here)", preflight_speed.measure),
     ("GPU monitor CPU per sample round", monitor_sample_cost.measure),
+    ("baseline agent quality beside scikit-learn references (75/25 splits)", baseline_quality.measure),
 )
 
 
