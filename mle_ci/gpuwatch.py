@@ -55,7 +55,6 @@ class GpuWatch:
         self._indices = tuple(gpu.index for gpu in chosen)
         self._infos = {gpu.index: gpu for gpu in profile.gpus}
         self._notes: queue.SimpleQueue[str] = queue.SimpleQueue()
-        self._events: list[IdleEvent] = []
         self._backend = backend or RealNvml()
         self.start_error: str | None = None
         self._detector = IdleDetector(warmup=rule.warmup, window=rule.window, threshold=rule.threshold)
@@ -89,7 +88,6 @@ class GpuWatch:
 
     def _on_idle(self, event: IdleEvent) -> None:
         # Called from the sampler thread: hand the news to the main thread, which owns the console.
-        self._events.append(event)
         self._notes.put(self._idle_text(event.index, event.seconds))
 
     def _idle_text(self, index: int, seconds: float) -> str:
@@ -120,7 +118,7 @@ class GpuWatch:
         self._sampler.set_child_running(False)
         self._sampler.stop()
         self._backend.shutdown()
-        idle = {event.index: self._detector.idle_seconds(event.index) for event in self._events}
+        idle = self._detector.idle_map()
         infos: list[GpuInfo] = [self._infos[i] for i in self._indices if i in self._infos]
         usage = summarise_usage(self._sampler.samples(), infos, idle=idle)
         warnings = tuple(self._idle_text(index, seconds) for index, seconds in sorted(idle.items()))
