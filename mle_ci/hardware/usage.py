@@ -52,9 +52,9 @@ def timeline(samples: Sequence[GpuSample], buckets: int = TIMELINE_BUCKETS) -> t
         return ()
     first, last = points[0][0], points[-1][0]
     count = min(buckets, len(points))
-    if last <= first or count == 1:
-        return (round(statistics.fmean(u for _, u in points), 1),)
     width = (last - first) / count
+    if width <= 0 or count == 1:  # one instant (or a span too small to divide): one slice
+        return (round(statistics.fmean(u for _, u in points), 1),)
     sums = [0.0] * count
     counts = [0] * count
     for ts, util in points:
