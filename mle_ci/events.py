@@ -165,6 +165,22 @@ class SubmissionEvent(BaseEvent):
     path: str
     rows: int | None = None
     folds: int | None = None
+    producer: str | None = None
+    """Which agent wrote it (``claude`` or ``baseline``), when a built-in agent did."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class UsageEvent(BaseEvent):
+    """The model's usage so far in this run (cumulative totals), emitted after every model response."""
+
+    type: ClassVar[str] = "usage"
+    model: str
+    requests: int
+    input_tokens: int
+    output_tokens: int
+    cache_creation_input_tokens: int = 0
+    cache_read_input_tokens: int = 0
+    cost_usd: float = 0.0
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -184,6 +200,7 @@ Event: TypeAlias = (
     | CheckpointEvent
     | EarlyStopEvent
     | SubmissionEvent
+    | UsageEvent
     | MessageEvent
 )
 
@@ -264,6 +281,21 @@ def event_from_dict(data: Any) -> Event:
             path=_string(data.get("path"), "path"),
             rows=_count(data.get("rows"), "rows"),
             folds=_count(data.get("folds"), "folds"),
+            producer=_text(data.get("producer"), "producer"),
+        )
+    if kind == "usage":
+        return UsageEvent(
+            ts=ts,
+            source=source,
+            model=_string(data.get("model"), "model"),
+            requests=_natural(data.get("requests"), "requests"),
+            input_tokens=_natural(data.get("input_tokens"), "input_tokens"),
+            output_tokens=_natural(data.get("output_tokens"), "output_tokens"),
+            cache_creation_input_tokens=_natural(
+                data.get("cache_creation_input_tokens", 0), "cache_creation_input_tokens"
+            ),
+            cache_read_input_tokens=_natural(data.get("cache_read_input_tokens", 0), "cache_read_input_tokens"),
+            cost_usd=_real(data.get("cost_usd", 0.0), "cost_usd"),
         )
     if kind == "message":
         level = _string(data.get("level", "info"), "level")

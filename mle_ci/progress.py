@@ -32,6 +32,7 @@ from mle_ci.events import (
     MessageEvent,
     MetricEvent,
     SubmissionEvent,
+    UsageEvent,
 )
 
 __all__ = [
@@ -48,6 +49,7 @@ __all__ = [
     "remaining",
     "should_stop",
     "submission",
+    "usage",
 ]
 
 PREFIX = PROGRESS_LINE_PREFIX
@@ -190,10 +192,42 @@ def early_stop(best_score: float | None = None, *, fold: int | None = None, epoc
     _emit(event, f"early stopping: best score={_fmt(_num(best_score))}")
 
 
-def submission(path: str | os.PathLike[str], *, rows: int | None = None, folds: int | None = None) -> None:
-    """A submission file was written (atomically, please) at ``path``."""
-    event = SubmissionEvent(ts=time.time(), path=os.fspath(path), rows=rows, folds=folds)
-    _emit(event, f"submission written: {os.fspath(path)}")
+def submission(
+    path: str | os.PathLike[str],
+    *,
+    rows: int | None = None,
+    folds: int | None = None,
+    producer: str | None = None,
+) -> None:
+    """A submission file was written (atomically, please) at ``path``; ``producer`` names the agent that wrote it."""
+    event = SubmissionEvent(ts=time.time(), path=os.fspath(path), rows=rows, folds=folds, producer=producer)
+    by = f" (by {producer})" if producer else ""
+    _emit(event, f"submission written: {os.fspath(path)}{by}")
+
+
+def usage(
+    model: str,
+    *,
+    requests: int,
+    input_tokens: int,
+    output_tokens: int,
+    cache_creation_input_tokens: int = 0,
+    cache_read_input_tokens: int = 0,
+    cost_usd: float = 0.0,
+) -> None:
+    """The model usage of this run so far (cumulative totals, not a delta)."""
+    event = UsageEvent(
+        ts=time.time(),
+        model=model,
+        requests=int(requests),
+        input_tokens=int(input_tokens),
+        output_tokens=int(output_tokens),
+        cache_creation_input_tokens=int(cache_creation_input_tokens),
+        cache_read_input_tokens=int(cache_read_input_tokens),
+        cost_usd=float(cost_usd),
+    )
+    tokens = input_tokens + cache_creation_input_tokens + cache_read_input_tokens
+    _emit(event, f"usage {model}: {requests} requests, {tokens} in / {output_tokens} out tokens, ${cost_usd:.4f}")
 
 
 def message(text: str, level: str = "info") -> None:
