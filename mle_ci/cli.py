@@ -38,7 +38,9 @@ def cli() -> None:
 
 @cli.command(help=_RUN_HELP, context_settings={"ignore_unknown_options": False})
 @click.option("--config", "config", metavar="FILE", help="Config file (default: mle-ci.yml when present).")
-@click.option("--agent", metavar="baseline", help="Built-in agent to run when no COMMAND is given (default baseline).")
+@click.option(
+    "--agent", metavar="baseline|claude", help="Built-in agent to run when no COMMAND is given (default baseline)."
+)
 @click.option("--competition", metavar="ID", help="Competition (default for agents: digits-png); see `competitions`.")
 @click.option("--cache-dir", "cache_dir", metavar="DIR", help="Where demo competitions are built (~/.cache/mle-ci).")
 @click.option("--data-dir", "data_dir", metavar="DIR", help="Folder of prepared competition data.")
@@ -60,6 +62,12 @@ def cli() -> None:
 @click.option("--idle-warmup", "idle_warmup", metavar="DURATION", help="No idle verdict before this (default 60s).")
 @click.option("--idle-window", "idle_window", metavar="DURATION", help="Idle this long counts (default 2m).")
 @click.option("--idle-threshold", "idle_threshold", metavar="PERCENT", help="Below this utilization is idle (5).")
+@click.option("--model", metavar="NAME", help="The claude agent's model (default: a current Sonnet).")
+@click.option("--max-turns", "max_turns", metavar="N", help="The claude agent's most model requests (default 50).")
+@click.option("--max-cost", "max_cost", metavar="USD", help="The claude agent's most spend in USD (default 5).")
+@click.option("--api-reserve", "api_reserve", metavar="DURATION", help="No model calls this close to the deadline.")
+@click.option("--prices", metavar="JSON", help='Model prices, USD per million tokens: {"MODEL": {"input": 3, ...}}.')
+@click.option("--fallback-min", "fallback_min", metavar="DURATION", help="Least time left for the baseline fallback.")
 @click.argument("command", nargs=-1, type=click.UNPROCESSED)
 def run(command: tuple[str, ...], **options: Any) -> None:
     """Supervise a command."""
@@ -175,6 +183,31 @@ def report(result_dir: Path) -> None:
     result = republish(result_dir, env=dict(os.environ), stream=sys.stdout)
     click.echo(f"{result_dir}: {result.status.value}; wrote summary.md and junit.xml")
     raise SystemExit(int(result.exit_code))
+
+
+@cli.command()
+@click.argument("result_dirs", metavar="RESULT_DIR...", nargs=-1, type=click.Path(path_type=Path))
+@click.option("--expect", type=int, metavar="N", help="Runs expected: those never uploaded count as failed.")
+@click.option("--output-dir", "output_dir", type=click.Path(path_type=Path), metavar="DIR", help="mle-ci-aggregate.")
+@click.option("--json", "as_json", is_flag=True, help="Print aggregate.json (MLE-bench's field names) to stdout.")
+def aggregate(result_dirs: tuple[Path, ...], expect: int | None, output_dir: Path | None, as_json: bool) -> None:
+    """Merge matrix runs (folders searched for result.json) into one leaderboard, JUnit and JSON.
+
+    Exit 1 when any run failed or never uploaded, 2 when nothing can be aggregated.
+    """
+    from mle_ci.aggregate.command import aggregate_command
+
+    _tolerant(sys.stdout)
+    code = aggregate_command(
+        list(result_dirs),
+        expect=expect,
+        output_dir=output_dir,
+        as_json=as_json,
+        env=dict(os.environ),
+        cwd=Path.cwd(),
+        stream=sys.stdout,
+    )
+    raise SystemExit(code)
 
 
 def _tolerant(stream: object) -> None:

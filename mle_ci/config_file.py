@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from mle_ci.errors import ConfigError
+from mle_ci.redaction import find_key
 
 if TYPE_CHECKING:
     import yaml
@@ -62,8 +63,14 @@ def suggest(word: str, options: Collection[str]) -> str:
     return f"; known keys: {', '.join(sorted(options))}"
 
 
-def read_config(path: Path, label: str, known: Collection[str]) -> list[Entry]:
-    """The entries of the config file at ``path``; ``known`` are the accepted keys with ``_`` for ``-``."""
+def read_config(
+    path: Path, label: str, known: Collection[str], refused: Mapping[str, str] | None = None
+) -> list[Entry]:
+    """The entries of the config file at ``path``; ``known`` are the accepted keys with ``_`` for ``-``.
+
+    ``refused`` maps keys that must never be in a file (secrets) to the reason given; a value shaped like an
+    Anthropic API key is refused wherever it is, since a config file is meant to be committed.
+    """
     import yaml  # lazily: most runs have no config file, and yaml costs start-up time
 
     try:
@@ -72,6 +79,14 @@ def read_config(path: Path, label: str, known: Collection[str]) -> list[Entry]:
         raise ConfigError(f"{label}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
     except OSError as exc:
         raise ConfigError(f"{label}: cannot be read ({exc.strerror or exc})") from None
+    planted = find_key(text)
+    if planted is not None:
+        line = text.count("\n", 0, planted.start()) + 1
+        raise ConfigError(
+            f"{label} line {line}: holds what looks like an Anthropic API key (value hidden); a config file is "
+            "committed, so never write a key in it: set ANTHROPIC_API_KEY in the environment, or the action "
+            "input anthropic-api-key from a secret"
+        )
     try:
         root = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.MarkedYAMLError as exc:
@@ -92,6 +107,8 @@ def read_config(path: Path, label: str, known: Collection[str]) -> list[Entry]:
         if not isinstance(key, str):
             raise ConfigError(f"{label} line {line}: keys must be names, not {key!r}")
         name = key.replace("-", "_")
+        if refused is not None and name.lower() in refused:
+            raise ConfigError(f"{label} line {line}: {key}: {refused[name.lower()]}")
         if name not in known:
             hyphenated = {k.replace("_", "-") for k in known} if "-" in key else known
             raise ConfigError(f"{label} line {line}: unknown key {key!r}{suggest(key, hyphenated)}")

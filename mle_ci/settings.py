@@ -1,6 +1,7 @@
 """Every setting of a run, read once from defaults, ``mle-ci.yml``, the environment and the command line.
 
 Precedence, lowest first: defaults < config file < ``MLE_CI_<KEY>`` < action input ``INPUT_<NAME>`` < CLI.
+The Anthropic API key is the exception: never from the file, and lowest from ``ANTHROPIC_API_KEY``.
 Every value is validated in every layer it appears in, so a mistake is reported even where a higher
 layer would have overridden it. After :func:`load_settings` nothing reads the environment.
 """
@@ -8,16 +9,26 @@ layer would have overridden it. After :func:`load_settings` nothing reads the en
 from __future__ import annotations
 
 import contextlib
+import json
 import math
 import re
 import shlex
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePath
 from types import MappingProxyType
 from typing import Any
 
-from mle_ci.config_file import PATTERN_EVENTS, PATTERN_GROUPS, Entry, construct, describe, read_config, read_patterns
+from mle_ci.config_file import (
+    PATTERN_EVENTS,
+    PATTERN_GROUPS,
+    Entry,
+    construct,
+    describe,
+    read_config,
+    read_patterns,
+    suggest,
+)
 from mle_ci.durations import parse_duration
 from mle_ci.errors import ConfigError, DurationError
 
@@ -27,7 +38,9 @@ __all__ = [
     "DISPLAYS",
     "PATTERN_EVENTS",
     "PATTERN_GROUPS",
+    "PRICE_KINDS",
     "LinePattern",
+    "ModelPrice",
     "Settings",
     "load_settings",
 ]
@@ -37,6 +50,18 @@ DISPLAYS = ("auto", "plain", "live")
 CONFIG_NAMES = ("mle-ci.yml", "mle-ci.yaml")
 _DIRECTIONS: dict[str, bool | None] = {"max": True, "higher": True, "min": False, "lower": False, "auto": None}
 _SECRET_NAME = re.compile(r"KEY|TOKEN|SECRET|PASSWORD", re.IGNORECASE)
+SECRET_KEYS = frozenset({"anthropic_api_key"})
+"""Settings whose values are never shown in a message."""
+KEY_SOURCES = "ANTHROPIC_API_KEY in the environment, or the action input anthropic-api-key"
+"""Where an Anthropic API key may come from, as messages say it."""
+_NOT_IN_FILE = {
+    "anthropic_api_key": f"an API key must never be written in a config file (it is committed); set {KEY_SOURCES}",
+    "api_key": f"an API key must never be written in a config file (it is committed); set {KEY_SOURCES}",
+}
+PRICE_KINDS = ("input", "output", "cache_write", "cache_read")
+"""The parts of a model's price, each in USD per million tokens."""
+CACHE_RATES = {"cache_write": 1.25, "cache_read": 0.1}
+"""Cache prices left out of a price table follow the input price by these factors."""
 
 
 @dataclass(frozen=True)
@@ -45,6 +70,20 @@ class LinePattern:
 
     regex: re.Pattern[str]
     event: str
+
+
+@dataclass(frozen=True)
+class ModelPrice:
+    """What one model costs, in USD per million tokens of each kind."""
+
+    model: str
+    input: float
+    output: float
+    cache_write: float
+    cache_read: float
+
+    def to_dict(self) -> dict[str, float]:
+        return {kind: getattr(self, kind) for kind in PRICE_KINDS}
 
 
 def _no_env() -> Mapping[str, str]:
@@ -77,6 +116,12 @@ class Settings:
     metric: str | None = None
     higher_is_better: bool | None = None
     model: str | None = None
+    anthropic_api_key: str | None = field(default=None, repr=False, compare=False)
+    max_turns: int | None = None
+    max_cost: float | None = None
+    api_reserve: float | None = None
+    prices: tuple[ModelPrice, ...] = ()
+    fallback_min: float | None = None
     patterns: tuple[LinePattern, ...] = ()
     display: str = "auto"
     workspace: Path = Path()
@@ -197,6 +242,60 @@ def _number(value: object, src: _Source) -> float:
     return number
 
 
+def _positive_number(value: object, src: _Source) -> float:
+    number = _number(value, src)
+    if number <= 0:
+        raise src.error(f"must be more than zero, got {src.show(value)}")
+    return number
+
+
+def _api_key(value: object, src: _Source) -> str:
+    """A credential: one word, shown nowhere (the source is always secret)."""
+    src = replace(src, secret=True)
+    if not isinstance(value, str) or not value.strip():
+        raise src.error(f"expected an API key, got {src.show(value)}")
+    if any(char.isspace() for char in value.strip()):
+        raise src.error("an API key is one word without spaces or line breaks (value hidden)")
+    return value.strip()
+
+
+def _prices(value: object, src: _Source) -> tuple[ModelPrice, ...]:
+    """A price table ``{model: {input, output, cache_write?, cache_read?}}``: a YAML mapping, or JSON as text."""
+    if src.text and isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except ValueError as exc:
+            raise src.error(f"expected a JSON object of model prices, but it is not JSON: {exc}") from None
+    if not isinstance(value, dict) or not value:
+        raise src.error(
+            "expected a mapping of model name to {input, output, cache_write, cache_read} "
+            f"in USD per million tokens, got {src.show(value)}"
+        )
+    table = []
+    for model, price in value.items():
+        if not isinstance(model, str) or not model.strip():
+            raise src.error(f"a model name must be a non-empty string, got {describe(model)}")
+        where = f"{src.label}.{model}"
+        if not isinstance(price, dict):
+            raise ConfigError(f"{where}: expected a mapping of {', '.join(PRICE_KINDS)}, got {describe(price)}")
+        for kind in price:
+            if kind not in PRICE_KINDS:
+                raise ConfigError(f"{where}: unknown price {kind!r}{suggest(str(kind), PRICE_KINDS)}")
+        parts: dict[str, float] = {}
+        for kind in PRICE_KINDS:
+            part = price.get(kind)
+            if part is None and kind in CACHE_RATES:
+                # Anthropic's rule: a 5-minute cache write costs 1.25x the input price, a cache read 0.1x.
+                parts[kind] = parts["input"] * CACHE_RATES[kind]
+                continue
+            if isinstance(part, bool) or not isinstance(part, int | float) or not math.isfinite(part) or part < 0:
+                shown = "nothing" if part is None else describe(part)
+                raise ConfigError(f"{where}.{kind}: expected USD per million tokens (a number >= 0), got {shown}")
+            parts[kind] = float(part)
+        table.append(ModelPrice(model.strip(), **parts))
+    return tuple(sorted(table, key=lambda p: p.model))
+
+
 def _text(value: object, src: _Source) -> str:
     if isinstance(value, str) and value.strip():
         return value.strip()
@@ -276,10 +375,16 @@ _CONVERTERS: dict[str, Converter] = {
     "direction": _direction,
     "model": _text,
     "display": _choice(*DISPLAYS),
+    "anthropic_api_key": _api_key,
+    "max_turns": _positive_int,
+    "max_cost": _positive_number,
+    "api_reserve": _duration,
+    "prices": _prices,
+    "fallback_min": _duration,
 }
 """Settings that every layer can set, by key; ``direction`` sets the field ``higher_is_better``."""
 
-_CONFIG_KEYS = frozenset(_CONVERTERS) | {"patterns"}
+_CONFIG_KEYS = (frozenset(_CONVERTERS) - SECRET_KEYS) | {"patterns"}
 
 # The action's inputs by their hyphenated names; the time inputs are plain numbers in their own units.
 _INPUTS: dict[str, tuple[str, Converter]] = {
@@ -292,6 +397,9 @@ _INPUTS: dict[str, tuple[str, Converter]] = {
     "heartbeat-seconds": ("heartbeat", _plain("seconds", 1.0, zero_is_off=False)),
     "stall-minutes": ("stall_timeout", _plain("minutes", 60.0, zero_is_off=True)),
 }
+
+ACTION_INPUTS: tuple[str, ...] = (*_INPUTS, "config")
+"""Every action input the settings read (``INPUT_<NAME>``, hyphens kept), ``config`` included."""
 
 
 def _default_cache(env: Mapping[str, str], cwd: Path) -> Path:
@@ -308,7 +416,8 @@ def load_settings(cli: Mapping[str, object], env: Mapping[str, str], cwd: Path) 
     config_file, label = _find_config(cli, env, cwd)
     values: dict[str, Any] = {}
     if config_file is not None:
-        values.update(_file_layer(read_config(config_file, label, _CONFIG_KEYS)))
+        values.update(_file_layer(read_config(config_file, label, _CONFIG_KEYS, _NOT_IN_FILE)))
+    values.update(_sdk_layer(env))
     values.update(_env_layer(env))
     values.update(_input_layer(env))
     values.update(_cli_layer(cli))
@@ -372,6 +481,14 @@ def _file_layer(entries: list[Entry]) -> dict[str, Any]:
     return _derive(layer)
 
 
+def _sdk_layer(env: Mapping[str, str]) -> dict[str, Any]:
+    """``ANTHROPIC_API_KEY``, the name the SDK itself reads: below ``MLE_CI_ANTHROPIC_API_KEY`` and the input."""
+    value = env.get("ANTHROPIC_API_KEY", "")
+    if not value.strip():
+        return {}
+    return {"anthropic_api_key": _api_key(value, _Source("environment ANTHROPIC_API_KEY", text=True, secret=True))}
+
+
 def _env_layer(env: Mapping[str, str]) -> dict[str, Any]:
     layer: dict[str, Any] = {}
     for key, convert in _CONVERTERS.items():
@@ -403,7 +520,7 @@ def _cli_layer(cli: Mapping[str, object]) -> dict[str, Any]:
         if value is None or (key == "command" and not value):
             continue
         label = "COMMAND" if key == "command" else f"--{key.replace('_', '-')}"
-        layer[key] = _CONVERTERS[key](value, _Source(label, text=True))
+        layer[key] = _CONVERTERS[key](value, _Source(label, text=True, secret=key in SECRET_KEYS))
     return _derive(layer)
 
 

@@ -92,6 +92,14 @@ PRECEDENCE = [
      ["a", "b", "c", "d"]),
     ("output_dir", "output_dir: a", ("MLE_CI_OUTPUT_DIR", "b"), ("INPUT_OUTPUT-DIR", "c"), ("output_dir", "d"),
      ["a", "b", "c", "d"]),
+    ("max_turns", "max-turns: 10", ("MLE_CI_MAX_TURNS", "20"), ("INPUT_MAX-TURNS", "30"), ("max_turns", "40"),
+     [10, 20, 30, 40]),
+    ("max_cost", "max-cost: 1", ("MLE_CI_MAX_COST", "2.5"), ("INPUT_MAX-COST", "3"), ("max_cost", "0.25"),
+     [1.0, 2.5, 3.0, 0.25]),
+    ("api_reserve", "api-reserve: 1m", ("MLE_CI_API_RESERVE", "90s"), ("INPUT_API-RESERVE", "2m"),
+     ("api_reserve", "30"), [60.0, 90.0, 120.0, 30.0]),
+    ("fallback_min", "fallback_min: 2m", ("MLE_CI_FALLBACK_MIN", "3m"), ("INPUT_FALLBACK-MIN", "45"),
+     ("fallback_min", "1m30s"), [120.0, 180.0, 45.0, 90.0]),
 ]  # fmt: skip
 
 
@@ -244,7 +252,7 @@ def test_error_messages_use_the_name_given_for_the_file(tmp_path: Path) -> None:
         ("agent: baseline\n\ntimout: 5\n", "mle-ci.yml line 3: unknown key 'timout' — did you mean 'timeout'?"),
         ("stall-timout: 5\n", "mle-ci.yml line 1: unknown key 'stall-timout' — did you mean 'stall-timeout'?"),
         ("higher_is_better: true\n", "mle-ci.yml line 1: unknown key 'higher_is_better'"),
-        ("zzz: 1\n", "mle-ci.yml line 1: unknown key 'zzz'; known keys: agent, cache_dir, command,"),
+        ("zzz: 1\n", "mle-ci.yml line 1: unknown key 'zzz'; known keys: agent, api_reserve, cache_dir, command,"),
         ("folds: 2\nfolds: 3\n", "mle-ci.yml line 2: 'folds' is set twice (first on line 1)"),
         ("folds: 2\ngrace: 1\nfolds: [3]\n", "mle-ci.yml line 3: 'folds' is set twice"),
         ("folds: [1, 2]\n", "mle-ci.yml line 1: folds: expected a positive integer, got a list"),
@@ -626,3 +634,170 @@ def test_error_messages_quote_long_values_briefly(tmp_path: Path) -> None:
     """A very long bad value is cut in the message."""
     message = error_of(tmp_path, env={"MLE_CI_AGENT": "x" * 500})
     assert re.search(r"got 'x{77}\.\.\.'$", message)
+
+
+# --- the claude agent: key, budgets, prices ---------------------------------------------------------------------
+
+KEY = "sk-ant-api03-PLANTEDplantedPLANTED-0123456789"
+
+
+def test_api_key_comes_from_three_names_in_rising_precedence(tmp_path: Path) -> None:
+    """ANTHROPIC_API_KEY < MLE_CI_ANTHROPIC_API_KEY < the action input anthropic-api-key; blank means unset."""
+    env = {"ANTHROPIC_API_KEY": "k-sdk-12345678"}
+    assert load(tmp_path, env=env).anthropic_api_key == "k-sdk-12345678"
+    env["MLE_CI_ANTHROPIC_API_KEY"] = " k-mle-12345678 "
+    assert load(tmp_path, env=env).anthropic_api_key == "k-mle-12345678"
+    env["INPUT_ANTHROPIC-API-KEY"] = "k-input-12345678"
+    assert load(tmp_path, env=env).anthropic_api_key == "k-input-12345678"
+    env["INPUT_ANTHROPIC-API-KEY"] = "  "
+    assert load(tmp_path, env=env).anthropic_api_key == "k-mle-12345678"
+    assert load(tmp_path).anthropic_api_key is None
+
+
+def test_api_key_is_never_in_repr_and_does_not_change_equality(tmp_path: Path) -> None:
+    """The key's value is kept out of repr (and of eq/hash, like env)."""
+    s = load(tmp_path, env={"INPUT_ANTHROPIC-API-KEY": KEY})
+    assert s.anthropic_api_key == KEY
+    assert KEY not in repr(s)
+    assert "anthropic_api_key" not in repr(s)
+    assert s == load(tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"ANTHROPIC_API_KEY": KEY[:10] + " " + KEY[10:]}, "environment ANTHROPIC_API_KEY: an API key is one word"),
+        ({"MLE_CI_ANTHROPIC_API_KEY": KEY + "\nx"}, "environment MLE_CI_ANTHROPIC_API_KEY: an API key is one word"),
+        ({"INPUT_ANTHROPIC-API-KEY": KEY + " extra"}, "input anthropic-api-key: an API key is one word"),
+    ],
+)
+def test_a_malformed_key_is_refused_without_showing_it(tmp_path: Path, env: dict[str, str], message: str) -> None:
+    """A key with spaces or line breaks is a ConfigError naming its source and hiding its value."""
+    text = error_of(tmp_path, env=env)
+    assert text.startswith(message)
+    assert "value hidden" in text
+    assert KEY[:12] not in text
+    assert KEY[12:] not in text
+
+
+def test_a_key_passed_as_a_cli_value_is_hidden_too(tmp_path: Path) -> None:
+    """A caller passing the key through the CLI layer gets the same hidden messages."""
+    text = error_of(tmp_path, {"anthropic_api_key": f"{KEY} {KEY}"})
+    assert text.startswith("--anthropic-api-key: ")
+    assert KEY not in text
+
+
+@pytest.mark.parametrize("spelling", ["anthropic-api-key", "anthropic_api_key", "ANTHROPIC_API_KEY", "api_key"])
+def test_an_api_key_in_the_config_file_is_refused(tmp_path: Path, spelling: str) -> None:
+    """The key is not a config-file setting: a committed file must not hold it, and the message says where instead."""
+    write(tmp_path, f"folds: 2\n{spelling}: not-a-real-key\n")
+    text = error_of(tmp_path)
+    assert text.startswith(f"mle-ci.yml line 2: {spelling}: an API key must never be written in a config file")
+    assert "ANTHROPIC_API_KEY in the environment" in text
+    assert "anthropic-api-key" in text
+    assert "not-a-real-key" not in text
+
+
+def test_a_key_shaped_value_anywhere_in_the_config_file_is_refused(tmp_path: Path) -> None:
+    """An sk-ant- key hidden in another setting (an env assignment in the command) is refused, its line named."""
+    write(tmp_path, f"folds: 2\ncompetition: x\ncommand: env ANTHROPIC_API_KEY={KEY} python agent.py\n")
+    text = error_of(tmp_path)
+    assert text.startswith("mle-ci.yml line 3: holds what looks like an Anthropic API key (value hidden)")
+    assert KEY not in text
+    assert "sk-ant" not in text
+
+
+def test_the_config_file_still_lists_no_key_among_its_known_keys(tmp_path: Path) -> None:
+    """A misspelt key's hint never suggests writing the API key into the file."""
+    write(tmp_path, "zzz: 1\n")
+    assert "anthropic" not in error_of(tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("cli", "env", "message"),
+    [
+        ({}, {"MLE_CI_MAX_TURNS": "0"}, "environment MLE_CI_MAX_TURNS: expected a positive integer, got '0'"),
+        ({}, {"INPUT_MAX-TURNS": "ten"}, "input max-turns: expected a positive integer, got 'ten'"),
+        ({"max_turns": "2.5"}, {}, "--max-turns: expected a positive integer, got '2.5'"),
+        ({"max_cost": "0"}, {}, "--max-cost: must be more than zero, got '0'"),
+        ({"max_cost": "-1"}, {}, "--max-cost: must be more than zero, got '-1'"),
+        ({}, {"INPUT_MAX-COST": "$5"}, "input max-cost: expected a number, got '$5'"),
+        ({}, {"MLE_CI_MAX_COST": "inf"}, "environment MLE_CI_MAX_COST: expected a number, got 'inf'"),
+        ({"api_reserve": "soon"}, {}, "--api-reserve: 'soon' is not a duration"),
+        ({}, {"INPUT_API-RESERVE": "-1m"}, "input api-reserve: '-1m' is not a duration"),
+        ({"fallback_min": "-5"}, {}, "--fallback-min: a duration cannot be negative ('-5')"),
+        ({}, {"INPUT_MODEL": " "}, None),
+        ({"model": ""}, {}, "--model: expected a non-empty string, got ''"),
+    ],
+)
+def test_agent_budget_errors_name_their_source(
+    tmp_path: Path, cli: dict[str, object], env: dict[str, str], message: str | None
+) -> None:
+    """Bad turns, spend, reserve, fallback and model values are ConfigErrors naming the flag, variable or input."""
+    if message is None:
+        assert load(tmp_path, cli, env).model is None  # blank input: unset
+    else:
+        assert error_of(tmp_path, cli, env).startswith(message)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("max-turns: 0\n", "mle-ci.yml line 1: max-turns: expected a positive integer, got 0"),
+        ("max-cost: '5'\n", "mle-ci.yml line 1: max-cost: expected a number, got '5'"),
+        ("max-cost: 0.0\n", "mle-ci.yml line 1: max-cost: must be more than zero, got 0.0"),
+        ("api-reserve: [1]\n", "mle-ci.yml line 1: api-reserve: expected a duration such as 90s"),
+        ("prices: 3\n", "mle-ci.yml line 1: prices: expected a mapping of model name to {input, output,"),
+        ("prices: {}\n", "mle-ci.yml line 1: prices: expected a mapping of model name"),
+        ("prices:\n  m: 3\n", "mle-ci.yml line 1: prices.m: expected a mapping of input, output, cache_write"),
+        ("prices:\n  m: {input: 3}\n", "mle-ci.yml line 1: prices.m.output: expected USD per million tokens"),
+        ("prices:\n  m: {input: 3, output: -1}\n", "mle-ci.yml line 1: prices.m.output: expected USD per million"),
+        ("prices:\n  m: {input: '3', output: 1}\n", "mle-ci.yml line 1: prices.m.input: expected USD per million"),
+        ("prices:\n  m: {input: 3, output: 1, cache_reed: 1}\n",
+         "mle-ci.yml line 1: prices.m: unknown price 'cache_reed' — did you mean 'cache_read'?"),
+        ("prices:\n  1: {input: 3, output: 1}\n", "mle-ci.yml line 1: prices: a model name must be a non-empty string"),
+    ],
+)  # fmt: skip
+def test_agent_settings_in_the_config_file_are_validated(tmp_path: Path, text: str, message: str) -> None:
+    """Each claude setting in the file is checked where it stands, the price table entry by entry."""
+    write(tmp_path, text)
+    assert error_of(tmp_path).startswith(message)
+
+
+def test_prices_from_the_file_are_typed_and_cache_prices_follow_input(tmp_path: Path) -> None:
+    """A price table reads into ModelPrice records; missing cache prices are 1.25x and 0.1x the input price."""
+    write(
+        tmp_path,
+        "prices:\n"
+        "  claude-b: {input: 2, output: 10}\n"
+        "  claude-a: {input: 3, output: 15, cache_write: 3.75, cache_read: 0.3}\n",
+    )
+    prices = load(tmp_path).prices
+    assert prices == (
+        settings_module.ModelPrice("claude-a", input=3.0, output=15.0, cache_write=3.75, cache_read=0.3),
+        settings_module.ModelPrice("claude-b", input=2.0, output=10.0, cache_write=2.5, cache_read=0.2),
+    )
+
+
+@pytest.mark.parametrize("name", ["MLE_CI_PRICES", "INPUT_PRICES"])
+def test_prices_as_text_are_json(tmp_path: Path, name: str) -> None:
+    """From the environment, an input or the CLI, the price table is JSON; bad JSON names the source."""
+    table = '{"m": {"input": 1, "output": 5, "cache_write": 1.25, "cache_read": 0.1}}'
+    assert load(tmp_path, env={name: table}).prices[0].output == 5.0
+    assert load(tmp_path, {"prices": table}).prices[0].model == "m"
+    label = "environment MLE_CI_PRICES" if name == "MLE_CI_PRICES" else "input prices"
+    assert error_of(tmp_path, env={name: "{m: 1}"}).startswith(f"{label}: expected a JSON object of model prices")
+    assert error_of(tmp_path, env={name: "[1]"}).startswith(f"{label}: expected a mapping of model name")
+
+
+def test_agent_settings_default_to_the_agents_own(tmp_path: Path) -> None:
+    """Unset budgets stay None: the agent applies its documented defaults."""
+    s = load(tmp_path)
+    assert (s.max_turns, s.max_cost, s.api_reserve, s.fallback_min, s.prices) == (None, None, None, None, ())
+
+
+def test_settings_with_prices_stay_hashable(tmp_path: Path) -> None:
+    """The price table is a tuple of frozen records, so Settings stays hashable."""
+    write(tmp_path, "prices:\n  m: {input: 1, output: 2}\n")
+    s = load(tmp_path)
+    assert hash(s) == hash(load(tmp_path))
