@@ -1,0 +1,87 @@
+"""``mle-ci aggregate``: read every run, write leaderboard.md, junit.xml and aggregate.json, publish to GitHub."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import TextIO, cast
+
+from mle_ci.aggregate.collect import load_runs
+from mle_ci.aggregate.model import Leaderboard, build_leaderboard
+from mle_ci.aggregate.render import (
+    decide_annotations,
+    decide_outputs,
+    render_combined_junit,
+    render_json,
+    render_leaderboard,
+)
+from mle_ci.errors import ConfigError, ExitCode
+from mle_ci.files import Redactor, write_atomic
+from mle_ci.github import GitHub, GitHubFileError, Level, secret_values
+
+DEFAULT_OUTPUT = Path("mle-ci-aggregate")
+FILES = {"summary": "leaderboard.md", "junit": "junit.xml", "aggregate": "aggregate.json"}
+
+
+def aggregate_command(
+    folders: Sequence[Path],
+    *,
+    expect: int | None,
+    output_dir: Path | None,
+    as_json: bool,
+    env: Mapping[str, str],
+    cwd: Path,
+    stream: TextIO,
+) -> int:
+    """Exit 1 when any run failed (or never uploaded), 2 when there is nothing to aggregate, else 0."""
+    if not folders:
+        raise ConfigError("RESULT_DIR: name at least one folder of downloaded results")
+    if expect is not None and expect < 1:
+        raise ConfigError(f"--expect: must be at least 1, got {expect}")
+    runs = load_runs(folders, cwd=cwd)
+    if not runs and expect is None:
+        shown = ", ".join(str(f) for f in folders)
+        raise ConfigError(f"no result.json found under {shown}; pass --expect N to report the runs as missing")
+    board = build_leaderboard(runs, expect=expect)
+    out = cwd / (output_dir or DEFAULT_OUTPUT)
+    redactor = Redactor(secret_values(env))
+    markdown = redactor.text(render_leaderboard(board))
+    texts = {
+        "summary": markdown,
+        "junit": redactor.text(render_combined_junit(board)),
+        "aggregate": redactor.text(render_json(board)),
+    }
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        for key, name in FILES.items():
+            write_atomic(out / name, texts[key])
+    except OSError as exc:
+        raise ConfigError(f"--output-dir: cannot write to {out}: {exc.strerror or exc}") from None
+    stream.write(texts["aggregate"] if as_json else markdown)
+    if not as_json:
+        stream.write(f"\nwrote {', '.join(str(out / name) for name in FILES.values())}\n")
+    stream.flush()
+    github = GitHub.from_env(env, stream)
+    if github is not None:
+        paths = {key: str(out / name) for key, name in FILES.items()}
+        _publish(github, board=board, markdown=markdown, files=paths, redactor=redactor, stream=stream)
+    return int(ExitCode.OK if board.passed else ExitCode.FAILED)
+
+
+def _publish(
+    github: GitHub,
+    *,
+    board: Leaderboard,
+    markdown: str,
+    files: Mapping[str, str],
+    redactor: Redactor,
+    stream: TextIO,
+) -> None:
+    """The step summary, outputs and annotations of the aggregation."""
+    try:
+        github.append_summary(markdown)
+        github.set_outputs(decide_outputs(board, files=files))
+    except GitHubFileError as exc:
+        stream.write(f"{exc}\n")
+    for annotation in decide_annotations(board):
+        github.annotate(cast("Level", annotation.level), redactor.text(annotation.message), title=annotation.title)
