@@ -20,6 +20,8 @@ GITHUB_FILE_COMMANDS = ("GITHUB_OUTPUT", "GITHUB_ENV", "GITHUB_PATH", "GITHUB_ST
 """Files through which a step talks to the runner: only the harness writes them."""
 
 HARNESS_ONLY_PREFIXES = ("INPUT_", "ACTIONS_ID_TOKEN_REQUEST_")
+HARNESS_ONLY = ("MLE_CI_ANTHROPIC_API_KEY",)
+"""The harness's own settings that are credentials: a child that needs the key gets it under the SDK's name."""
 
 
 def child_environment(
@@ -30,13 +32,22 @@ def child_environment(
     time_limit: float | None,
     extra: Mapping[str, str],
     keep: tuple[str, ...] = (),
+    drop: tuple[str, ...] = (),
 ) -> dict[str, str]:
-    """The child's environment: the harness's, less the workflow's credentials and inputs, plus the contract."""
+    """The child's environment: the harness's, less the workflow's credentials and inputs, plus the contract.
+
+    ``drop`` names more variables this child must not inherit (an API key it was not meant to have); ``extra``
+    is set last, so a credential the child needs arrives there.
+    """
     env = {
         name: value
         for name, value in base.items()
-        if name in keep
-        or not (name in WORKFLOW_SECRETS or name in GITHUB_FILE_COMMANDS or name.startswith(HARNESS_ONLY_PREFIXES))
+        if name not in drop
+        and name not in HARNESS_ONLY
+        and (
+            name in keep
+            or not (name in WORKFLOW_SECRETS or name in GITHUB_FILE_COMMANDS or name.startswith(HARNESS_ONLY_PREFIXES))
+        )
     }
     # Variables of an outer harness must not leak into this run's child.
     for name in ("MLE_CI_EVENTS", "MLE_CI_DEADLINE", "TIME_LIMIT_SECS"):

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, TextIO
 
 from mle_ci.errors import ConfigError
 from mle_ci.preflight import failed, run_preflight
-from mle_ci.runplan import CompetitionFacts, agent_command, check_command, plan_launch, prepare_folder
+from mle_ci.runplan import CompetitionFacts, check_agent, check_command, plan_launch, prepare_folder
 from mle_ci.supervisor import SignalTrap, Supervisor
 
 if TYPE_CHECKING:
@@ -25,7 +25,7 @@ def execute(settings: Settings, *, stream: TextIO, nvml: NvmlBackend | None = No
     if settings.command:
         check_command(settings.command, settings.env, settings.cwd)
     else:
-        agent_command(settings.agent or "baseline")  # a built-in agent: refuse an unknown one before anything
+        check_agent(settings)  # a built-in agent: refuse an unknown one, or one without its key, before anything
     competition = resolve_competition(settings)
     files = prepare_folder(settings.output_dir)
     with SignalTrap() as trap:
@@ -35,7 +35,11 @@ def execute(settings: Settings, *, stream: TextIO, nvml: NvmlBackend | None = No
             from mle_ci.publishing import publish_not_started
 
             return publish_not_started(settings=settings, files=files, preflight=preflight, stream=stream, trap=trap)
-        if not settings.command and preflight.profile.torch_version is None:
+        if (
+            not settings.command
+            and (settings.agent or "baseline") == "baseline"
+            and not preflight.profile.torch_version
+        ):
             raise ConfigError(
                 "agent: the baseline agent trains with PyTorch, which is not installed here: "
                 "pip install 'mle-gpu-agent[agents]' (or the torch build that fits your CUDA)"

@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+import contextlib
+import importlib
 import json
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, TextIO, cast
+from typing import TYPE_CHECKING, Any, TextIO, cast
 
 from mle_ci.console import Console, make_console
 from mle_ci.errors import ResultError
 from mle_ci.files import Redactor, write_atomic
 from mle_ci.github import GitHub, GitHubFileError, Level, secret_values
 from mle_ci.hardware.model import Severity
+from mle_ci.redaction import redact_key_bytes, redact_keys
 from mle_ci.result import RunResult, RunStatus
 from mle_ci.runplan import ResultFiles
 
@@ -21,6 +24,27 @@ if TYPE_CHECKING:
     from mle_ci.preflight import Preflight
     from mle_ci.settings import Settings
     from mle_ci.supervisor import SignalTrap
+
+
+class KeyRedactor(Redactor):
+    """Known secret values, and anything shaped like an Anthropic API key (``sk-ant-…``) even when unknown."""
+
+    def __bool__(self) -> bool:
+        return True  # a key nobody declared can still turn up, so there is always something to look for
+
+    def bytes(self, data: bytes) -> bytes:
+        return redact_key_bytes(super().bytes(data))
+
+    def text(self, text: str) -> str:
+        return redact_keys(super().text(text))
+
+
+def run_secrets(settings: Settings) -> tuple[str, ...]:
+    """The values to mask and redact in a run: secret-named variables and the run's API key, from any layer."""
+    found = set(secret_values(settings.env))
+    if settings.anthropic_api_key:
+        found.add(settings.anthropic_api_key)
+    return tuple(sorted(found))
 
 
 @dataclass(frozen=True)
@@ -35,12 +59,12 @@ class Outlets:
 def open_outlets(settings: Settings, stream: TextIO) -> Outlets:
     """The console and GitHub adapter, with every secret masked before anything is printed."""
     github = GitHub.from_env(settings.env, stream) if settings.github_actions else None
-    secrets = secret_values(settings.env)
+    secrets = run_secrets(settings)
     if github is not None:
         for secret in secrets:
             github.mask(secret)
     console = make_console(stream, display=settings.display, github_actions=settings.github_actions)
-    return Outlets(console, github, Redactor(secrets))
+    return Outlets(console, github, KeyRedactor(secrets))
 
 
 def result_json(result: RunResult) -> str:
@@ -54,11 +78,15 @@ def publish(result: RunResult, files: ResultFiles, outlets: Outlets) -> None:
     github, redactor, console = outlets.github, outlets.redactor, outlets.console
     problems: list[str] = []
     summary = redactor.text(render_summary(result))
-    for path, text in (
-        (files.result, result_json(result)),
+    written = [
+        (files.result, redactor.text(result_json(result))),
         (files.summary, summary),
         (files.junit, redactor.text(render_junit(result))),
-    ):
+    ]
+    transcript = render_transcript_file(files.transcript)
+    if transcript is not None:
+        written.append((files.transcript_md, redactor.text(transcript)))
+    for path, text in written:
         try:
             write_atomic(path, text)
         except OSError as exc:
@@ -69,7 +97,8 @@ def publish(result: RunResult, files: ResultFiles, outlets: Outlets) -> None:
         return
     try:
         github.append_summary(summary)
-        github.set_outputs(decide_outputs(result, files=files.as_outputs()))
+        outputs = decide_outputs(result, files=files.as_outputs())
+        github.set_outputs({name: redactor.text(value) for name, value in outputs.items()})
     except GitHubFileError as exc:
         console.note(str(exc))
     for annotation in decide_annotations(result):
@@ -80,6 +109,59 @@ def publish(result: RunResult, files: ResultFiles, outlets: Outlets) -> None:
             file=annotation.file,
             line=annotation.line,
         )
+
+
+def read_transcript(path: Path) -> list[dict[str, Any]]:
+    """The records of a transcript.jsonl; a line that is not a JSON object (a torn last write) is skipped."""
+    records: list[dict[str, Any]] = []
+    with path.open(encoding="utf-8", errors="replace") as handle:
+        for line in handle:
+            with contextlib.suppress(ValueError):
+                record = json.loads(line)
+                if isinstance(record, dict):
+                    records.append(record)
+    return records
+
+
+def _transcript_renderer() -> Callable[[Sequence[Mapping[str, Any]]], str] | None:
+    """The claude agent's transcript renderer, where this installation has it."""
+    try:
+        module = importlib.import_module("mle_ci.report.transcript")
+    except ImportError:
+        return None
+    return cast("Callable[[Sequence[Mapping[str, Any]]], str] | None", getattr(module, "render_transcript", None))
+
+
+def render_transcript_file(path: Path) -> str | None:
+    """transcript.md's text from the transcript.jsonl at ``path``, or None when there is none to render."""
+    render = _transcript_renderer()
+    if render is None:
+        return None
+    try:
+        records = read_transcript(path)
+    except OSError:
+        return None
+    return render(records)
+
+
+def scrub_files(paths: Iterable[Path], redactor: Redactor) -> list[str]:
+    """Rewrite files the child wrote (events, transcript) with secrets redacted; the problems met, if any."""
+    problems = []
+    for path in paths:
+        try:
+            data = path.read_bytes()
+        except FileNotFoundError:
+            continue
+        except OSError as exc:
+            problems.append(f"cannot read {path.name} to redact secrets: {exc.strerror or exc}")
+            continue
+        clean = redactor.bytes(data)
+        if clean != data:
+            try:
+                write_atomic(path, clean.decode("utf-8", errors="replace"))
+            except OSError as exc:
+                problems.append(f"cannot redact secrets in {path.name}: {exc.strerror or exc}")
+    return problems
 
 
 def load_result(folder: Path) -> RunResult:
@@ -99,7 +181,7 @@ def republish(folder: Path, *, env: Mapping[str, str], stream: TextIO) -> RunRes
     result = load_result(folder)
     github = GitHub.from_env(env, stream) if env.get("GITHUB_ACTIONS") == "true" else None
     console = make_console(stream, display="plain", github_actions=github is not None)
-    publish(result, ResultFiles(folder), Outlets(console, github, Redactor(secret_values(env))))
+    publish(result, ResultFiles(folder), Outlets(console, github, KeyRedactor(secret_values(env))))
     return result
 
 

@@ -136,6 +136,42 @@ class Gate:
 
 
 @dataclass(frozen=True)
+class AgentUsage:
+    """What the model-driven agent used: the last cumulative usage it reported."""
+
+    model: str
+    requests: int = 0
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cache_creation_input_tokens: int = 0
+    cache_read_input_tokens: int = 0
+    cost_usd: float = 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "model": self.model,
+            "requests": self.requests,
+            "input_tokens": self.input_tokens,
+            "output_tokens": self.output_tokens,
+            "cache_creation_input_tokens": self.cache_creation_input_tokens,
+            "cache_read_input_tokens": self.cache_read_input_tokens,
+            "cost_usd": _finite(self.cost_usd),
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> AgentUsage:
+        return cls(
+            model=str(data["model"]),
+            requests=int(data.get("requests", 0)),
+            input_tokens=int(data.get("input_tokens", 0)),
+            output_tokens=int(data.get("output_tokens", 0)),
+            cache_creation_input_tokens=int(data.get("cache_creation_input_tokens", 0)),
+            cache_read_input_tokens=int(data.get("cache_read_input_tokens", 0)),
+            cost_usd=float(data.get("cost_usd") or 0.0),
+        )
+
+
+@dataclass(frozen=True)
 class RunResult:
     """Everything known about one run; renderers turn it into summary, JUnit, annotations and outputs."""
 
@@ -176,6 +212,8 @@ class RunResult:
     agent: str | None = None
     validation: ValidationReport | None = None
     grade: GradeReport | None = None
+    agent_usage: AgentUsage | None = None
+    submission_producer: str | None = None
     schema_version: int = RESULT_SCHEMA_VERSION
 
     @property
@@ -286,6 +324,8 @@ class RunResult:
             "agent": self.agent,
             "submission_check": None if self.validation is None else self.validation.to_dict(),
             "grade": None if self.grade is None else self.grade.to_dict(),
+            "agent_usage": None if self.agent_usage is None else self.agent_usage.to_dict(),
+            "submission_producer": self.submission_producer,
         }
 
     @classmethod
@@ -367,6 +407,8 @@ class RunResult:
                 agent=data.get("agent"),
                 validation=_optional(data.get("submission_check"), _validation_from_dict),
                 grade=_optional(data.get("grade"), GradeReport.from_dict),
+                agent_usage=_optional(data.get("agent_usage"), AgentUsage.from_dict),
+                submission_producer=data.get("submission_producer"),
             )
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise ResultError(f"result.json is not a valid mle-ci result: {exc!r}") from None

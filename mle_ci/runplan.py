@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import importlib.util
+import json
 import os
 import shutil
 import sys
@@ -56,9 +58,28 @@ class ResultFiles:
     def gpu_csv(self) -> Path:
         return self.root / "gpu.csv"
 
+    @property
+    def transcript(self) -> Path:
+        """The claude agent's conversation, one JSON record a line (written by the agent)."""
+        return self.root / "transcript.jsonl"
+
+    @property
+    def transcript_md(self) -> Path:
+        return self.root / "transcript.md"
+
     def names(self) -> list[str]:
         """The report files that exist, for the closing line."""
-        files = (self.summary, self.junit, self.result, self.events, self.log, self.gpu_csv, self.submission)
+        files = (
+            self.summary,
+            self.junit,
+            self.result,
+            self.events,
+            self.log,
+            self.gpu_csv,
+            self.submission,
+            self.transcript,
+            self.transcript_md,
+        )
         return [path.name for path in files if path.exists()]
 
     def as_outputs(self) -> dict[str, str]:
@@ -104,7 +125,8 @@ def prepare_folder(path: Path) -> ResultFiles:
     files = ResultFiles(path)
     try:
         path.mkdir(parents=True, exist_ok=True)
-        for stale in (files.events, files.result, files.summary, files.junit, files.gpu_csv, files.submission):
+        stale_files = (files.events, files.result, files.summary, files.junit, files.gpu_csv, files.submission)
+        for stale in (*stale_files, files.transcript, files.transcript_md):
             stale.unlink(missing_ok=True)
         files.events.touch()
     except OSError as exc:
@@ -127,16 +149,62 @@ def check_command(command: tuple[str, ...], env: Mapping[str, str], cwd: Path) -
         raise ConfigError(f"command: {program!r} was not found on PATH")
 
 
-AGENT_MODULES = {"baseline": "mle_ci.agents.baseline"}
+AGENT_MODULES = {"baseline": "mle_ci.agents.baseline", "claude": "mle_ci.agents.claude"}
 """The built-in agents, each run as ``python -m MODULE`` like any other command."""
+
+MODEL_CREDENTIALS = ("ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN")
+"""What only the claude agent may be given: the baseline agent never talks to a model."""
 
 
 def agent_command(agent: str) -> tuple[str, ...]:
     """The argv of a built-in agent: the same interpreter as the harness."""
     module = AGENT_MODULES.get(agent)
-    if module is None:
-        raise ConfigError(f"agent: the built-in {agent!r} agent is not part of this version (available: baseline)")
+    if module is None or importlib.util.find_spec(module) is None:
+        available = ", ".join(name for name, mod in AGENT_MODULES.items() if importlib.util.find_spec(mod))
+        raise ConfigError(f"agent: the built-in {agent!r} agent is not part of this version (available: {available})")
     return (sys.executable, "-m", module)
+
+
+def check_agent(settings: Settings) -> None:
+    """Refuse, before anything runs or spends, a built-in agent that is unknown or lacks what it needs."""
+    if settings.command:
+        return
+    agent = settings.agent or "baseline"
+    agent_command(agent)
+    if agent == "claude" and not settings.anthropic_api_key:
+        raise ConfigError(
+            "agent: the claude agent needs an Anthropic API key and none was given: set ANTHROPIC_API_KEY in "
+            "the environment (export ANTHROPIC_API_KEY=...), or in a workflow the action input "
+            "anthropic-api-key: ${{ secrets.ANTHROPIC_API_KEY }}"
+        )
+
+
+def agent_environment(settings: Settings) -> tuple[dict[str, str], tuple[str, ...]]:
+    """What the child gets beyond the contract, and what it must not inherit, by who the child is.
+
+    The claude agent gets the key (from whichever layer gave it) and its budgets; the baseline agent gets no
+    model credential at all; a user's command keeps its own environment as it was (``ANTHROPIC_API_KEY``
+    included when the user had it there), but never the action input's key or ``MLE_CI_ANTHROPIC_API_KEY``.
+    """
+    if settings.command:
+        return {}, ()
+    if (settings.agent or "baseline") != "claude":
+        return {}, MODEL_CREDENTIALS
+    extra = {"ANTHROPIC_API_KEY": settings.anthropic_api_key or ""}
+    if settings.model:
+        extra["MLE_CI_MODEL"] = settings.model
+    if settings.max_turns is not None:
+        extra["MLE_CI_MAX_TURNS"] = str(settings.max_turns)
+    if settings.max_cost is not None:
+        extra["MLE_CI_MAX_COST_USD"] = repr(settings.max_cost)
+    if settings.api_reserve is not None:
+        extra["MLE_CI_API_RESERVE_SECS"] = repr(settings.api_reserve)
+    if settings.fallback_min is not None:
+        extra["MLE_CI_FALLBACK_MIN_SECS"] = repr(settings.fallback_min)
+    if settings.prices:
+        table = {price.model: price.to_dict() for price in settings.prices}
+        extra["MLE_CI_PRICES"] = json.dumps(table, sort_keys=True, separators=(",", ":"))
+    return extra, ()
 
 
 def plan_launch(
@@ -159,12 +227,15 @@ def plan_launch(
         extra.update(competition.env())
     elif settings.competition:
         extra["COMPETITION_ID"] = settings.competition
+    agent_extra, drop = agent_environment(settings)
+    extra.update(agent_extra)
     env = child_environment(
         settings.env,
         events=str(files.events.resolve()),
         deadline_unix=wall_start + timeout if timeout else None,
         time_limit=timeout,
         extra=extra,
+        drop=drop,
     )
     spec = ChildSpec(
         argv=settings.command or agent_command(settings.agent or "baseline"),

@@ -17,7 +17,7 @@ from mle_ci.hardware.model import Severity
 from mle_ci.hardware.nvml import NvmlBackend
 from mle_ci.monitor import RunMonitor
 from mle_ci.preflight import Preflight
-from mle_ci.publishing import open_outlets, publish, result_json
+from mle_ci.publishing import open_outlets, publish, result_json, scrub_files
 from mle_ci.result import Gate, RunResult, RunStatus
 from mle_ci.runplan import Launch, ResultFiles
 from mle_ci.settings import Settings
@@ -131,11 +131,13 @@ class RunSession:
             duration_s=time.monotonic() - self._launch.mono_start,
             log_tail=tuple(self._monitor.tail)[-LIVE_TAIL:],
         )
-        write_atomic(self._files.result, result_json(self._tracker.snapshot(live, final=False)))
+        snapshot = self._tracker.snapshot(live, final=False)
+        write_atomic(self._files.result, self._outlets.redactor.text(result_json(snapshot)))
 
     def _announce(self, pid: int) -> None:
         console, settings = self._outlets.console, self._settings
-        console.note(f"started {_command_text(self._launch.spec.argv)} (pid {pid}){_budget_phrase(settings)}")
+        started = f"started {_command_text(self._launch.spec.argv)} (pid {pid}){_budget_phrase(settings)}"
+        console.note(self._outlets.redactor.text(started))
         console.note(_plan_phrase(self._preflight))
         for finding in self._preflight.diagnosis.findings:
             if finding.severity is not Severity.INFO:
@@ -160,6 +162,9 @@ class RunSession:
             outlets.console.stop()
             verdict = self._gpus.finish() if self._gpus is not None else None
         self._monitor.finish()
+        # The child wrote these itself: a secret it let slip is redacted before anything reads them.
+        for problem in scrub_files((self._files.events, self._files.transcript), outlets.redactor):
+            outlets.console.note(problem)
         outlets.console.note(_ending_note(ended, settings))
         result = _final_result(
             base=self._base,
@@ -175,8 +180,12 @@ class RunSession:
             result = judge_submission(result, self._files.submission, self._competition)
         publish(result, self._files, outlets)
         from mle_ci.report import verdict_line
+        from mle_ci.report.agent import agent_line
 
         outlets.console.note(outlets.redactor.text(verdict_line(result)))
+        about_agent = agent_line(result)
+        if about_agent is not None:
+            outlets.console.note(outlets.redactor.text(about_agent))
         outlets.console.note(f"reports in {self._files.root}: {', '.join(self._files.names())}")
         return result
 

@@ -14,8 +14,10 @@ from mle_ci.events import (
     MessageEvent,
     MetricEvent,
     SubmissionEvent,
+    UsageEvent,
 )
 from mle_ci.result import (
+    AgentUsage,
     EpochRecord,
     FoldResult,
     FoldStatus,
@@ -66,6 +68,8 @@ class RunTracker:
         self.last_score: float | None = None
         self.reported_score: float | None = None
         self.submission: str | None = None
+        self.submission_producer: str | None = None
+        self.usage: AgentUsage | None = None
         self.checkpoints = 0
         self.events = 0
         self.invalid_events = 0
@@ -139,6 +143,18 @@ class RunTracker:
             self.checkpoints += 1
         elif isinstance(event, SubmissionEvent):
             self.submission = event.path
+            self.submission_producer = event.producer
+        elif isinstance(event, UsageEvent):
+            # Totals are cumulative: the last report is the run's usage.
+            self.usage = AgentUsage(
+                model=event.model,
+                requests=event.requests,
+                input_tokens=event.input_tokens,
+                output_tokens=event.output_tokens,
+                cache_creation_input_tokens=event.cache_creation_input_tokens,
+                cache_read_input_tokens=event.cache_read_input_tokens,
+                cost_usd=event.cost_usd,
+            )
         elif isinstance(event, MessageEvent):
             self._apply_message(event)
 
@@ -246,6 +262,8 @@ class RunTracker:
             reported_score=self.reported_score,
             last_score=self.last_score,
             submission=self.submission or base.submission,
+            submission_producer=self.submission_producer if self.submission else base.submission_producer,
+            agent_usage=self.usage or base.agent_usage,
             checkpoints=self.checkpoints,
             errors=base.errors + tuple(self.errors),
             warnings=base.warnings + tuple(self.warnings),

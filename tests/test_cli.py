@@ -59,11 +59,11 @@ def test_unknown_option_is_a_usage_error(in_tmp: Path, capsys: pytest.CaptureFix
     assert main(["run", "--no-such-flag"]) == 2
 
 
-def test_an_agent_not_in_this_version_is_refused(in_tmp: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    """Asking for the claude agent (not in this version) exits 2, says so, and runs nothing."""
+def test_the_claude_agent_without_a_key_is_refused(in_tmp: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Asking for the claude agent without an API key exits 2, says how to give one, and runs nothing."""
     (in_tmp / "mle-ci.yml").write_text("agent: claude\n")
     assert main(["run"]) == 2
-    assert "'claude' agent is not part of this version" in capsys.readouterr().err
+    assert "the claude agent needs an Anthropic API key" in capsys.readouterr().err
     assert not (in_tmp / "mle-ci-results" / "result.json").exists()
 
 

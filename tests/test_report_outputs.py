@@ -27,6 +27,11 @@ KEYS = {
     "grade-score",
     "medal",
     "duration-seconds",
+    "model",
+    "input-tokens",
+    "output-tokens",
+    "cost-usd",
+    "submission-producer",
 }
 
 FOLDS = (

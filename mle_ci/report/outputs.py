@@ -36,6 +36,12 @@ def decide_outputs(result: RunResult, *, files: Mapping[str, str]) -> dict[str, 
     outputs["gpu-util-mean"] = exact_number(sum(means) / len(means)) if means else ""
     outputs["gpu-idle"] = "true" if result.gpu_idle else "false"
     outputs["duration-seconds"] = exact_number(result.duration_s)
+    usage = result.agent_usage
+    outputs["model"] = clean_text(usage.model) if usage is not None else ""
+    outputs["input-tokens"] = str(usage.input_tokens) if usage is not None else ""
+    outputs["output-tokens"] = str(usage.output_tokens) if usage is not None else ""
+    outputs["cost-usd"] = exact_number(usage.cost_usd) if usage is not None else ""
+    outputs["submission-producer"] = clean_text(result.submission_producer or "")
     return outputs
 
 

@@ -22,6 +22,7 @@ from mle_ci.report._text import (
     metric_phrase,
     passes_min_score,
 )
+from mle_ci.report.agent import render_agent
 from mle_ci.report.hardware import render_gpu_use, render_hardware
 from mle_ci.report.submission import render_submission
 from mle_ci.result import FoldResult, FoldStatus, RunResult, RunStatus
@@ -74,6 +75,7 @@ def _render(result: RunResult, tail: list[str], *, omitted: int) -> str:
         _folds(result),
         render_curves(result),
         render_submission(result),
+        render_agent(result),
         _timing(result),
         render_gpu_use(result),
         render_hardware(result),

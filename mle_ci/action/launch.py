@@ -1,0 +1,220 @@
+"""``python3 -m mle_ci.action.launch``: the composite step that builds the image and runs the container.
+
+It masks secrets first, runs ``docker build`` (unless an image is named) and ``docker run`` from
+:mod:`mle_ci.action.dockerrun`, forwards the runner's SIGINT/SIGTERM/SIGHUP to the ``docker`` client (which
+proxies them to the container's init), kills the container through its ``--cidfile`` when the client is slow
+to stop, and never leaves a container behind. ``--cleanup`` (the action's ``if: always()`` step) kills any
+container a hard-killed launcher left. Standard library only: this runs with the runner host's ``python3``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from types import FrameType
+from typing import BinaryIO, TextIO
+
+from mle_ci.action.dockerrun import DockerInvocation, plan_invocation
+from mle_ci.errors import ConfigError, ExitCode
+from mle_ci.github import GitHub, secret_values
+
+__all__ = ["CID_FOLDER", "ContainerRun", "cleanup", "main"]
+
+CID_FOLDER = "mle-gpu-agent-cid"
+"""Folder under ``RUNNER_TEMP`` that holds the cidfile of each running container of this job."""
+
+STOP_AFTER = 1.5
+"""Seconds after a second signal before the container is killed: the runner kills us 2.5 s after its SIGTERM."""
+
+_FORWARDED_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+_GPU_FAILURES = (
+    "could not select device driver",
+    "nvidia-container-cli",
+    "unknown or invalid runtime name: nvidia",
+    "nvidia-container-runtime",
+)
+_DOCKER_FAILED = 125
+
+
+class ContainerRun:
+    """One ``docker run`` client process, its signals forwarded, its container killed if it outlives it."""
+
+    def __init__(self, argv: Sequence[str], cidfile: Path, *, docker: str, stderr: BinaryIO) -> None:
+        self._argv = list(argv)
+        self._cidfile = cidfile
+        self._docker = docker
+        self._stderr = stderr
+        self._signals: list[int] = []
+        self._tail = bytearray()
+
+    @property
+    def stderr_tail(self) -> str:
+        """The last few kilobytes the docker client wrote to stderr (its own errors land there)."""
+        return self._tail.decode("utf-8", "replace")
+
+    def run(self) -> int:
+        """Run the client to its end and return its exit code (the container's, or docker's own 125-127)."""
+        previous = {sig: signal.signal(sig, self._on_signal) for sig in _FORWARDED_SIGNALS}
+        try:
+            # Its own session: a terminal's Ctrl-C reaches the launcher alone, which forwards it exactly once.
+            client = subprocess.Popen(self._argv, stderr=subprocess.PIPE, start_new_session=True)
+            assert client.stderr is not None
+            copier = threading.Thread(target=self._copy, args=(client.stderr,), daemon=True)
+            copier.start()
+            try:
+                code = self._wait(client)
+            finally:
+                if client.poll() is None:
+                    kill_container(self._cidfile, self._docker)
+                    client.kill()
+                    client.wait()
+                copier.join(timeout=2)
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+            kill_container(self._cidfile, self._docker)
+        return code
+
+    def _on_signal(self, signum: int, _frame: FrameType | None) -> None:
+        self._signals.append(signum)
+
+    def _wait(self, client: subprocess.Popen[bytes]) -> int:
+        forwarded = 0
+        kill_at: float | None = None
+        while True:
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                return client.wait(timeout=0.1)
+            while forwarded < len(self._signals):
+                with contextlib.suppress(ProcessLookupError):
+                    client.send_signal(self._signals[forwarded])
+                forwarded += 1
+                if forwarded == 2:
+                    kill_at = time.monotonic() + STOP_AFTER
+            if kill_at is not None and time.monotonic() >= kill_at:
+                kill_container(self._cidfile, self._docker)
+                kill_at = None
+
+    def _copy(self, source: BinaryIO) -> None:
+        for chunk in iter(lambda: os.read(source.fileno(), 65536), b""):
+            self._stderr.write(chunk)
+            self._stderr.flush()
+            self._tail += chunk
+            del self._tail[:-8192]
+
+
+def kill_container(cidfile: Path, docker: str) -> None:
+    """Kill (and so, with ``--rm``, remove) the container named in ``cidfile`` if any, then drop the file."""
+    try:
+        cid = cidfile.read_text(encoding="ascii").strip()
+    except (OSError, UnicodeDecodeError):
+        return
+    if cid:
+        # "No such container" once it already ended: expected, so its output is dropped.
+        subprocess.run([docker, "kill", cid], capture_output=True, check=False)
+    with contextlib.suppress(OSError):
+        cidfile.unlink()
+
+
+def cleanup(env: Mapping[str, str], docker: str = "docker") -> int:
+    """Kill every container this job's launchers left (a hard-killed step); always exits 0."""
+    folder = _cid_folder(env)
+    if folder is None or not folder.is_dir():
+        return 0
+    for cidfile in sorted(folder.glob("*.cid")):
+        kill_container(cidfile, docker)
+    return 0
+
+
+def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None, stream: TextIO | None = None) -> int:
+    """Build and run the action's container; the exit code is the run's (documented), or 2/3 when docker fails."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    environ = dict(os.environ if env is None else env)
+    out = sys.stdout if stream is None else stream
+    docker = environ.get("MLE_CI_DOCKER", "").strip() or "docker"
+    if args == ["--cleanup"]:
+        return cleanup(environ, docker)
+    if args:
+        print(f"Error: unknown arguments {' '.join(args)!r}; usage: launch [--cleanup]", file=sys.stderr)
+        return int(ExitCode.USAGE)
+    github = GitHub(out)
+    for value in secret_values(environ):
+        github.mask(value)
+    out.flush()
+    try:
+        return _launch(environ, docker, github, out)
+    except ConfigError as exc:
+        return _fail(github, out, str(exc), ExitCode.USAGE)
+
+
+def _launch(env: Mapping[str, str], docker: str, github: GitHub, stream: TextIO) -> int:
+    if shutil.which(docker, path=env.get("PATH")) is None:
+        raise ConfigError(
+            f"{docker!r} is not installed on this runner; use the job-container or the no-Docker recipe instead"
+        )
+    folder = _cid_folder(env)
+    if folder is None:
+        raise ConfigError("RUNNER_TEMP is not set: the action runs inside a GitHub Actions job (or act)")
+    folder.mkdir(parents=True, exist_ok=True)
+    cidfile = folder / f"{os.getpid()}-{time.time_ns()}.cid"  # docker refuses a cidfile that exists
+    invocation = plan_invocation(
+        env,
+        action_path=env.get("GITHUB_ACTION_PATH", ""),
+        user=f"{os.getuid()}:{os.getgid()}",
+        cidfile=str(cidfile),
+        docker=docker,
+    )
+    if invocation.build:
+        github.group(f"Build the image {invocation.image}")
+        stream.flush()
+        built = subprocess.run(invocation.build, check=False).returncode
+        github.end_group()
+        if built != 0:
+            return _fail(github, stream, f"docker build failed (exit {built}); nothing was run", ExitCode.USAGE)
+    stream.flush()
+    container = ContainerRun(invocation.run, cidfile, docker=docker, stderr=sys.stderr.buffer)
+    code = container.run()
+    return _docker_failure(code, container.stderr_tail, invocation, github, stream)
+
+
+def _docker_failure(code: int, stderr: str, invocation: DockerInvocation, github: GitHub, stream: TextIO) -> int:
+    """The run's exit code as documented; docker's own failures (125-127: nothing ran) become 3 or 2."""
+    if code < 0:
+        return 128 - code  # the client died of a signal: the shell's convention
+    if code != _DOCKER_FAILED and code not in (126, 127):
+        return code
+    lowered = stderr.lower()
+    if invocation.gpu_requested and any(marker in lowered for marker in _GPU_FAILURES):
+        return _fail(
+            github,
+            stream,
+            "docker could not give the container a GPU: this runner has no NVIDIA Container Toolkit "
+            "(install it and run `nvidia-ctk runtime configure --runtime=docker`), or no GPU; "
+            "set gpus: none to run without one",
+            ExitCode.GPU_UNAVAILABLE,
+        )
+    message = f"docker could not start the container (exit {code}); nothing was run"
+    return _fail(github, stream, message, ExitCode.USAGE)
+
+
+def _fail(github: GitHub, stream: TextIO, message: str, code: int) -> int:
+    github.annotate("error", message, title="mle-gpu-agent")
+    stream.flush()
+    print(f"Error: {message}", file=sys.stderr)
+    return int(code)
+
+
+def _cid_folder(env: Mapping[str, str]) -> Path | None:
+    temp = env.get("RUNNER_TEMP", "").strip()
+    return Path(temp) / CID_FOLDER if temp else None
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

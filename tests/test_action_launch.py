@@ -1,0 +1,252 @@
+"""The host-side launcher against a fake ``docker`` on PATH: exit codes, signals forwarded, no container left."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+
+from helpers import ROOT, alive
+
+SECRET = "sk-ant-api03-launcher-secret"
+
+FAKE_DOCKER = """\
+#!{python}
+# A fake docker client: records each call; `run` writes its cidfile and waits like an attached client.
+import json, os, signal, sys, time
+log = os.environ["FAKE_DOCKER_LOG"]
+def record(**extra):
+    with open(log, "a") as f:
+        f.write(json.dumps({{"argv": sys.argv[1:], **extra}}) + "\\n")
+command = sys.argv[1]
+if command == "kill":
+    record()
+    cid = sys.argv[2]
+    if cid.startswith("fake-"):
+        try:
+            os.kill(int(cid[5:]), signal.SIGKILL)
+        except ProcessLookupError:
+            print("Error response from daemon: No such container", file=sys.stderr)
+            sys.exit(1)
+    sys.exit(0)
+if command == "build":
+    record()
+    sys.exit(int(os.environ.get("FAKE_BUILD_RC", "0")))
+assert command == "run"
+cidfile = sys.argv[sys.argv.index("--cidfile") + 1]
+with open(cidfile, "w") as f:
+    f.write(f"fake-{{os.getpid()}}")
+record(secret_in_env=os.environ.get("INPUT_ANTHROPIC-API-KEY") == {secret!r})
+if os.environ.get("FAKE_STDERR"):
+    sys.stderr.write(os.environ["FAKE_STDERR"] + "\\n")
+    sys.exit(int(os.environ["FAKE_RC"]))
+def on_signal(signum, frame):
+    record(signal=signum)
+    if not os.environ.get("FAKE_IGNORE"):
+        sys.exit(130)
+signal.signal(signal.SIGINT, on_signal)
+signal.signal(signal.SIGTERM, on_signal)
+print("container: running", flush=True)
+time.sleep(float(os.environ.get("FAKE_SLEEP", "0")))
+sys.exit(int(os.environ.get("FAKE_RC", "0")))
+"""
+
+
+@pytest.fixture
+def runner(tmp_path: Path) -> dict[str, str]:
+    """A runner-like environment whose PATH finds the fake docker first."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    docker = bin_dir / "docker"
+    docker.write_text(FAKE_DOCKER.format(python=sys.executable, secret=SECRET))
+    docker.chmod(0o755)
+    temp = tmp_path / "runner_temp"
+    (temp / "_runner_file_commands").mkdir(parents=True)
+    workspace = tmp_path / "workspace"
+    workspace.mkdir()
+    return {
+        "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}",
+        "PYTHONPATH": str(ROOT),
+        "FAKE_DOCKER_LOG": str(tmp_path / "docker.log"),
+        "GITHUB_ACTIONS": "true",
+        "GITHUB_WORKSPACE": str(workspace),
+        "GITHUB_ACTION_PATH": str(ROOT),
+        "GITHUB_SHA": "abc123",
+        "GITHUB_OUTPUT": str(temp / "_runner_file_commands" / "set_output"),
+        "RUNNER_TEMP": str(temp),
+        "INPUT_GPUS": "all",
+        "INPUT_ANTHROPIC-API-KEY": SECRET,
+    }
+
+
+def calls(env: dict[str, str]) -> list[dict[str, object]]:
+    path = Path(env["FAKE_DOCKER_LOG"])
+    return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
+
+
+def launch(env: dict[str, str], *args: str) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "mle_ci.action.launch", *args],
+        env=env,
+        cwd=env["GITHUB_WORKSPACE"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def wait_for_run(env: dict[str, str], seconds: float = 10) -> dict[str, object]:
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        runs = [c for c in calls(env) if c["argv"][0] == "run"]  # type: ignore[index]
+        if runs:
+            return runs[0]
+        time.sleep(0.05)
+    raise AssertionError("the fake docker run never started")
+
+
+def cid_folder(env: dict[str, str]) -> Path:
+    return Path(env["RUNNER_TEMP"]) / "mle-gpu-agent-cid"
+
+
+def test_build_then_run_and_the_containers_exit_code(runner: dict[str, str]) -> None:
+    """Without an image input: docker build, then docker run; the container's exit code is the step's."""
+    runner["FAKE_RC"] = "124"
+    proc = launch(runner)
+    stdout, stderr = proc.communicate(timeout=30)
+    assert proc.returncode == 124, stderr
+    commands = [c["argv"][0] for c in calls(runner)]  # type: ignore[index]
+    assert commands[:2] == ["build", "run"]
+    assert "::group::Build the image mle-gpu-agent:abc123" in stdout
+    assert list(cid_folder(runner).glob("*.cid")) == []
+
+
+def test_secret_is_masked_first_and_reaches_docker_only_through_the_environment(runner: dict[str, str]) -> None:
+    """The key is masked before any other line, is never in docker's argv, and docker's env still has it."""
+    runner["INPUT_IMAGE"] = "ghcr.io/org/mle-gpu-agent:v1"
+    proc = launch(runner)
+    stdout, _ = proc.communicate(timeout=30)
+    assert proc.returncode == 0
+    assert stdout.splitlines()[0] == f"::add-mask::{SECRET}"
+    run = wait_for_run(runner)
+    assert not any(SECRET in word for word in run["argv"])  # type: ignore[attr-defined]
+    assert run["secret_in_env"] is True
+    assert [c["argv"][0] for c in calls(runner)][0] == "run"  # type: ignore[index]  # named image: no build
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+def test_a_signal_is_forwarded_and_no_container_is_left(runner: dict[str, str], sig: signal.Signals) -> None:
+    """The runner's signal reaches the docker client; after it ends, the cidfile's container is killed."""
+    runner["FAKE_SLEEP"] = "60"
+    runner["INPUT_IMAGE"] = "img"
+    proc = launch(runner)
+    run = wait_for_run(runner)
+    proc.send_signal(sig)
+    proc.communicate(timeout=20)
+    assert proc.returncode == 130
+    recorded = calls(runner)
+    assert {"argv": run["argv"], "signal": int(sig)} in [
+        {"argv": c["argv"], "signal": c.get("signal")} for c in recorded if "signal" in c
+    ]
+    kills = [c["argv"] for c in recorded if c["argv"][0] == "kill"]  # type: ignore[index]
+    assert kills, "the launcher never asked docker to kill the container"
+    assert list(cid_folder(runner).glob("*.cid")) == []
+
+
+def test_a_container_that_ignores_signals_is_killed_through_its_cidfile(runner: dict[str, str]) -> None:
+    """SIGINT then SIGTERM (the runner's cancel sequence) and the client still runs: docker kill ends it."""
+    runner.update(FAKE_SLEEP="60", FAKE_IGNORE="1", INPUT_IMAGE="img")
+    proc = launch(runner)
+    wait_for_run(runner)
+    cidfile = next(cid_folder(runner).glob("*.cid"))
+    client = int(cidfile.read_text().removeprefix("fake-"))
+    proc.send_signal(signal.SIGINT)
+    time.sleep(0.3)
+    proc.send_signal(signal.SIGTERM)
+    proc.communicate(timeout=20)
+    assert not alive(client)
+    assert any(c["argv"] == ["kill", f"fake-{client}"] for c in calls(runner))
+    assert not cidfile.exists()
+
+
+def test_docker_without_gpu_support_is_exit_3_with_the_cause(runner: dict[str, str]) -> None:
+    """docker's own 'could not select device driver' (no NVIDIA toolkit) becomes the documented exit 3."""
+    runner.update(
+        INPUT_IMAGE="img",
+        FAKE_RC="125",
+        FAKE_STDERR='docker: Error response from daemon: could not select device driver "" with capabilities: [[gpu]].',
+    )
+    proc = launch(runner)
+    stdout, stderr = proc.communicate(timeout=30)
+    assert proc.returncode == 3
+    assert "::error title=mle-gpu-agent::docker could not give the container a GPU" in stdout
+    assert "could not select device driver" in stderr  # docker's own words still reach the log
+
+
+def test_other_docker_failures_are_exit_2(runner: dict[str, str]) -> None:
+    """Exit 125 for another reason (a bad image): nothing was run, exit 2; a failed build likewise."""
+    runner.update(INPUT_IMAGE="img", FAKE_RC="125", FAKE_STDERR="docker: invalid reference format.")
+    proc = launch(runner)
+    proc.communicate(timeout=30)
+    assert proc.returncode == 2
+    del runner["INPUT_IMAGE"]
+    runner["FAKE_BUILD_RC"] = "1"
+    proc = launch(runner)
+    stdout, _ = proc.communicate(timeout=30)
+    assert proc.returncode == 2
+    assert "docker build failed (exit 1); nothing was run" in stdout
+
+
+def test_no_docker_on_the_runner_is_a_usage_error(runner: dict[str, str]) -> None:
+    """A runner without docker gets exit 2 and a pointer to the other recipes."""
+    runner["PATH"] = "/nonexistent"
+    proc = subprocess.run(
+        [sys.executable, "-m", "mle_ci.action.launch"], env=runner, capture_output=True, text=True, check=False
+    )
+    assert proc.returncode == 2
+    assert "not installed on this runner" in proc.stderr
+
+
+def test_cleanup_kills_what_a_hard_killed_launcher_left(runner: dict[str, str]) -> None:
+    """SIGKILL to the launcher leaves the client and cidfile; the action's always() step kills it."""
+    runner.update(FAKE_SLEEP="60", INPUT_IMAGE="img")
+    proc = launch(runner)
+    wait_for_run(runner)
+    cidfile = next(cid_folder(runner).glob("*.cid"))
+    client = int(cidfile.read_text().removeprefix("fake-"))
+    proc.kill()
+    proc.wait(timeout=10)
+    assert alive(client)
+    done = subprocess.run(
+        [sys.executable, "-m", "mle_ci.action.launch", "--cleanup"], env=runner, capture_output=True, check=False
+    )
+    assert done.returncode == 0
+    deadline = time.monotonic() + 5
+    while alive(client) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not alive(client)
+    assert not cidfile.exists()
+    proc.communicate(timeout=10)  # the client held the pipes; now they close
+
+
+def test_the_launcher_needs_only_the_standard_library() -> None:
+    """It runs with the runner host's bare python3: importing it loads none of the package's dependencies."""
+    code = textwrap.dedent(
+        """
+        import sys
+        import mle_ci.action.launch
+        third_party = {"yaml", "click", "numpy", "rich", "pynvml", "junit_xml", "sklearn", "PIL", "torch"}
+        print(sorted(third_party & {name.split(".")[0] for name in sys.modules}))
+        """
+    )
+    proc = subprocess.run(
+        [sys.executable, "-S", "-c", code], env={"PYTHONPATH": str(ROOT)}, capture_output=True, text=True, check=True
+    )
+    assert proc.stdout.strip() == "[]"
