@@ -50,6 +50,10 @@ def cli() -> None:
 @click.option("--heartbeat", metavar="DURATION", help="Status line while the command is silent (default 30s; 0 = off).")
 @click.option("--stall-timeout", "stall_timeout", metavar="DURATION", help="Stop after this long without output.")
 @click.option("--min-score", "min_score", metavar="FLOAT", help="Fail when the score is worse than this.")
+@click.option("--baseline-result", "baseline_result", metavar="FILE", help="A result.json to compare the score with.")
+@click.option(
+    "--max-regression", "max_regression", metavar="X", help="Fail when the score is worse than the baseline's by more."
+)
 @click.option("--folds", metavar="N", help="Number of cross-validation folds to expect.")
 @click.option("--metric", metavar="NAME", help="Name of the score's metric (e.g. auc, rmse).")
 @click.option("--direction", metavar="max|min|auto", help="Whether higher or lower scores are better.")

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from mle_ci.durations import format_duration
-from mle_ci.result import Gate, Metric, RunStatus
+from mle_ci.result import BaselineComparison, BaselineScore, Gate, Metric, RunStatus
 
 
 @dataclass(frozen=True)
@@ -121,3 +122,56 @@ def min_score_gate(score: float | None, min_score: float | None, metric: Metric)
         ok,
         f"score {score:.6g} {verdict} min-score {min_score:g} ({metric.direction}: must be {bound} {min_score:g})",
     )
+
+
+def _same_metric(run: Metric, baseline: Metric) -> bool:
+    """Metrics match when their directions do and their names (where both are known) are the same word."""
+    if run.higher_is_better != baseline.higher_is_better:
+        return False
+    if run.name is None or baseline.name is None:
+        return True
+    return run.name.strip().lower().replace("-", "_") == baseline.name.strip().lower().replace("-", "_")
+
+
+def _metric_text(metric: Metric) -> str:
+    return f"{metric.name or 'score'} ({metric.direction})"
+
+
+def regression_gate(
+    score: float | None, metric: Metric, baseline: BaselineScore, max_regression: float
+) -> tuple[BaselineComparison, Gate]:
+    """The ``regression`` check: the score may be worse than the baseline's by at most ``max_regression``.
+
+    Worse is read in the run's metric direction; exactly ``max_regression`` worse still passes. Different
+    metrics cannot be compared and fail the gate, as does a run without a score.
+    """
+    b = baseline.score
+
+    def comparison(delta: float | None, regression: float | None, passed: bool) -> BaselineComparison:
+        return BaselineComparison(b, baseline.metric.name, baseline.source, max_regression, delta, regression, passed)
+
+    if not _same_metric(metric, baseline.metric):
+        message = (
+            f"the run's metric {_metric_text(metric)} differs from the baseline's {_metric_text(baseline.metric)} "
+            f"in {baseline.source}: the scores cannot be compared"
+        )
+        return comparison(None, None, False), Gate("regression", False, message)
+    if score is None:
+        message = f"no score was reported to compare with the baseline's {b:.6g} ({baseline.source})"
+        return comparison(None, None, False), Gate("regression", False, message)
+    delta = score - b
+    regression = -delta if metric.higher_is_better else delta
+    # Floating-point subtraction must not fail a run that is exactly max-regression worse.
+    passed = regression <= max_regression or math.isclose(regression, max_regression, rel_tol=1e-9, abs_tol=1e-12)
+    if regression > 0:
+        how = f"{regression:.6g} worse than"
+    elif regression < 0:
+        how = f"{-regression:.6g} better than"
+    else:
+        how = "equal to"
+    verdict = "within" if passed else "more than"
+    message = (
+        f"score {score:.6g} is {how} the baseline's {b:.6g} ({metric.direction}): {verdict} "
+        f"max-regression {max_regression:g}"
+    )
+    return comparison(delta, regression, passed), Gate("regression", passed, message)

@@ -127,6 +127,60 @@ class CrashSite:
 
 
 @dataclass(frozen=True)
+class BaselineScore:
+    """The score a run is compared with: the one a result.json of the main branch recorded."""
+
+    score: float
+    metric: Metric
+    source: str
+    competition: str | None = None
+
+
+@dataclass(frozen=True)
+class BaselineComparison:
+    """The run's score against the baseline's: ``delta`` is score minus baseline, ``regression`` how much worse."""
+
+    baseline_score: float
+    baseline_metric: str | None
+    source: str
+    max_regression: float
+    delta: float | None
+    regression: float | None
+    passed: bool
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "baseline_score": _finite(self.baseline_score),
+            "baseline_metric": self.baseline_metric,
+            "source": self.source,
+            "max_regression": self.max_regression,
+            "delta": _finite(self.delta),
+            "regression": _finite(self.regression),
+            "passed": self.passed,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> BaselineComparison:
+        return cls(
+            baseline_score=float(data["baseline_score"]),
+            baseline_metric=data.get("baseline_metric"),
+            source=str(data.get("source", "")),
+            max_regression=float(data.get("max_regression", 0.0)),
+            delta=data.get("delta"),
+            regression=data.get("regression"),
+            passed=bool(data["passed"]),
+        )
+
+
+def baseline_from_dict(data: Any, *, source: str) -> BaselineScore:
+    """The baseline score in a result.json's data; :class:`ResultError` when it is not a result with a score."""
+    result = RunResult.from_dict(data)
+    if result.score is None:
+        raise ResultError("it records no score to compare with")
+    return BaselineScore(result.score, result.metric, source, result.competition)
+
+
+@dataclass(frozen=True)
 class Gate:
     """One pass/fail check applied to a finished run (``min-score``, later submission validity, GPU use)."""
 
@@ -194,6 +248,8 @@ class RunResult:
     reported_score: float | None = None
     last_score: float | None = None
     min_score: float | None = None
+    baseline: BaselineComparison | None = None
+    seed: int | None = None
     submission: str | None = None
     checkpoints: int = 0
     gates: tuple[Gate, ...] = ()
@@ -273,6 +329,8 @@ class RunResult:
             "reported_score": _finite(self.reported_score),
             "last_score": _finite(self.last_score),
             "min_score": self.min_score,
+            "baseline": None if self.baseline is None else self.baseline.to_dict(),
+            "seed": self.seed,
             "total_folds": self.total_folds,
             "folds": [
                 {
@@ -357,6 +415,8 @@ class RunResult:
                 reported_score=data.get("reported_score"),
                 last_score=data.get("last_score"),
                 min_score=data.get("min_score"),
+                baseline=_optional(data.get("baseline"), BaselineComparison.from_dict),
+                seed=data.get("seed") if isinstance(data.get("seed"), int) else None,
                 total_folds=data.get("total_folds"),
                 folds=tuple(
                     FoldResult(

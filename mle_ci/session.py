@@ -5,11 +5,12 @@ from __future__ import annotations
 import importlib
 import shlex
 import time
+from collections.abc import Mapping
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
-from mle_ci.decisions import Clocks, min_score_gate, run_status
+from mle_ci.decisions import Clocks, min_score_gate, regression_gate, run_status
 from mle_ci.durations import format_duration
 from mle_ci.files import LogFile, write_atomic
 from mle_ci.gpuwatch import GpuVerdict, GpuWatch, IdleRule
@@ -18,7 +19,7 @@ from mle_ci.hardware.nvml import NvmlBackend
 from mle_ci.monitor import RunMonitor
 from mle_ci.preflight import Preflight
 from mle_ci.publishing import open_outlets, publish, result_json, scrub_files
-from mle_ci.result import Gate, RunResult, RunStatus
+from mle_ci.result import BaselineComparison, Gate, RunResult, RunStatus
 from mle_ci.runplan import Launch, ResultFiles
 from mle_ci.settings import Settings
 from mle_ci.supervisor import ChildExit, RunningChild, StopReason
@@ -72,6 +73,7 @@ class RunSession:
             child_pid=pid,
             competition=spec.id if spec is not None else settings.competition,
             min_score=settings.min_score,
+            seed=_child_seed(settings.env),
             output_dir=str(files.root),
             hardware=preflight.profile,
             diagnosis=preflight.diagnosis,
@@ -264,9 +266,11 @@ def _final_result(
         warnings.extend(gpus.warnings)
         finished = replace(finished, warnings=tuple(warnings), gpu_usage=gpus.usage, gpu_errors=gpus.errors)
     snapshot = tracker.snapshot(finished, final=True)
+    comparison, regression = _compare_to_baseline(snapshot, settings)
     candidates = (
         min_score_gate(snapshot.score, settings.min_score, snapshot.metric),
         gpus.gate if gpus is not None else None,
+        regression,
     )
     gates = tuple(gate for gate in candidates if gate is not None)
     stop = child.stop_reason.value if child.stop_reason is not None else None
@@ -278,7 +282,20 @@ def _final_result(
     if status is RunStatus.CRASHED:
         how = f"was killed by {child.signal_name}" if child.signal_name else f"exited with code {child.returncode}"
         errors.append(f"the command {how}")
-    return replace(snapshot, status=status, gates=gates, crash=crash, errors=tuple(errors))
+    return replace(snapshot, status=status, gates=gates, crash=crash, errors=tuple(errors), baseline=comparison)
+
+
+def _compare_to_baseline(result: RunResult, settings: Settings) -> tuple[BaselineComparison | None, Gate | None]:
+    """The regression gate against ``baseline-result``, when one was given."""
+    if settings.baseline is None:
+        return None, None
+    return regression_gate(result.score, result.metric, settings.baseline, settings.max_regression or 0.0)
+
+
+def _child_seed(env: Mapping[str, str]) -> int | None:
+    """The seed the child is given (``MLE_CI_SEED``), recorded so that matrix runs can be told apart."""
+    raw = env.get("MLE_CI_SEED", "").strip()
+    return int(raw) if raw.lstrip("-").isdigit() else None
 
 
 def judge_submission(result: RunResult, path: Path, competition: Competition) -> RunResult:

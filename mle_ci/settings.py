@@ -30,7 +30,8 @@ from mle_ci.config_file import (
     suggest,
 )
 from mle_ci.durations import parse_duration
-from mle_ci.errors import ConfigError, DurationError
+from mle_ci.errors import ConfigError, DurationError, ResultError
+from mle_ci.result import BaselineScore, baseline_from_dict
 
 __all__ = [
     "AGENTS",
@@ -112,6 +113,10 @@ class Settings:
     idle_window: float = 120.0
     idle_threshold: float = 5.0
     min_score: float | None = None
+    baseline_result: Path | None = None
+    max_regression: float | None = None
+    baseline: BaselineScore | None = field(default=None, compare=False)
+    """The score in ``baseline_result``, read while the settings were loaded."""
     folds: int | None = None
     metric: str | None = None
     higher_is_better: bool | None = None
@@ -351,6 +356,29 @@ def _gpus(value: object, src: _Source) -> str:
     raise src.error(f"expected all, none, a GPU count or a device list such as 0,1, got {src.show(value)}")
 
 
+def _non_negative(value: object, src: _Source) -> float:
+    number = _number(value, src)
+    if number < 0:
+        raise src.error(f"expected a number >= 0, got {src.show(value)}")
+    return number
+
+
+def _read_baseline(path: Path, given: Path) -> BaselineScore:
+    """The score of the ``baseline-result`` file, read now: a bad file stops the run before anything starts."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"baseline-result: {str(given)!r} does not exist") from None
+    except OSError as exc:
+        raise ConfigError(f"baseline-result: cannot read {str(given)!r}: {exc.strerror or exc}") from None
+    except ValueError as exc:
+        raise ConfigError(f"baseline-result: {str(given)!r} is not valid JSON ({exc})") from None
+    try:
+        return baseline_from_dict(data, source=str(given))
+    except ResultError as exc:
+        raise ConfigError(f"baseline-result: {str(given)!r} is not a usable mle-ci result: {exc}") from None
+
+
 _CONVERTERS: dict[str, Converter] = {
     "command": _command,
     "agent": _choice(*AGENTS),
@@ -370,6 +398,8 @@ _CONVERTERS: dict[str, Converter] = {
     "idle_window": _interval,
     "idle_threshold": _percent,
     "min_score": _number,
+    "baseline_result": _path,
+    "max_regression": _non_negative,
     "folds": _positive_int,
     "metric": _text,
     "direction": _direction,
@@ -428,6 +458,10 @@ def load_settings(cli: Mapping[str, object], env: Mapping[str, str], cwd: Path) 
     if values.get("data_dir") is not None:
         values["data_dir"] = cwd / values["data_dir"]
     values["cache_dir"] = cwd / values["cache_dir"] if "cache_dir" in values else _default_cache(env, cwd)
+    if values.get("baseline_result") is not None:
+        given = values["baseline_result"]
+        values["baseline_result"] = cwd / given
+        values["baseline"] = _read_baseline(cwd / given, given)
     workspace = env.get("GITHUB_WORKSPACE", "").strip()
     return Settings(
         **values,

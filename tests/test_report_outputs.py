@@ -32,6 +32,8 @@ KEYS = {
     "output-tokens",
     "cost-usd",
     "submission-producer",
+    "baseline-score",
+    "score-delta",
 }
 
 FOLDS = (

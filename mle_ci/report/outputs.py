@@ -36,6 +36,9 @@ def decide_outputs(result: RunResult, *, files: Mapping[str, str]) -> dict[str, 
     outputs["gpu-util-mean"] = exact_number(sum(means) / len(means)) if means else ""
     outputs["gpu-idle"] = "true" if result.gpu_idle else "false"
     outputs["duration-seconds"] = exact_number(result.duration_s)
+    baseline = result.baseline
+    outputs["baseline-score"] = exact_number(baseline.baseline_score) if baseline is not None else ""
+    outputs["score-delta"] = exact_number(baseline.delta) if baseline is not None else ""
     usage = result.agent_usage
     outputs["model"] = clean_text(usage.model) if usage is not None else ""
     outputs["input-tokens"] = str(usage.input_tokens) if usage is not None else ""

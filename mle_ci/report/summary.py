@@ -25,7 +25,7 @@ from mle_ci.report._text import (
 from mle_ci.report.agent import render_agent
 from mle_ci.report.hardware import render_gpu_use, render_hardware
 from mle_ci.report.submission import render_submission
-from mle_ci.result import FoldResult, FoldStatus, RunResult, RunStatus
+from mle_ci.result import BaselineComparison, FoldResult, FoldStatus, RunResult, RunStatus
 
 DEFAULT_LIMIT = 1_000_000
 """GitHub refuses a step summary over 1 MiB; stay a little under it."""
@@ -100,8 +100,18 @@ def _verdict(result: RunResult) -> list[str]:
         score = f"CV score **{mean}** ± {std} over {n} fold{'s' if n != 1 else ''}"
     else:
         score = "no score"
+    if result.baseline is not None:
+        score += f" · {_baseline_phrase(result.baseline)}"
     emoji = _STATUS_EMOJI[result.status]
     return [f"## {emoji} {name}: {result.status.value} · {score} · {md(metric_phrase(result))}"]
+
+
+def _baseline_phrase(baseline: BaselineComparison) -> str:
+    """``baseline 0.91 (Δ -0.012, max regression 0.02)`` for the heading."""
+    delta = "Δ n/a" if baseline.delta is None else f"Δ {baseline.delta:+.4g}"
+    mark = "" if baseline.passed else " ❌"
+    limit = f"max regression {baseline.max_regression:g}"
+    return f"baseline {md(format_score(baseline.baseline_score))} ({delta}, {limit}){mark}"
 
 
 def _facts(result: RunResult) -> list[str]:
