@@ -75,7 +75,7 @@ def build_matrix(root: Path) -> None:
         RunResult(ok, competition=a, metric=AUC, folds=_folds(0.8, 0.9), duration_s=1800, plan=cuda2,
                   validation=_valid(), grade=_grade(a, 0.95, "gold")),
         seed=1,
-        usage={"cost_usd": 0.5},
+        agent_usage={"model": "claude-sonnet-4-5", "cost_usd": 0.5},
     )  # fmt: skip
     _write(
         root,

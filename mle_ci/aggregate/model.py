@@ -189,9 +189,13 @@ def _recorded_seed(raw: Mapping[str, Any]) -> int | None:
 
 
 def _cost(raw: Mapping[str, Any]) -> float | None:
-    """``usage.cost_usd`` of a result.json, when it records one."""
-    usage = raw.get("usage")
-    return _number(usage.get("cost_usd")) if isinstance(usage, Mapping) else None
+    """The API cost a result.json records (``agent_usage.cost_usd``, or ``usage.cost_usd``), if any."""
+    for key in ("agent_usage", "usage"):
+        usage = raw.get(key)
+        cost = _number(usage.get("cost_usd")) if isinstance(usage, Mapping) else None
+        if cost is not None:
+            return cost
+    return None
 
 
 def _gpu_count(result: RunResult) -> int:
