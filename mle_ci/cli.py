@@ -181,11 +181,12 @@ def grade(submission: Path, competition: str, as_json: bool, data_dir: str | Non
 @cli.command()
 @click.argument("result_dir", metavar="RESULT_DIR", type=click.Path(file_okay=False, path_type=Path))
 def report(result_dir: Path) -> None:
-    """Render summary.md, junit.xml (and GitHub outputs) again from RESULT_DIR/result.json."""
+    """Render summary.md, junit.xml (transcript.md, GitHub outputs) again from RESULT_DIR/result.json."""
     from mle_ci.publishing import republish
 
     result = republish(result_dir, env=dict(os.environ), stream=sys.stdout)
-    click.echo(f"{result_dir}: {result.status.value}; wrote summary.md and junit.xml")
+    wrote = "summary.md, junit.xml and transcript.md" if (result_dir / "transcript.md").exists() else ""
+    click.echo(f"{result_dir}: {result.status.value}; wrote {wrote or 'summary.md and junit.xml'}")
     raise SystemExit(int(result.exit_code))
 
 

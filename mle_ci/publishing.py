@@ -77,9 +77,15 @@ def publish(result: RunResult, files: ResultFiles, outlets: Outlets) -> None:
 
     github, redactor, console = outlets.github, outlets.redactor, outlets.console
     problems: list[str] = []
+    raw = result_json(result)
+    clean = redactor.text(raw)
+    if clean != raw:
+        # A secret in the record itself (a message, the command): render from the redacted record, as
+        # `mle-ci report` will, so that both write the same reports.
+        result = RunResult.from_dict(json.loads(clean))
     summary = redactor.text(render_summary(result))
     written = [
-        (files.result, redactor.text(result_json(result))),
+        (files.result, clean),
         (files.summary, summary),
         (files.junit, redactor.text(render_junit(result))),
     ]
