@@ -1,0 +1,219 @@
+"""The agent's run: read the settings, hold the conversation, stop the jobs, make sure a valid submission is left.
+
+Exit codes: 0 finished with a valid submission; 1 ended without one, or the API refused the run (auth, bad
+request); 2 a missing key or a bad variable; 124 the time budget cut it short.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import sys
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from types import FrameType
+
+from mle_ci import progress
+from mle_ci.agents.claude.api import AnthropicClient, ModelClient, sdk_models
+from mle_ci.agents.claude.config import AgentConfig, ConfigError, choose_model, load_config
+from mle_ci.agents.claude.fallback import fallback_decision, run_baseline
+from mle_ci.agents.claude.jobs import Jobs
+from mle_ci.agents.claude.loop import API_FATAL, FINISHED, TIME, Budget, Conversation, LoopOutcome
+from mle_ci.agents.claude.prices import UsageTotals, price_for
+from mle_ci.agents.claude.prompt import read_data, system_prompt
+from mle_ci.agents.claude.tools import ToolBox
+from mle_ci.agents.claude.transcript import Redactor, Transcript, secret_names, secret_values
+from mle_ci.agents.claude.validation import Verdict, validate
+from mle_ci.agents.claude.workspace import Workspace
+
+OK, FAILED, CONFIG, BUDGET_EXHAUSTED = 0, 1, 2, 124
+FIRST_MESSAGE = "Start now: look at the data, write a valid submission early, then improve it. Report fold scores."
+
+
+class Terminated(Exception):
+    """SIGTERM or SIGINT reached the agent: the harness's deadline (or a cancel) is here."""
+
+
+def _terminate(signum: int, frame: FrameType | None) -> None:
+    # Once: a second signal during the clean-up must not interrupt it.
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    raise Terminated(signal.Signals(signum).name)
+
+
+def child_env(environ: Mapping[str, str]) -> dict[str, str]:
+    """What the agent's commands, jobs and the fallback see: its environment less every secret-named variable."""
+    hidden = set(secret_names(environ))
+    env = {name: value for name, value in environ.items() if name not in hidden}
+    env["PYTHONUNBUFFERED"] = "1"
+    return env
+
+
+def _rows(path: Path) -> int | None:
+    try:
+        with path.open("rb") as handle:
+            return max(0, sum(1 for _ in handle) - 1)
+    except OSError:
+        return None
+
+
+class Run:
+    """One run's parts, wired from the config."""
+
+    def __init__(self, config: AgentConfig, environ: Mapping[str, str], client: ModelClient | None = None) -> None:
+        self.config = config
+        self.redactor = Redactor((config.api_key, *secret_values(environ)))
+        self.transcript = Transcript(config.transcript_path, self.redactor)
+        self.env = child_env(environ)
+        for folder in (config.workspace, config.submission_dir, config.logs_dir):
+            folder.mkdir(parents=True, exist_ok=True)
+        self.workspace = Workspace(config.workspace.resolve(), config.data_dir.resolve(), config.submission_dir)
+        self.jobs = Jobs(
+            folder=config.logs_dir / "jobs",
+            cwd=self.workspace.root,
+            env=self.env,
+            events=config.events,
+            redact=self.redactor.text,
+        )
+        self.toolbox = ToolBox(
+            workspace=self.workspace,
+            jobs=self.jobs,
+            env=self.env,
+            submission=config.submission_path,
+            validate=self.check,
+            remaining=config.remaining,
+        )
+        self.client = client or AnthropicClient(
+            api_key=config.api_key,
+            model=config.model,
+            base_url=config.base_url,
+            max_retries=config.api_max_retries,
+            timeout=config.api_timeout_secs,
+        )
+        self.price, self.price_source = price_for(config.model, config.prices)
+
+    def say(self, text: str) -> None:
+        with contextlib.suppress(OSError, ValueError):
+            print(f"[claude] {self.redactor.text(text)}", flush=True)
+
+    def check(self, path: Path) -> Verdict:
+        c = self.config
+        return validate(path, competition=c.competition, data_dir=c.data_dir, env=self.env, cwd=self.workspace.root)
+
+    def _usage(self, totals: UsageTotals, cost: float) -> None:
+        progress.usage(
+            self.config.model,
+            requests=totals.requests,
+            input_tokens=totals.input_tokens,
+            output_tokens=totals.output_tokens,
+            cache_creation_input_tokens=totals.cache_creation_input_tokens,
+            cache_read_input_tokens=totals.cache_read_input_tokens,
+            cost_usd=cost,
+        )
+
+    def converse(self) -> LoopOutcome:
+        c = self.config
+        system = system_prompt(c, read_data(c.data_dir), remaining=c.remaining())
+        self.say(f"model {c.model} (price: {self.price_source}), {c.max_turns} turns, ${c.max_cost_usd:.2f} at most")
+        conversation = Conversation(
+            client=self.client,
+            model=c.model,
+            price=self.price,
+            toolbox=self.toolbox,
+            transcript=self.transcript,
+            system=system,
+            budget=Budget(c.max_turns, c.max_cost_usd, c.api_reserve_secs),
+            max_tokens=c.max_tokens,
+            api_timeout=c.api_timeout_secs,
+            remaining=c.remaining,
+            on_usage=self._usage,
+            say=self.say,
+        )
+        return conversation.run(FIRST_MESSAGE)
+
+    def stop_jobs(self) -> None:
+        stopped = self.jobs.stop_all()
+        if stopped:
+            self.say(f"stopped job(s) still running: {', '.join(stopped)}")
+            self.transcript.write("note", 0, text=f"stopped job(s) still running: {', '.join(stopped)}")
+
+    def secure_submission(self) -> tuple[str | None, bool]:
+        """Who produced the valid submission on disk (the baseline runs when needed), and whether time ran out."""
+        path = self.config.submission_path
+        verdict = self.check(path)
+        if verdict.valid:
+            progress.submission(path, rows=_rows(path), producer="claude")
+            return "claude", False
+        self.say(f"no valid submission from the model: {verdict.text.splitlines()[0] if verdict.text else ''}")
+        run, why = fallback_decision(remaining=self.config.remaining(), minimum=self.config.fallback_min_secs)
+        self.say(why)
+        self.transcript.write("note", 0, text=why)
+        if not run:
+            return None, False
+        progress.message(why, "warning")
+        result = run_baseline(self.env, remaining=self.config.remaining())
+        if not self.check(path).valid:
+            return None, result.stopped
+        progress.submission(path, rows=_rows(path), producer="baseline")
+        return "baseline", result.stopped or result.exit_code == BUDGET_EXHAUSTED
+
+
+def _exit_code(outcome: LoopOutcome | None, producer: str | None, time_cut: bool) -> int:
+    if outcome is not None and outcome.ended == API_FATAL:
+        return FAILED
+    if producer is None:
+        return FAILED
+    if time_cut or (outcome is not None and outcome.ended == TIME):
+        return BUDGET_EXHAUSTED
+    return OK
+
+
+def run(config: AgentConfig, environ: Mapping[str, str], client: ModelClient | None = None) -> int:
+    """The whole run; every path stops the jobs and leaves the best valid submission there is."""
+    parts = Run(config, environ, client)
+    outcome: LoopOutcome | None = None
+    terminated = False
+    try:
+        outcome = parts.converse()
+        level = "info" if outcome.ended == FINISHED else "warning"
+        parts.say(f"conversation ended ({outcome.ended}): {outcome.reason}")
+        progress.message(
+            f"claude agent: {outcome.reason} after {outcome.turns} turn(s), ${outcome.cost_usd:.4f}", level
+        )
+        if outcome.summary:
+            progress.message(f"claude agent summary: {parts.redactor.text(outcome.summary)}")
+        if outcome.ended == API_FATAL:
+            print(f"Error: the Anthropic API refused the run: {parts.redactor.text(outcome.reason)}", file=sys.stderr)
+    except Terminated as exc:
+        terminated = True
+        parts.say(f"{exc}: stopping")
+        parts.transcript.write("note", 0, text=f"{exc} received: stopping")
+    finally:
+        parts.stop_jobs()
+    if terminated:
+        verdict = parts.check(config.submission_path)
+        if verdict.valid:
+            progress.submission(config.submission_path, rows=_rows(config.submission_path), producer="claude")
+        return BUDGET_EXHAUSTED
+    producer, time_cut = parts.secure_submission()
+    parts.say(f"final submission: {producer or 'none'}")
+    return _exit_code(outcome, producer, time_cut)
+
+
+def main(
+    environ: Mapping[str, str] | None = None,
+    *,
+    client_factory: Callable[[AgentConfig], ModelClient] | None = None,
+) -> int:
+    """Read the settings (exit 2 when the key or a variable is wrong), then run."""
+    env = dict(os.environ if environ is None else environ)
+    try:
+        models, deprecated = sdk_models()
+        config = load_config(env, default_model=choose_model(models, deprecated))
+    except ConfigError as exc:
+        print(f"Error: {exc}", file=sys.stderr)
+        return CONFIG
+    signal.signal(signal.SIGTERM, _terminate)
+    signal.signal(signal.SIGINT, _terminate)
+    return run(config, env, client_factory(config) if client_factory else None)

@@ -1,0 +1,229 @@
+"""The conversation: ask the model, carry out its tool calls, hand back the results, until a budget or ``finish``.
+
+Deciding is kept apart from acting: :func:`next_stop` says whether another request may be sent; the
+:class:`Conversation` sends it, runs the tools and records everything.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from mle_ci.agents.claude.api import ApiFailure, ModelClient, ModelReply
+from mle_ci.agents.claude.prices import Price, UsageTotals
+from mle_ci.agents.claude.tools import TOOLS, ToolBox
+from mle_ci.agents.claude.transcript import Transcript
+
+TRANSCRIPT_RESULT_CHARS = 4000
+MAX_NUDGES = 2
+"""Replies without a tool call answered with a reminder before the run is taken as ended."""
+NUDGE = "Continue with the tools. Call finish (with a summary) when the submission is final."
+CACHE = {"type": "ephemeral"}
+
+FINISHED = "finished"
+ENDED = "ended"
+MAX_TURNS = "max_turns"
+MAX_COST = "max_cost"
+TIME = "time"
+API_ERROR = "api_error"
+API_FATAL = "api_fatal"
+
+
+@dataclass(frozen=True)
+class Budget:
+    """Limits of one run: model requests, spend in USD, and the seconds kept back from the deadline."""
+
+    max_turns: int
+    max_cost_usd: float
+    reserve_secs: float
+
+
+def next_stop(*, turns: int, cost: float, remaining: float, budget: Budget) -> tuple[str, str] | None:
+    """Why no further request may be sent, as ``(kind, reason)``, or None to go on."""
+    if remaining <= budget.reserve_secs:
+        return TIME, f"{remaining:.0f}s left, no more than the {budget.reserve_secs:.0f}s reserve"
+    if turns >= budget.max_turns:
+        return MAX_TURNS, f"the maximum of {budget.max_turns} turns was reached"
+    if cost >= budget.max_cost_usd:
+        return MAX_COST, f"${cost:.4f} spent, the maximum is ${budget.max_cost_usd:.2f}"
+    return None
+
+
+def request_timeout(remaining: float, reserve: float, configured: float) -> float:
+    """Seconds one request may take: the configured timeout, cut so that it ends within half the reserve."""
+    if not math.isfinite(remaining):
+        return configured
+    return max(1.0, min(configured, remaining - reserve / 2))
+
+
+@dataclass(frozen=True)
+class LoopOutcome:
+    """How the conversation ended, why, and what it used."""
+
+    ended: str
+    reason: str
+    turns: int
+    usage: UsageTotals
+    cost_usd: float
+    summary: str | None = None
+
+
+def cached_system(text: str) -> list[dict[str, Any]]:
+    return [{"type": "text", "text": text, "cache_control": CACHE}]
+
+
+def cached_tools(tools: Sequence[Mapping[str, Any]] = TOOLS) -> list[dict[str, Any]]:
+    """The tool declarations with a cache breakpoint on the last one (caching every tool before it)."""
+    out = [dict(tool) for tool in tools]
+    out[-1] = {**out[-1], "cache_control": CACHE}
+    return out
+
+
+def _trimmed(text: str, limit: int = TRANSCRIPT_RESULT_CHARS) -> str:
+    if len(text) <= limit:
+        return text
+    half = limit // 2
+    return f"{text[:half]}\n[... {len(text) - limit} characters cut ...]\n{text[-half:]}"
+
+
+class Conversation:
+    """One run's tool-use loop on a :class:`ModelClient`."""
+
+    def __init__(
+        self,
+        *,
+        client: ModelClient,
+        model: str,
+        price: Price,
+        toolbox: ToolBox,
+        transcript: Transcript,
+        system: str,
+        budget: Budget,
+        max_tokens: int,
+        api_timeout: float,
+        remaining: Callable[[], float],
+        on_usage: Callable[[UsageTotals, float], None],
+        say: Callable[[str], None],
+    ) -> None:
+        self._client = client
+        self._model = model
+        self._price = price
+        self._tools = toolbox
+        self._transcript = transcript
+        self._system = cached_system(system)
+        self._declared = cached_tools()
+        self._budget = budget
+        self._max_tokens = max_tokens
+        self._api_timeout = api_timeout
+        self._remaining = remaining
+        self._on_usage = on_usage
+        self._say = say
+        self.usage = UsageTotals()
+        self.messages: list[dict[str, Any]] = []
+
+    @property
+    def cost(self) -> float:
+        return self.usage.cost(self._price)
+
+    def _outcome(self, ended: str, reason: str, turns: int, summary: str | None = None) -> LoopOutcome:
+        return LoopOutcome(ended, reason, turns, self.usage, self.cost, summary)
+
+    def run(self, first_message: str) -> LoopOutcome:
+        self.messages = [{"role": "user", "content": first_message}]
+        self._transcript.write(
+            "note", 0, text="system prompt", system=self._system[0]["text"], tools=[t["name"] for t in self._declared]
+        )
+        turns = nudges = 0
+        while True:
+            stop = next_stop(turns=turns, cost=self.cost, remaining=self._remaining(), budget=self._budget)
+            if stop is not None:
+                return self._outcome(stop[0], stop[1], turns)
+            turns += 1
+            try:
+                reply = self._ask(turns)
+            except ApiFailure as failure:
+                self._transcript.write("error", turns, error=str(failure), fatal=failure.fatal, status=failure.status)
+                return self._outcome(API_FATAL if failure.fatal else API_ERROR, str(failure), turns)
+            self.messages.append({"role": "assistant", "content": list(reply.content)})
+            uses = reply.tool_uses()
+            if not uses:
+                if nudges >= MAX_NUDGES:
+                    return self._outcome(ENDED, "the model stopped calling tools", turns, reply.text() or None)
+                nudges += 1
+                self.messages.append({"role": "user", "content": NUDGE})
+                continue
+            results, summary = self._run_tools(turns, uses)
+            self.messages.append({"role": "user", "content": results})
+            if summary is not None:
+                return self._outcome(FINISHED, "the model called finish", turns, summary)
+
+    def _ask(self, turn: int) -> ModelReply:
+        self._transcript.write("request", turn, model=self._model, content=self.messages[-1]["content"])
+        remaining = self._remaining()
+        reply = self._client.send(
+            system=self._system,
+            tools=self._declared,
+            messages=self.messages,
+            max_tokens=self._max_tokens,
+            timeout=request_timeout(remaining, self._budget.reserve_secs, self._api_timeout),
+        )
+        self.usage = self.usage.add(
+            input_tokens=reply.input_tokens,
+            output_tokens=reply.output_tokens,
+            cache_creation=reply.cache_creation_input_tokens,
+            cache_read=reply.cache_read_input_tokens,
+        )
+        usage = {
+            "input_tokens": reply.input_tokens,
+            "output_tokens": reply.output_tokens,
+            "cache_creation_input_tokens": reply.cache_creation_input_tokens,
+            "cache_read_input_tokens": reply.cache_read_input_tokens,
+            "cost_usd": round(self.cost, 6),
+        }
+        self._transcript.write(
+            "response", turn, id=reply.id, stop_reason=reply.stop_reason, content=list(reply.content), usage=usage
+        )
+        self._on_usage(self.usage, self.cost)
+        return reply
+
+    def _status_line(self, turn: int) -> str:
+        left = self._remaining()
+        time_left = "no time limit" if not math.isfinite(left) else f"{left:.0f}s left before the deadline"
+        return (
+            f"[{time_left}; turn {turn}/{self._budget.max_turns}; "
+            f"${self.cost:.3f} of ${self._budget.max_cost_usd:.2f} spent]"
+        )
+
+    def _run_tools(self, turn: int, uses: Sequence[Mapping[str, Any]]) -> tuple[list[dict[str, Any]], str | None]:
+        results: list[dict[str, Any]] = []
+        summary = None
+        for use in uses:
+            name, args = str(use.get("name")), use.get("input") or {}
+            self._say(f"turn {turn}: {name} {_brief(args)}")
+            outcome = self._tools.call(name, args if isinstance(args, Mapping) else {})
+            if outcome.finished is not None:
+                summary = outcome.finished
+            text = f"{outcome.text}\n{self._status_line(turn)}"
+            result = {"type": "tool_result", "tool_use_id": use.get("id"), "content": text}
+            if outcome.is_error:
+                result["is_error"] = True
+            results.append(result)
+            self._transcript.write(
+                "tool_result",
+                turn,
+                tool=name,
+                tool_use_id=use.get("id"),
+                is_error=outcome.is_error,
+                text=_trimmed(text),
+            )
+        return results, summary
+
+
+def _brief(args: Any, limit: int = 100) -> str:
+    if not isinstance(args, Mapping):
+        return ""
+    parts = [f"{k}={str(v).splitlines()[0] if str(v) else ''!s}"[:60] for k, v in args.items() if k != "content"]
+    text = " ".join(parts)
+    return text if len(text) <= limit else text[: limit - 1] + "…"

@@ -1,0 +1,117 @@
+"""The system prompt: the competition, its data, the hardware and plan, the budget, the progress protocol, the rules."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+from mle_ci.agents.claude.config import AgentConfig
+from mle_ci.agents.claude.processes import trim
+
+MAX_LISTED = 40
+HEAD_LINES = 5
+DESCRIPTION_CHARS = 8000
+
+
+@dataclass(frozen=True)
+class DataView:
+    """What the model is shown of the data folder: the description, a listing with sizes, heads of the CSVs."""
+
+    description: str
+    listing: tuple[str, ...]
+    heads: tuple[tuple[str, str], ...]
+
+
+def _size(n: int) -> str:
+    value = float(n)
+    for unit in ("B", "KiB", "MiB"):
+        if value < 1024:
+            return f"{n} B" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{value:.1f} GiB"
+
+
+def read_data(folder: Path) -> DataView:
+    """Describe ``folder`` for the prompt (a folder of many files is summarised, never listed whole)."""
+    description = ""
+    for name in ("description.md", "description.txt", "README.md"):
+        path = folder / name
+        if path.is_file():
+            description = trim(path.read_text(encoding="utf-8", errors="replace"), DESCRIPTION_CHARS, 0)
+            break
+    files = sorted(p for p in folder.rglob("*") if p.is_file())
+    listing = [f"{p.relative_to(folder)}  ({_size(p.stat().st_size)})" for p in files[:MAX_LISTED]]
+    if len(files) > MAX_LISTED:
+        listing.append(f"... and {len(files) - MAX_LISTED} more files")
+    heads = []
+    for path in (p for p in files if p.suffix.lower() in (".csv", ".tsv") and p.parent == folder):
+        with path.open(encoding="utf-8", errors="replace") as handle:
+            lines = [line.rstrip("\n")[:300] for _, line in zip(range(HEAD_LINES), handle, strict=False)]
+        heads.append((path.name, "\n".join(lines)))
+    return DataView(description=description, listing=tuple(listing), heads=tuple(heads))
+
+
+def _budget(seconds: float) -> str:
+    if not math.isfinite(seconds):
+        return "no time limit is set (still, work as if every minute counts)"
+    return f"{seconds:.0f} seconds ({seconds / 60:.1f} minutes) from now"
+
+
+PROTOCOL = """\
+Report progress so that per-epoch and per-fold scores reach the run's reports (the harness reads them):
+- in Python: `from mle_ci import progress`, then `progress.epoch(epoch, total, loss=..., val_score=..., fold=k)`,
+  `progress.fold(k, score, total=n, metric="<metric>")`, `progress.metric("<metric>", cv_score)` and
+  `progress.should_stop(margin=30)` / `progress.remaining()` to respect the deadline;
+- or plain lines: `Epoch 1/10: Loss=2.145, Val_Score=0.523 (12s)` and `Fold 1/5 complete: Score=0.687`.
+Run training with start_job so that its output and events are recorded; poll it with job_status."""
+
+RULES = """\
+Rules:
+1. Write a valid submission EARLY (a simple model first), check it with validate_submission, then improve it.
+   Replace it atomically (write a temporary file, then rename it) so that a valid file is always in place.
+2. Use the hardware you were given: the device, batch size and mixed precision of the training plan.
+3. Keep within the time budget: every tool result says how much time is left. Long training goes through start_job;
+   bash commands are for quick steps (they time out). Stop your jobs and call finish before time runs out.
+4. The competition data is read-only; write code and files in the workspace (your current folder).
+5. Call finish with a short summary (model, CV score, what you would try next) when the submission is final."""
+
+
+def system_prompt(config: AgentConfig, data: DataView, *, remaining: float) -> str:
+    """The whole system prompt as one text (cached by the API across turns)."""
+    plan = "\n".join(f"- {name}={value}" for name, value in sorted(config.plan.items())) or "- none given"
+    metric = config.metric or "see the description"
+    direction = {True: "higher is better", False: "lower is better", None: "direction: see the description"}[
+        config.higher_is_better
+    ]
+    folds = f"{config.folds}-fold cross-validation" if config.folds else "k-fold cross-validation (5 folds if unsure)"
+    heads = "\n\n".join(f"{name} (first lines):\n```\n{text}\n```" for name, text in data.heads)
+    return f"""\
+You are an expert ML engineer working autonomously on a Kaggle-style competition in a CI job. Engineer the best \
+solution you can within the budget, using the tools, and leave a valid submission file.
+
+# Competition: {config.competition or "unnamed"}
+Metric: {metric} ({direction}). Evaluate with {folds} and report each fold's score.
+
+{data.description or "(no description file)"}
+
+# Data (read-only): {config.data_dir}
+{chr(10).join(data.listing) or "(empty)"}
+
+{heads}
+
+# Where things go
+- Workspace (your current folder, read and write): {config.workspace}
+- The submission: {config.submission_path} (same columns and ids as the sample submission)
+
+# Hardware and training plan
+{plan}
+
+# Time budget
+{_budget(remaining)}. The run is stopped hard at the deadline; jobs still running then are killed.
+
+# Progress protocol
+{PROTOCOL}
+
+{RULES}
+"""

@@ -1,0 +1,203 @@
+"""The tools the model may call: their declarations (JSON schemas) and one dispatcher that carries them out."""
+
+from __future__ import annotations
+
+import math
+import os
+import tempfile
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from mle_ci.agents.claude.jobs import Jobs
+from mle_ci.agents.claude.processes import run_command, trim
+from mle_ci.agents.claude.validation import Verdict
+from mle_ci.agents.claude.workspace import ToolError, Workspace
+
+DEFAULT_BASH_TIMEOUT = 120.0
+MAX_BASH_TIMEOUT = 1800.0
+READ_LIMIT = 400
+"""Lines read_file returns at most by default."""
+MAX_WRITE = 2_000_000
+
+
+def _tool(name: str, description: str, properties: dict[str, Any], required: list[str]) -> dict[str, Any]:
+    schema = {"type": "object", "properties": properties, "required": required}
+    return {"name": name, "description": description, "input_schema": schema}
+
+
+_STR = {"type": "string"}
+
+TOOLS: tuple[dict[str, Any], ...] = (
+    _tool(
+        "bash",
+        "Run a short shell command (bash) in the workspace and get its exit code and output (head and tail when "
+        "long). It is stopped at timeout_s; processes it leaves in the background are stopped when it ends: "
+        "use start_job for training.",
+        {"command": _STR, "timeout_s": {"type": "number", "description": "seconds, default 120"}},
+        ["command"],
+    ),
+    _tool(
+        "write_file",
+        "Write a text file (created or replaced) in the workspace or the submission folder.",
+        {"path": _STR, "content": _STR},
+        ["path", "content"],
+    ),
+    _tool(
+        "read_file",
+        "Read a text file of the workspace or the competition data: lines from offset (0-based), limit lines.",
+        {"path": _STR, "offset": {"type": "integer"}, "limit": {"type": "integer"}},
+        ["path"],
+    ),
+    _tool(
+        "start_job",
+        "Start a long command (e.g. training) in the background in the workspace; its output goes to a log file "
+        "and its progress events to the run's record. Returns a job id for job_status and stop_job.",
+        {"command": _STR, "name": {"type": "string", "description": "a short label, e.g. train-lgbm"}},
+        ["command", "name"],
+    ),
+    _tool(
+        "job_status",
+        "A job's state, elapsed time, latest epoch and fold events, GPU use now and last log lines.",
+        {"job_id": _STR},
+        ["job_id"],
+    ),
+    _tool("stop_job", "Stop a background job (its whole process group).", {"job_id": _STR}, ["job_id"]),
+    _tool(
+        "validate_submission",
+        "Check a submission file's format as the grader does (default: the run's submission path).",
+        {"path": _STR},
+        [],
+    ),
+    _tool(
+        "finish",
+        "End the run. Call it when the submission is final, with a short summary of what you did and the CV score.",
+        {"summary": _STR},
+        ["summary"],
+    ),
+)
+TOOL_NAMES = tuple(tool["name"] for tool in TOOLS)
+
+
+@dataclass(frozen=True)
+class ToolOutcome:
+    """A tool's result for the model; ``finished`` holds the summary when the tool was ``finish``."""
+
+    text: str
+    is_error: bool = False
+    finished: str | None = None
+
+
+def _text(args: Mapping[str, Any], key: str, *, required: bool = True) -> str:
+    value = args.get(key)
+    if value is None and not required:
+        return ""
+    if not isinstance(value, str):
+        raise ToolError(f"{key!r} must be a string")
+    return value
+
+
+def _whole(args: Mapping[str, Any], key: str, default: int) -> int:
+    value = args.get(key, default)
+    if value is None:
+        return default
+    if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+        raise ToolError(f"{key!r} must be a non-negative integer")
+    return int(value)
+
+
+def write_atomic(path: Path, content: str) -> None:
+    """Replace ``path`` whole, so that a reader (or the grader after a kill) never sees half a file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(content)
+        os.replace(temp, path)
+    except BaseException:
+        Path(temp).unlink(missing_ok=True)
+        raise
+
+
+class ToolBox:
+    """Carries out tool calls in the workspace; a bad call is an error result for the model, never a crash."""
+
+    def __init__(
+        self,
+        *,
+        workspace: Workspace,
+        jobs: Jobs,
+        env: Mapping[str, str],
+        submission: Path,
+        validate: Callable[[Path], Verdict],
+        remaining: Callable[[], float],
+    ) -> None:
+        self.workspace = workspace
+        self.jobs = jobs
+        self._env = dict(env)
+        self._submission = submission
+        self._validate = validate
+        self._remaining = remaining
+
+    def call(self, name: str, args: Mapping[str, Any]) -> ToolOutcome:
+        handler = getattr(self, f"_tool_{name}", None) if name in TOOL_NAMES else None
+        if handler is None:
+            return ToolOutcome(f"unknown tool {name!r} (tools: {', '.join(TOOL_NAMES)})", is_error=True)
+        try:
+            outcome: ToolOutcome = handler(args)
+        except ToolError as exc:
+            return ToolOutcome(str(exc), is_error=True)
+        except OSError as exc:
+            return ToolOutcome(f"{name}: {exc.strerror or exc}", is_error=True)
+        return outcome
+
+    def _tool_bash(self, args: Mapping[str, Any]) -> ToolOutcome:
+        command = _text(args, "command")
+        wanted = args.get("timeout_s", DEFAULT_BASH_TIMEOUT)
+        if isinstance(wanted, bool) or not isinstance(wanted, int | float) or not wanted > 0:
+            raise ToolError("'timeout_s' must be a positive number of seconds")
+        left = self._remaining()
+        timeout = min(float(wanted), MAX_BASH_TIMEOUT, left if math.isfinite(left) else MAX_BASH_TIMEOUT)
+        result = run_command(command, cwd=self.workspace.root, env=self._env, timeout=timeout)
+        return ToolOutcome(result.render(), is_error=result.timed_out or result.exit_code != 0)
+
+    def _tool_write_file(self, args: Mapping[str, Any]) -> ToolOutcome:
+        path = self.workspace.writable(_text(args, "path"))
+        content = _text(args, "content")
+        if len(content) > MAX_WRITE:
+            raise ToolError(f"content of {len(content)} characters is over the {MAX_WRITE} limit")
+        write_atomic(path, content)
+        return ToolOutcome(f"wrote {len(content.encode('utf-8'))} bytes to {path}")
+
+    def _tool_read_file(self, args: Mapping[str, Any]) -> ToolOutcome:
+        path = self.workspace.readable(_text(args, "path"))
+        if not path.is_file():
+            raise ToolError(f"{path}: no such file")
+        offset, limit = _whole(args, "offset", 0), _whole(args, "limit", READ_LIMIT) or READ_LIMIT
+        with path.open(encoding="utf-8", errors="replace") as handle:
+            lines = handle.readlines()
+        chosen = lines[offset : offset + limit]
+        more = len(lines) - offset - len(chosen)
+        note = f"\n[{more} more lines: read with offset={offset + len(chosen)}]" if more > 0 else ""
+        return ToolOutcome(trim("".join(chosen)) + note)
+
+    def _tool_start_job(self, args: Mapping[str, Any]) -> ToolOutcome:
+        job = self.jobs.start(_text(args, "command"), _text(args, "name", required=False) or "job")
+        return ToolOutcome(f"started {job.id} ({job.name}), log {job.log}")
+
+    def _tool_job_status(self, args: Mapping[str, Any]) -> ToolOutcome:
+        return ToolOutcome(self.jobs.status(_text(args, "job_id")))
+
+    def _tool_stop_job(self, args: Mapping[str, Any]) -> ToolOutcome:
+        return ToolOutcome(self.jobs.stop(_text(args, "job_id")))
+
+    def _tool_validate_submission(self, args: Mapping[str, Any]) -> ToolOutcome:
+        given = _text(args, "path", required=False)
+        path = self.workspace.readable(given) if given else self._submission
+        verdict = self._validate(path)
+        return ToolOutcome(verdict.text, is_error=not verdict.valid)
+
+    def _tool_finish(self, args: Mapping[str, Any]) -> ToolOutcome:
+        summary = _text(args, "summary", required=False) or "(no summary)"
+        return ToolOutcome("finishing the run", finished=summary)
