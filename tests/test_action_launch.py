@@ -10,9 +10,9 @@ import sys
 import textwrap
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
-
 from helpers import ROOT, alive
 
 SECRET = "sk-ant-api03-launcher-secret"
@@ -86,7 +86,7 @@ def runner(tmp_path: Path) -> dict[str, str]:
     }
 
 
-def calls(env: dict[str, str]) -> list[dict[str, object]]:
+def calls(env: dict[str, str]) -> list[dict[str, Any]]:
     path = Path(env["FAKE_DOCKER_LOG"])
     return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
 
@@ -102,10 +102,10 @@ def launch(env: dict[str, str], *args: str) -> subprocess.Popen[str]:
     )
 
 
-def wait_for_run(env: dict[str, str], seconds: float = 10) -> dict[str, object]:
+def wait_for_run(env: dict[str, str], seconds: float = 10) -> dict[str, Any]:
     end = time.monotonic() + seconds
     while time.monotonic() < end:
-        runs = [c for c in calls(env) if c["argv"][0] == "run"]  # type: ignore[index]
+        runs = [c for c in calls(env) if c["argv"][0] == "run"]
         if runs:
             return runs[0]
         time.sleep(0.05)
@@ -122,7 +122,7 @@ def test_build_then_run_and_the_containers_exit_code(runner: dict[str, str]) -> 
     proc = launch(runner)
     stdout, stderr = proc.communicate(timeout=30)
     assert proc.returncode == 124, stderr
-    commands = [c["argv"][0] for c in calls(runner)]  # type: ignore[index]
+    commands = [c["argv"][0] for c in calls(runner)]
     assert commands[:2] == ["build", "run"]
     assert "::group::Build the image mle-gpu-agent:abc123" in stdout
     assert list(cid_folder(runner).glob("*.cid")) == []
@@ -136,9 +136,9 @@ def test_secret_is_masked_first_and_reaches_docker_only_through_the_environment(
     assert proc.returncode == 0
     assert stdout.splitlines()[0] == f"::add-mask::{SECRET}"
     run = wait_for_run(runner)
-    assert not any(SECRET in word for word in run["argv"])  # type: ignore[attr-defined]
+    assert not any(SECRET in word for word in run["argv"])
     assert run["secret_in_env"] is True
-    assert [c["argv"][0] for c in calls(runner)][0] == "run"  # type: ignore[index]  # named image: no build
+    assert calls(runner)[0]["argv"][0] == "run"  # named image: no build
 
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
@@ -155,7 +155,7 @@ def test_a_signal_is_forwarded_and_no_container_is_left(runner: dict[str, str], 
     assert {"argv": run["argv"], "signal": int(sig)} in [
         {"argv": c["argv"], "signal": c.get("signal")} for c in recorded if "signal" in c
     ]
-    kills = [c["argv"] for c in recorded if c["argv"][0] == "kill"]  # type: ignore[index]
+    kills = [c["argv"] for c in recorded if c["argv"][0] == "kill"]
     assert kills, "the launcher never asked docker to kill the container"
     assert list(cid_folder(runner).glob("*.cid")) == []
 

@@ -1,0 +1,6 @@
+"""The action image's entry point: the runner's inputs, the same run as ``mle-ci run`` (mle_ci.action.entrypoint)."""
+
+from mle_ci.action.entrypoint import main
+
+if __name__ == "__main__":
+    raise SystemExit(main())
