@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import json
 import os
+import sys
+import types
 from pathlib import Path
 
 import pytest
 
+from mle_ci.cli import main
 from mle_ci.events import MessageEvent, SubmissionEvent, UsageEvent
 from mle_ci.publishing import KeyRedactor, read_transcript, scrub_files
 from mle_ci.redaction import find_key, redact_key_bytes, redact_keys
@@ -246,3 +249,41 @@ def test_a_torn_transcript_line_is_skipped(tmp_path: Path) -> None:
     path = tmp_path / "transcript.jsonl"
     path.write_text('{"type": "request", "turn": 1}\n[1, 2]\n{"type": "resp')
     assert read_transcript(path) == [{"type": "request", "turn": 1}]
+
+
+def test_report_renders_the_transcript_through_the_agents_renderer(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`mle-ci report` gives the whole records of transcript.jsonl to render_transcript; transcript.md is redacted."""
+    seen: list[list[dict[str, object]]] = []
+
+    def render_transcript(records: list[dict[str, object]]) -> str:
+        seen.append(list(records))
+        return "".join(f"- {record['type']}: {record.get('text', '')}\n" for record in records)
+
+    renderer = types.ModuleType("mle_ci.report.transcript")
+    renderer.render_transcript = render_transcript  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "mle_ci.report.transcript", renderer)
+    folder = tmp_path / "run"
+    folder.mkdir()
+    (folder / "result.json").write_text(json.dumps(_claude_run(submission_producer="claude").to_dict()))
+    (folder / "transcript.jsonl").write_text(
+        json.dumps({"type": "request", "text": "hello"})
+        + "\n"
+        + json.dumps({"type": "tool_result", "text": f"echo {KEY}"})
+        + '\n{"type": "resp'
+    )
+    assert main(["report", str(folder)]) == 0
+    assert seen == [[{"type": "request", "text": "hello"}, {"type": "tool_result", "text": f"echo {KEY}"}]]
+    assert (folder / "transcript.md").read_text() == "- request: hello\n- tool_result: echo ***\n"
+    assert "wrote summary.md, junit.xml and transcript.md" in capsys.readouterr().out
+
+
+def test_no_transcript_means_no_transcript_md(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A run without a transcript (a plain command) gets no transcript.md, and the report line says so."""
+    folder = tmp_path / "run"
+    folder.mkdir()
+    (folder / "result.json").write_text(json.dumps(RunResult(status=RunStatus.SUCCESS).to_dict()))
+    assert main(["report", str(folder)]) == 0
+    assert not (folder / "transcript.md").exists()
+    assert "wrote summary.md and junit.xml" in capsys.readouterr().out
