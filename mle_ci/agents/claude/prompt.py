@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -52,10 +53,11 @@ def read_data(folder: Path) -> DataView:
     return DataView(description=description, listing=tuple(listing), heads=tuple(heads))
 
 
-def _budget(seconds: float) -> str:
-    if not math.isfinite(seconds):
+def _budget(seconds: float, deadline: float | None) -> str:
+    if deadline is None or not math.isfinite(seconds):
         return "no time limit is set (still, work as if every minute counts)"
-    return f"{seconds:.0f} seconds ({seconds / 60:.1f} minutes) from now"
+    at = time.strftime("%H:%M:%S UTC", time.gmtime(deadline))
+    return f"{seconds:.0f} seconds ({seconds / 60:.1f} minutes) from the start, until {at}"
 
 
 PROTOCOL = """\
@@ -108,7 +110,7 @@ Metric: {metric} ({direction}). Evaluate with {folds} and report each fold's sco
 {plan}
 
 # Time budget
-{_budget(remaining)}. The run is stopped hard at the deadline; jobs still running then are killed.
+{_budget(remaining, config.deadline)}. The run is stopped hard at the deadline; jobs still running then are killed.
 
 # Progress protocol
 {PROTOCOL}
