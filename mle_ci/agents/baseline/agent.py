@@ -163,7 +163,7 @@ def _fit_fold(
 BUDGET_EXHAUSTED = 124
 
 
-def run(options: AgentOptions, stop: StopSignal) -> int:
+def run(options: AgentOptions, stop: StopSignal, *, workers: int = 1) -> int:
     """Train and write the submission; 0 when every fold ran, 124 when the time budget cut the run short."""
     competition = read_competition(options.data_dir, metric=options.metric, higher_is_better=options.higher_is_better)
     task = competition.task
@@ -178,12 +178,17 @@ def run(options: AgentOptions, stop: StopSignal) -> int:
     count = len(dataset.x_train)
     folds = min(options.folds, count)
     config = _config(options, task, count - count // folds)
-    _announce(task, dataset, config, options)
+    _announce(task, dataset, config, options, workers)
     oof = np.zeros((count, dataset.outputs))
     covered = np.zeros(count, dtype=bool)
     durations: list[float] = []
-    budget_cut = False
-    for fold, val_rows in enumerate(fold_indices(count, folds, options.seed, dataset.y_class), start=1):
+    splits = list(enumerate(fold_indices(count, folds, options.seed, dataset.y_class), start=1))
+    # Several workers train every fold (mle_ci.agents.baseline.parallel); the loop is the one-after-another way.
+    budget_cut = workers > 1 and _in_parallel(
+        splits, workers, options=options, competition=competition, dataset=dataset, config=config,
+        ensemble=ensemble, oof=oof, covered=covered, stop=stop,
+    )  # fmt: skip
+    for fold, val_rows in splits if workers == 1 else ():
         if stop.is_set():
             break
         decision = decide_fold(durations, progress.remaining(), margin=options.margin)
@@ -232,12 +237,19 @@ def run(options: AgentOptions, stop: StopSignal) -> int:
     return 0
 
 
-def _announce(task: Task, dataset: Dataset, config: TrainConfig, options: AgentOptions) -> None:
+def _in_parallel(splits: list[tuple[int, NDArray[np.int64]]], workers: int, **context: Any) -> bool:
+    """The folds on ``workers`` processes; True when the time budget cut the run short."""
+    from mle_ci.agents.baseline.parallel import train_in_parallel
+
+    return train_in_parallel(splits, workers=workers, **context)
+
+
+def _announce(task: Task, dataset: Dataset, config: TrainConfig, options: AgentOptions, workers: int) -> None:
     """Say what will be trained, and what was left aside."""
     progress.message(_describe(task, dataset, config))
     if dataset.dropped:
         progress.message(f"{dataset.dropped} train row(s) without a target or image left out", "warning")
-    if config.device.type == "cuda" and (options.gpu_count or 1) > 1:
+    if config.device.type == "cuda" and (options.gpu_count or 1) > 1 and workers == 1:
         progress.message(f"the plan has {options.gpu_count} GPUs; the baseline trains on one", "warning")
 
 
@@ -271,11 +283,14 @@ def main(
         stop.install()
     try:
         options = load_options(argv, os.environ if environ is None else environ)
+        from mle_ci.agents.baseline.parallel import fold_workers
+
+        workers = fold_workers(os.environ if environ is None else environ, options)
     except OptionsError as exc:
         print(f"Error: {exc}", file=sys.stderr)
         return 2
     try:
-        return run(options, stop)
+        return run(options, stop, workers=workers)
     except TaskError as exc:
         progress.message(str(exc), level="error")
         print(f"Error: {exc}", file=sys.stderr)
