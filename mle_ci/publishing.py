@@ -13,10 +13,10 @@ from typing import TYPE_CHECKING, Any, TextIO, cast
 
 from mle_ci.console import Console, make_console
 from mle_ci.errors import ResultError
-from mle_ci.files import Redactor, write_atomic
+from mle_ci.files import REDACTED, Redactor, write_atomic
 from mle_ci.github import GitHub, GitHubFileError, Level, secret_values
 from mle_ci.hardware.model import Severity
-from mle_ci.redaction import redact_key_bytes, redact_keys
+from mle_ci.redaction import KEY_MARK, redact_key_bytes, redact_keys
 from mle_ci.result import RunResult, RunStatus
 from mle_ci.runplan import ResultFiles
 
@@ -26,17 +26,29 @@ if TYPE_CHECKING:
     from mle_ci.supervisor import SignalTrap
 
 
+KEY_MARK_BYTES = KEY_MARK.encode("ascii")
+
+
 class KeyRedactor(Redactor):
     """Known secret values, and anything shaped like an Anthropic API key (``sk-ant-…``) even when unknown."""
 
     def __bool__(self) -> bool:
         return True  # a key nobody declared can still turn up, so there is always something to look for
 
+    def __init__(self, secrets: Iterable[str]) -> None:
+        super().__init__(secrets)
+        self._known = tuple(sorted({s.encode("utf-8") for s in secrets if s}, key=len, reverse=True))
+
     def bytes(self, data: bytes) -> bytes:
-        return redact_key_bytes(super().bytes(data))
+        # Every line of the child's output passes here: one loop, no extra call when there is nothing to hide.
+        for secret in self._known:
+            if secret in data:
+                data = data.replace(secret, REDACTED)
+        return redact_key_bytes(data) if KEY_MARK_BYTES in data else data
 
     def text(self, text: str) -> str:
-        return redact_keys(super().text(text))
+        text = super().text(text)
+        return redact_keys(text) if KEY_MARK in text else text
 
 
 def run_secrets(settings: Settings) -> tuple[str, ...]:
