@@ -48,6 +48,33 @@ class Redactor:
         return text
 
 
+RESERVE_NAME = ".mle-ci-reserve"
+RESERVE_BYTES = 1024 * 1024
+"""Disk space held back while the run goes, so the final reports fit even when the run fills the disk."""
+
+
+class SpaceReserve:
+    """A file of allocated blocks in the result folder, deleted just before the final reports are written."""
+
+    def __init__(self, folder: Path, size: int = RESERVE_BYTES) -> None:
+        self.path = folder / RESERVE_NAME
+        self.held = False
+        try:
+            fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
+            try:
+                os.posix_fallocate(fd, 0, size)
+                self.held = True
+            finally:
+                os.close(fd)
+        except OSError:
+            self.release()  # no room even now, or no fallocate here: the run goes on without a reserve
+
+    def release(self) -> None:
+        self.held = False
+        with contextlib.suppress(OSError):
+            self.path.unlink(missing_ok=True)
+
+
 class LogFile:
     """The child's output, line by line; a write error (full disk) is remembered, not raised."""
 

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, TextIO
 
 from mle_ci.decisions import Clocks, min_score_gate, regression_gate, run_status
 from mle_ci.durations import format_duration
-from mle_ci.files import LogFile, write_atomic
+from mle_ci.files import LogFile, SpaceReserve, write_atomic
 from mle_ci.gpuwatch import GpuVerdict, GpuWatch, IdleRule
 from mle_ci.hardware.model import Severity
 from mle_ci.hardware.nvml import NvmlBackend
@@ -104,6 +104,7 @@ class RunSession:
                 backend=nvml,
             )
         self._log = LogFile(files.log)
+        self._reserve = SpaceReserve(files.root)
         self._monitor = RunMonitor(
             tracker=self._tracker,
             console=self._outlets.console,
@@ -163,6 +164,8 @@ class RunSession:
         finally:
             outlets.console.stop()
             verdict = self._gpus.finish() if self._gpus is not None else None
+            # Room for the final reports, even when the run filled the disk.
+            self._reserve.release()
         self._monitor.finish()
         # The child wrote these itself: a secret it let slip is redacted before anything reads them.
         for problem in scrub_files((self._files.events, self._files.transcript), outlets.redactor):
