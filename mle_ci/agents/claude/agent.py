@@ -190,6 +190,7 @@ def run(config: AgentConfig, environ: Mapping[str, str], client: ModelClient | N
         parts.say(f"{exc}: stopping")
         parts.transcript.write("note", 0, text=f"{exc} received: stopping")
     finally:
+        parts.client.close()
         parts.stop_jobs()
     if terminated:
         verdict = parts.check(config.submission_path)

@@ -60,6 +60,9 @@ class ModelClient(Protocol):
         timeout: float,
     ) -> ModelReply: ...
 
+    def close(self) -> None:
+        """Release the connections."""
+
 
 def sdk_models() -> tuple[tuple[str, ...], frozenset[str]]:
     """The model names the installed SDK lists (newest first) and those it flags as deprecated."""
@@ -108,6 +111,9 @@ class AnthropicClient:
     def __init__(self, *, api_key: str, model: str, base_url: str | None, max_retries: int, timeout: float) -> None:
         self.model = model
         self._client = anthropic.Anthropic(api_key=api_key, base_url=base_url, max_retries=max_retries, timeout=timeout)
+
+    def close(self) -> None:
+        self._client.close()
 
     def send(
         self,
