@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import contextlib
-import importlib
 import json
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO, cast
@@ -141,25 +140,15 @@ def read_transcript(path: Path) -> list[dict[str, Any]]:
     return records
 
 
-def _transcript_renderer() -> Callable[[Sequence[Mapping[str, Any]]], str] | None:
-    """The claude agent's transcript renderer, where this installation has it."""
-    try:
-        module = importlib.import_module("mle_ci.report.transcript")
-    except ImportError:
-        return None
-    return cast("Callable[[Sequence[Mapping[str, Any]]], str] | None", getattr(module, "render_transcript", None))
-
-
 def render_transcript_file(path: Path) -> str | None:
-    """transcript.md's text from the transcript.jsonl at ``path``, or None when there is none to render."""
-    render = _transcript_renderer()
-    if render is None:
-        return None
+    """transcript.md's text from the transcript.jsonl at ``path``, or None when there is none."""
+    from mle_ci.report.transcript import render_transcript
+
     try:
         records = read_transcript(path)
     except OSError:
         return None
-    return render(records)
+    return render_transcript(records)
 
 
 def scrub_files(paths: Iterable[Path], redactor: Redactor) -> list[str]:

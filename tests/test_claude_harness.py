@@ -247,7 +247,8 @@ def test_a_planted_key_reaches_the_agent_and_no_produced_byte(tmp_path: Path, mo
     shown = "\n".join(line for line in text.splitlines() if not line.startswith("::add-mask::"))
     produced = {path.name: path.read_bytes() for path in (*out.iterdir(), *(tmp_path / "gh").iterdir())}
     produced["stdout"] = shown.encode()
-    assert {"log.txt", "result.json", "summary.md", "junit.xml", "events.jsonl", "transcript.jsonl"} <= set(produced)
+    expected = {"log.txt", "result.json", "summary.md", "junit.xml", "events.jsonl", "transcript.jsonl"}
+    assert expected | {"transcript.md", "output", "summary"} <= set(produced)
     for name, data in produced.items():
         for secret in (KEY, KEY[:20], TOKEN):
             assert secret.encode() not in data, f"{secret[:10]}… leaked into {name}"
@@ -256,7 +257,10 @@ def test_a_planted_key_reaches_the_agent_and_no_produced_byte(tmp_path: Path, mo
     assert "authorised as ***" in json.loads((out / "result.json").read_text())["warnings"]
 
     records = [json.loads(line) for line in (out / "transcript.jsonl").read_text().splitlines()[:3]]
-    assert records[0]["headers"]["x-api-key"] == "***"
+    assert records[0]["content"] == "the task; key ***"
+    transcript = (out / "transcript.md").read_text()
+    assert "Let me look at the data." in transcript
+    assert "ANTHROPIC_API_KEY=***" in transcript
 
     summary = (out / "summary.md").read_text()
     assert "### Agent" in summary

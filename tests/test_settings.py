@@ -252,7 +252,7 @@ def test_error_messages_use_the_name_given_for_the_file(tmp_path: Path) -> None:
         ("agent: baseline\n\ntimout: 5\n", "mle-ci.yml line 3: unknown key 'timout' — did you mean 'timeout'?"),
         ("stall-timout: 5\n", "mle-ci.yml line 1: unknown key 'stall-timout' — did you mean 'stall-timeout'?"),
         ("higher_is_better: true\n", "mle-ci.yml line 1: unknown key 'higher_is_better'"),
-        ("zzz: 1\n", "mle-ci.yml line 1: unknown key 'zzz'; known keys: agent, api_reserve, baseline_result, cache_dir,"),
+        ("zzz: 1\n", "mle-ci.yml line 1: unknown key 'zzz'; known keys: agent, api_reserve, baseline_result, cache"),
         ("folds: 2\nfolds: 3\n", "mle-ci.yml line 2: 'folds' is set twice (first on line 1)"),
         ("folds: 2\ngrace: 1\nfolds: [3]\n", "mle-ci.yml line 3: 'folds' is set twice"),
         ("folds: [1, 2]\n", "mle-ci.yml line 1: folds: expected a positive integer, got a list"),

@@ -31,13 +31,25 @@ print(f"the key again, cut: {key[:20]}")
 progress.message(f"authorised as {key}", level="warning")
 progress.usage("claude-sonnet-4-5", requests=1, input_tokens=1200, output_tokens=300, cache_creation_input_tokens=4000)
 with (logs / "transcript.jsonl").open("w", encoding="utf-8") as transcript:
+    # The agent's record shape (v, ts, turn, kind, ...), with the key where a careless agent might let it be.
     for record in (
-        {"type": "request", "turn": 1, "headers": {"x-api-key": key}},
-        {"type": "response", "turn": 1, "content": [{"type": "text", "text": "Let me look at the data."}]},
-        {"type": "tool_result", "turn": 1, "content": f"env shows ANTHROPIC_API_KEY={key}"},
+        {"v": 1, "ts": 1.0, "turn": 1, "kind": "request", "content": f"the task; key {key}"},
+        {
+            "v": 1,
+            "ts": 2.0,
+            "turn": 1,
+            "kind": "response",
+            "stop_reason": "tool_use",
+            "usage": {"input_tokens": 1200, "output_tokens": 300, "cost_usd": 0.02},
+            "content": [
+                {"type": "text", "text": "Let me look at the data."},
+                {"type": "tool_use", "name": "bash", "input": {"command": "env | grep ANTHROPIC"}},
+            ],
+        },
+        {"v": 1, "ts": 3.0, "turn": 1, "kind": "tool_result", "tool": "bash", "text": f"ANTHROPIC_API_KEY={key}"},
     ):
         transcript.write(json.dumps(record) + "\n")
-    transcript.write('{"type": "response", "turn": 2, "cont')  # torn last line: killed mid-write
+    transcript.write('{"v": 1, "ts": 4.0, "turn": 2, "kind": "resp')  # torn last line: killed mid-write
 progress.usage(
     "claude-sonnet-4-5",
     requests=3,
