@@ -23,8 +23,10 @@ progress events, GPU checks and reports. With no arguments: the baseline agent o
   mle-ci run
   mle-ci run --competition breast-cancer --timeout 10m
   mle-ci run --timeout 30m --folds 5 -- python train.py
+  ANTHROPIC_API_KEY=... mle-ci run --agent claude --timeout 30m --max-cost 2
 \b
-Exit codes: 0 passed, 1 failed (command or gate), 2 usage error (nothing run),
+Exit codes: 0 passed, 1 failed (command or gate), 2 usage error (nothing run;
+also --agent claude without ANTHROPIC_API_KEY or the anthropic-api-key input),
 3 GPU required but CUDA unusable (nothing run), 124 time limit reached,
 130 interrupted (SIGINT/SIGTERM/SIGHUP to the harness).
 """
