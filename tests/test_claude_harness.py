@@ -176,14 +176,15 @@ def test_no_key_through_execute_starts_nothing(marked_agent: Path) -> None:
     assert not marked_agent.exists()
 
 
-def test_a_blank_key_is_no_key(marked_agent: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_blank_key_is_no_key(
+    marked_agent: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     """An empty input (a secret that is not set in the repository) is the same as none."""
-    os.environ["INPUT_ANTHROPIC-API-KEY"] = "   "
-    try:
-        assert main(["run", "--agent", "claude"]) == 2
-    finally:
-        del os.environ["INPUT_ANTHROPIC-API-KEY"]
+    monkeypatch.setenv("INPUT_ANTHROPIC-API-KEY", "   ")
+    monkeypatch.setenv("ANTHROPIC_API_KEY", "")
+    assert main(["run", "--agent", "claude"]) == 2
     assert "needs an Anthropic API key" in capsys.readouterr().err
+    assert not marked_agent.exists()
 
 
 # --- a planted key, end to end --------------------------------------------------------------------------------
