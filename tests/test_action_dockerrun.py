@@ -187,3 +187,23 @@ def test_gpu_requested_follows_the_option() -> None:
     assert not plan_invocation(env, action_path="/a", user="0:0", cidfile="/c").gpu_requested
     env["INPUT_GPUS"] = "1"
     assert plan_invocation(env, action_path="/a", user="0:0", cidfile="/c").gpu_requested
+
+
+def test_a_relay_mounts_only_the_workspace_and_points_the_file_variables_into_it() -> None:
+    """Under act: no runner folders mounted, GITHUB_OUTPUT/GITHUB_STEP_SUMMARY given as relay paths."""
+    env = runner_env()
+    relay = "/home/runner/work/repo/repo/.mle-ci-relay-1"
+    argv = plan_invocation(env, action_path="/a", user="0:0", cidfile="/c", relay=relay).run
+    mounts = option_values(argv, "--mount")
+    assert mounts == ["type=bind,source=/home/runner/work/repo/repo,target=/home/runner/work/repo/repo"]
+    envs = option_values(argv, "--env")
+    assert f"GITHUB_OUTPUT={relay}/github_output" in envs
+    assert f"GITHUB_STEP_SUMMARY={relay}/github_step_summary" in envs
+    assert "GITHUB_OUTPUT" not in envs and "GITHUB_STEP_SUMMARY" not in envs
+    assert "INPUT_ANTHROPIC-API-KEY" in envs
+
+
+def test_a_relay_outside_the_workspace_is_a_bug() -> None:
+    """The relay must be visible to the container, so it has to be inside the mounted workspace."""
+    with pytest.raises(ValueError, match="not inside the workspace"):
+        plan_invocation(runner_env(), action_path="/a", user="0:0", cidfile="/c", relay="/tmp/relay")

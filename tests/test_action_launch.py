@@ -44,6 +44,12 @@ cidfile = sys.argv[sys.argv.index("--cidfile") + 1]
 with open(cidfile, "w") as f:
     f.write(f"fake-{{os.getpid()}}")
 record(secret_in_env=os.environ.get("INPUT_ANTHROPIC-API-KEY") == {secret!r})
+given = dict(a.split("=", 1) for a in sys.argv if "=" in a and a.startswith("GITHUB_"))
+if os.environ.get("FAKE_WRITE_OUTPUT"):
+    with open(given.get("GITHUB_OUTPUT", os.environ["GITHUB_OUTPUT"]), "a") as f:
+        f.write("status=success\\n")
+    with open(given.get("GITHUB_STEP_SUMMARY", os.environ["GITHUB_STEP_SUMMARY"]), "a") as f:
+        f.write("# summary\\n")
 if os.environ.get("FAKE_STDERR"):
     sys.stderr.write(os.environ["FAKE_STDERR"] + "\\n")
     sys.exit(int(os.environ["FAKE_RC"]))
@@ -80,6 +86,7 @@ def runner(tmp_path: Path) -> dict[str, str]:
         "GITHUB_ACTION_PATH": str(ROOT),
         "GITHUB_SHA": "abc123",
         "GITHUB_OUTPUT": str(temp / "_runner_file_commands" / "set_output"),
+        "GITHUB_STEP_SUMMARY": str(temp / "_runner_file_commands" / "step_summary"),
         "RUNNER_TEMP": str(temp),
         "INPUT_GPUS": "all",
         "INPUT_ANTHROPIC-API-KEY": SECRET,
@@ -250,3 +257,25 @@ def test_the_launcher_needs_only_the_standard_library() -> None:
         [sys.executable, "-S", "-c", code], env={"PYTHONPATH": str(ROOT)}, capture_output=True, text=True, check=True
     )
     assert proc.stdout.strip() == "[]"
+
+
+def test_outputs_reach_the_runners_files_through_the_mounts(runner: dict[str, str]) -> None:
+    """On a runner the container writes GITHUB_OUTPUT itself: the folder is mounted at the same path."""
+    runner.update(INPUT_IMAGE="img", FAKE_WRITE_OUTPUT="1")
+    proc = launch(runner)
+    proc.communicate(timeout=30)
+    assert proc.returncode == 0
+    assert Path(runner["GITHUB_OUTPUT"]).read_text() == "status=success\n"
+
+
+def test_under_act_outputs_and_summary_are_relayed_through_the_workspace(runner: dict[str, str]) -> None:
+    """act's runner files are not on the host: the container writes a relay in the workspace, copied back after."""
+    runner.update(INPUT_IMAGE="img", FAKE_WRITE_OUTPUT="1", ACT="true")
+    proc = launch(runner)
+    proc.communicate(timeout=30)
+    assert proc.returncode == 0
+    argv = wait_for_run(runner)["argv"]
+    assert any(a.startswith("GITHUB_OUTPUT=" + runner["GITHUB_WORKSPACE"]) for a in argv)
+    assert Path(runner["GITHUB_OUTPUT"]).read_text() == "status=success\n"
+    assert Path(runner["GITHUB_STEP_SUMMARY"]).read_text() == "# summary\n"
+    assert not list(Path(runner["GITHUB_WORKSPACE"]).glob(".mle-ci-relay-*"))

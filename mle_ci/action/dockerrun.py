@@ -20,6 +20,7 @@ from mle_ci.errors import ConfigError
 
 __all__ = [
     "IMAGE_REPOSITORY",
+    "RELAYED",
     "SHM_SIZE",
     "DockerInvocation",
     "forwarded_names",
@@ -27,6 +28,7 @@ __all__ = [
     "image_tag",
     "mount_folders",
     "plan_invocation",
+    "relay_files",
 ]
 
 IMAGE_REPOSITORY = "mle-gpu-agent"
@@ -48,6 +50,9 @@ _FILE_VARIABLES = (
     "GITHUB_STATE",
     "GITHUB_EVENT_PATH",
 )
+RELAYED = ("GITHUB_OUTPUT", "GITHUB_STEP_SUMMARY")
+"""The runner files the launcher relays when the container cannot mount them (act)."""
+
 _DEVICE = re.compile(r"\d+|GPU-[0-9A-Fa-f-]+|MIG-[0-9A-Za-z/-]+")
 _TAG_UNSAFE = re.compile(r"[^A-Za-z0-9_.-]+")
 
@@ -132,8 +137,13 @@ def plan_invocation(
     user: str,
     cidfile: str,
     docker: str = "docker",
+    relay: str | None = None,
 ) -> DockerInvocation:
-    """The build and run command lines for this step; ``user`` is ``UID:GID`` of the runner's process."""
+    """The build and run command lines for this step; ``user`` is ``UID:GID`` of the runner's process.
+
+    With ``relay`` (a folder in the workspace; under act, whose runner folders the host's daemon cannot mount)
+    only the workspace is mounted and the container writes its outputs and summary into ``relay`` instead.
+    """
     gpus = gpus_option(env.get("INPUT_GPUS", ""))
     folders = mount_folders(env)
     workspace = _absolute("GITHUB_WORKSPACE", env["GITHUB_WORKSPACE"].strip())
@@ -147,12 +157,25 @@ def plan_invocation(
         build = (docker, "build", "--tag", image, "--file", posixpath.join(root, "Dockerfile"), root)
     run = [docker, "run", "--rm", "--init", "--cidfile", cidfile, "--user", user, *gpus]
     run += ["--shm-size", SHM_SIZE, "--workdir", workspace]
+    if relay is not None:
+        if not _inside(_absolute("relay", relay), workspace):
+            raise ValueError(f"plan_invocation: the relay folder {relay!r} is not inside the workspace")
+        folders = (workspace,)
     for folder in folders:
         run += ["--mount", _bind(folder)]
+    relayed = relay_files(relay) if relay is not None else {}
     for name in forwarded_names(env):
-        run += ["--env", name]
+        if name not in relayed:
+            run += ["--env", name]
+    for name, path in relayed.items():
+        run += ["--env", f"{name}={path}"]  # a path in the workspace, never a secret
     run.append(image)
     return DockerInvocation(build=build, run=tuple(run), image=image, gpu_requested=bool(gpus))
+
+
+def relay_files(relay: str) -> dict[str, str]:
+    """The container's output and summary files inside a relay folder, by the variable that names them."""
+    return {name: posixpath.join(relay, name.lower()) for name in RELAYED}
 
 
 def _absolute(name: str, path: str) -> str:

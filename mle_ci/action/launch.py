@@ -22,11 +22,11 @@ from pathlib import Path
 from types import FrameType
 from typing import BinaryIO, TextIO
 
-from mle_ci.action.dockerrun import DockerInvocation, plan_invocation
+from mle_ci.action.dockerrun import DockerInvocation, plan_invocation, relay_files
 from mle_ci.errors import ConfigError, ExitCode
 from mle_ci.github import GitHub, secret_values
 
-__all__ = ["CID_FOLDER", "ContainerRun", "cleanup", "main"]
+__all__ = ["CID_FOLDER", "ContainerRun", "cleanup", "deliver_relay", "main"]
 
 CID_FOLDER = "mle-gpu-agent-cid"
 """Folder under ``RUNNER_TEMP`` that holds the cidfile of each running container of this job."""
@@ -164,12 +164,14 @@ def _launch(env: Mapping[str, str], docker: str, github: GitHub, stream: TextIO)
         raise ConfigError("RUNNER_TEMP is not set: the action runs inside a GitHub Actions job (or act)")
     folder.mkdir(parents=True, exist_ok=True)
     cidfile = folder / f"{os.getpid()}-{time.time_ns()}.cid"  # docker refuses a cidfile that exists
+    relay = _relay_folder(env)
     invocation = plan_invocation(
         env,
         action_path=env.get("GITHUB_ACTION_PATH", ""),
         user=f"{os.getuid()}:{os.getgid()}",
         cidfile=str(cidfile),
         docker=docker,
+        relay=None if relay is None else str(relay),
     )
     if invocation.build:
         github.group(f"Build the image {invocation.image}")
@@ -180,7 +182,11 @@ def _launch(env: Mapping[str, str], docker: str, github: GitHub, stream: TextIO)
             return _fail(github, stream, f"docker build failed (exit {built}); nothing was run", ExitCode.USAGE)
     stream.flush()
     container = ContainerRun(invocation.run, cidfile, docker=docker, stderr=sys.stderr.buffer)
-    code = container.run()
+    try:
+        code = container.run()
+    finally:
+        if relay is not None:
+            deliver_relay(relay, env)
     return _docker_failure(code, container.stderr_tail, invocation, github, stream)
 
 
@@ -209,6 +215,30 @@ def _fail(github: GitHub, stream: TextIO, message: str, code: int) -> int:
     stream.flush()
     print(f"Error: {message}", file=sys.stderr)
     return int(code)
+
+
+def _relay_folder(env: Mapping[str, str]) -> Path | None:
+    """Under act the runner's files live where the host's daemon cannot mount them: relay them via the workspace."""
+    workspace = env.get("GITHUB_WORKSPACE", "").strip()
+    if env.get("ACT") != "true" or not os.path.isabs(workspace):
+        return None
+    relay = Path(workspace) / f".mle-ci-relay-{os.getpid()}"
+    relay.mkdir(parents=True, exist_ok=True)
+    for path in relay_files(str(relay)).values():
+        Path(path).touch()
+    return relay
+
+
+def deliver_relay(relay: Path, env: Mapping[str, str]) -> None:
+    """Append what the container wrote in ``relay`` to the runner's real output and summary files, then drop it."""
+    for name, path in relay_files(str(relay)).items():
+        target = env.get(name, "").strip()
+        with contextlib.suppress(OSError):
+            written = Path(path).read_bytes()
+            if target and written:
+                with open(target, "ab") as sink:
+                    sink.write(written)
+    shutil.rmtree(relay, ignore_errors=True)
 
 
 def _cid_folder(env: Mapping[str, str]) -> Path | None:

@@ -1,0 +1,159 @@
+"""One contract, four places: action.yml's inputs and outputs = what the settings read and the outputs renderer
+writes = the README's tables = what the composite step maps and passes on."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import yaml
+from helpers import ROOT
+
+from mle_ci.report.outputs import decide_outputs
+from mle_ci.result import RunResult, RunStatus
+from mle_ci.settings import ACTION_INPUTS
+
+LAUNCHER_INPUTS = {"image"}
+"""Inputs the host-side launcher reads itself; the container's settings never see them."""
+
+
+def action() -> dict[str, Any]:
+    loaded: dict[str, Any] = yaml.safe_load((ROOT / "action.yml").read_text(encoding="utf-8"))
+    return loaded
+
+
+def readme_table(heading: str) -> list[str]:
+    """The first column (a `code` name) of the Markdown table under ``### heading`` in the README."""
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = text.split(f"\n### {heading}\n", 1)[1]
+    names: list[str] = []
+    for line in section.splitlines()[1:]:
+        if not line.strip():
+            if names:
+                break
+            continue
+        if not line.startswith("|"):
+            break
+        match = re.match(r"\| `([^`]+)` \|", line)
+        if match:
+            names.append(match.group(1))
+    return names
+
+
+def run_step() -> dict[str, Any]:
+    steps = action()["runs"]["steps"]
+    step: dict[str, Any] = next(s for s in steps if s.get("id") == "run")
+    return step
+
+
+def test_action_is_composite_with_name_description_and_branding() -> None:
+    """A composite action (a docker action never gets a GPU), presentable on the Marketplace."""
+    meta = action()
+    assert meta["runs"]["using"] == "composite"
+    assert meta["name"] and meta["description"]
+    assert set(meta["branding"]) == {"icon", "color"}
+
+
+def test_inputs_are_the_settings_action_inputs_plus_the_launchers() -> None:
+    """Every input the settings read is declared, and nothing else except the launcher's own."""
+    assert set(action()["inputs"]) == set(ACTION_INPUTS) | LAUNCHER_INPUTS
+
+
+def test_every_input_has_a_description_and_a_string_default() -> None:
+    """Defaults are strings (the runner passes text); empty leaves mle-ci.yml and the harness's defaults in charge."""
+    for name, spec in action()["inputs"].items():
+        assert spec["description"].strip(), name
+        assert isinstance(spec["default"], str), name
+        assert spec.get("required", False) is False, name
+    assert action()["inputs"]["gpus"]["default"] == "all"
+
+
+def test_readme_inputs_table_lists_the_same_inputs_in_the_same_order() -> None:
+    """The README's inputs table is action.yml's inputs, one row each."""
+    assert readme_table("Inputs") == list(action()["inputs"])
+
+
+def test_outputs_are_what_the_outputs_renderer_writes() -> None:
+    """action.yml's outputs are exactly the keys the GitHub outputs renderer writes to GITHUB_OUTPUT."""
+    written = decide_outputs(RunResult(status=RunStatus.SUCCESS), files={})
+    assert set(action()["outputs"]) == set(written)
+
+
+def test_every_output_mirrors_the_run_steps_output_of_the_same_name() -> None:
+    """The composite step's outputs (the container's GITHUB_OUTPUT) become the action's, name for name."""
+    for name, spec in action()["outputs"].items():
+        assert spec["value"] == f"${{{{ steps.run.outputs.{name} }}}}", name
+        assert spec["description"].strip(), name
+
+
+def test_readme_outputs_table_lists_the_same_outputs() -> None:
+    """The README's outputs table is action.yml's outputs."""
+    assert readme_table("Outputs") == list(action()["outputs"])
+
+
+def test_the_step_maps_every_input_to_its_runner_name() -> None:
+    """Composite steps get no INPUT_* of their own: each input is mapped as the runner names it, hyphens kept."""
+    env = run_step()["env"]
+    for name in action()["inputs"]:
+        assert env[f"INPUT_{name.upper()}"] == f"${{{{ inputs.{name} }}}}", name
+    mapped = {key for key in env if key.startswith("INPUT_")}
+    assert mapped == {f"INPUT_{name.upper()}" for name in action()["inputs"]}
+
+
+def test_the_step_execs_the_launcher_and_a_cleanup_always_follows() -> None:
+    """`exec` so the runner's SIGINT reaches the launcher; an always() step kills a container a hard kill left."""
+    steps = action()["runs"]["steps"]
+    assert run_step()["run"].strip() == "exec python3 -m mle_ci.action.launch"
+    assert run_step()["env"]["PYTHONPATH"] == "${{ github.action_path }}"
+    cleanup = steps[-1]
+    assert cleanup["if"] == "always()"
+    assert cleanup["run"].strip() == "exec python3 -m mle_ci.action.launch --cleanup"
+
+
+def test_no_input_value_is_interpolated_into_a_script() -> None:
+    """Inputs reach the step only through env (no `${{ inputs.x }}` inside `run:`: no injection, no key in argv)."""
+    for step in action()["runs"]["steps"]:
+        assert "${{" not in step.get("run", ""), step.get("name")
+
+
+def test_design_inputs_and_outputs_are_all_there() -> None:
+    """The inputs and outputs DESIGN.md promises exist (more may be added)."""
+    design_inputs = {
+        "gpus", "agent", "command", "competition", "data-dir", "timeout-minutes", "grace-seconds",
+        "heartbeat-seconds", "stall-minutes", "folds", "min-score", "model", "anthropic-api-key", "output-dir",
+        "config", "image",
+    }  # fmt: skip
+    design_outputs = {
+        "status", "exit-code", "score", "score-std", "folds", "submission", "junit", "summary", "result",
+        "gpu-name", "gpu-util-mean", "duration-seconds",
+    }  # fmt: skip
+    assert design_inputs <= set(action()["inputs"])
+    assert design_outputs <= set(action()["outputs"])
+
+
+def test_the_dockerfile_pins_its_base_and_keeps_torch() -> None:
+    """The base image by tag and digest; the package installed without replacing torch; an entry point, no CMD."""
+    text = (ROOT / "Dockerfile").read_text(encoding="utf-8")
+    base = re.search(r"^FROM (\S+)", text, re.MULTILINE)
+    assert base is not None
+    assert re.fullmatch(r"pytorch/pytorch:[\w.-]+-runtime@sha256:[0-9a-f]{64}", base.group(1))
+    assert "torch was replaced" in text
+    assert 'ENTRYPOINT ["python", "/opt/mle-gpu-agent/entrypoint.py"]' in text
+    ignored = (ROOT / ".dockerignore").read_text(encoding="utf-8").splitlines()
+    assert ignored[1] == "*"  # only what the image installs is sent to the daemon
+    for path in ("pyproject.toml", "README.md", "entrypoint.py", "mle_ci/"):
+        assert f"!{path}" in ignored
+        assert (ROOT / path).exists()
+
+
+def test_no_machine_path_is_committed_in_the_action_files() -> None:
+    """Nothing from a developer's machine in the files users run."""
+    for path in [
+        ROOT / "action.yml",
+        ROOT / "Dockerfile",
+        *sorted((ROOT / ".github" / "workflows").glob("*.yml")),
+        *sorted((ROOT / "integrations").rglob("*")),
+    ]:
+        if path.is_file():
+            text = path.read_text(encoding="utf-8")
+            assert "/work/" not in text and "/tmp/pytest" not in text, path
