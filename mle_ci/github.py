@@ -51,6 +51,7 @@ _SECRET_NAMES = frozenset(
         "INPUT_ANTHROPIC-API-KEY",
         "ACTIONS_RUNTIME_TOKEN",
         "ACTIONS_ID_TOKEN_REQUEST_TOKEN",
+        "ACTIONS_ID_TOKEN_REQUEST_URL",  # not a credential, but with the token it mints OIDC tokens: hidden too
         "GITHUB_TOKEN",
     }
 )

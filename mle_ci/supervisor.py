@@ -27,6 +27,7 @@ MAX_LINE = 64 * 1024
 
 _PR_SET_PDEATHSIG = 1
 _PR_SET_CHILD_SUBREAPER = 36
+_PR_SET_DUMPABLE = 4
 _HARNESS_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 _LEFTOVER_GRACE = 1.0
 _DRAIN_AFTER_EXIT = 0.5
@@ -145,6 +146,16 @@ def _die_with_parent(parent: int) -> Callable[[], None]:
             os._exit(1)
 
     return preexec
+
+
+def _hide_from_children() -> None:
+    """Keep this process's memory and ``/proc/<pid>/environ`` (the workflow's tokens) from its children.
+
+    A non-dumpable process is closed to a child of the same non-root user (root reads it all the same); the
+    flag is reset for the child by its exec.
+    """
+    if _PRCTL is not None:
+        _PRCTL(_PR_SET_DUMPABLE, 0, 0, 0, 0)
 
 
 def _set_subreaper(on: bool) -> bool:
@@ -300,6 +311,7 @@ class RunningChild:
         self._trap = trap
         self._clock = clock
         self._me = os.getpid()
+        _hide_from_children()
         self._subreaper = _set_subreaper(True)
         try:
             self._process = subprocess.Popen(
