@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 import csv
+import os
+import shutil
+import subprocess
+from pathlib import Path
 
 import pytest
+from helpers import ROOT
 
 from mle_ci.action.dockerrun import (
     SHM_SIZE,
@@ -207,3 +212,21 @@ def test_a_relay_outside_the_workspace_is_a_bug() -> None:
     """The relay must be visible to the container, so it has to be inside the mounted workspace."""
     with pytest.raises(ValueError, match="not inside the workspace"):
         plan_invocation(runner_env(), action_path="/a", user="0:0", cidfile="/c", relay="/tmp/relay")
+
+
+@pytest.mark.skipif(shutil.which("docker") is None, reason="no docker client here")
+@pytest.mark.parametrize("gpus", ["all", "none", "2", "0,1", "device=GPU-3a7b-11cc"])
+def test_the_real_docker_client_accepts_the_run_line(tmp_path: Path, gpus: str) -> None:
+    """docker parses --gpus and --mount before it connects: with no daemon reachable, only the connection fails."""
+    env = runner_env(INPUT_GPUS=gpus, GITHUB_WORKSPACE=str(tmp_path / "a,b"), RUNNER_TEMP=str(tmp_path / "t"))
+    for name in ("GITHUB_OUTPUT", "GITHUB_STEP_SUMMARY", "GITHUB_ENV", "GITHUB_EVENT_PATH"):
+        env[name] = str(tmp_path / "t" / "files" / name.lower())
+    cidfile = str(tmp_path / "c.cid")
+    invocation = plan_invocation(env, action_path=str(ROOT), user="1001:118", cidfile=cidfile)
+    client = {"PATH": os.environ["PATH"], "HOME": str(tmp_path), "DOCKER_HOST": f"unix://{tmp_path}/no.sock"}
+    for argv in (invocation.build, invocation.run):
+        proc = subprocess.run(argv, env=client, capture_output=True, text=True, timeout=60, check=False)
+        said = proc.stdout + proc.stderr
+        assert proc.returncode != 0
+        assert "invalid argument" not in said and "unknown flag" not in said, said
+        assert "Cannot connect to the Docker daemon" in said or "no.sock" in said, said
