@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import signal
 import subprocess
 import sys
 import time
@@ -92,16 +93,15 @@ class AgentRun:
         return [e for e in self.events() if e.get("type") == kind]
 
 
-def run_agent(
+def agent_env(
     out: Path,
     public: Path,
     server: AnthropicServer | None,
     *,
-    budget: float | None = 120,
-    extra: Mapping[str, str] | None = None,
-    timeout: float = 90,
-) -> AgentRun:
-    """Run ``python -m mle_ci.agents.claude`` as the harness would, with the run's contract in its environment."""
+    budget: float | None,
+    extra: Mapping[str, str] | None,
+) -> dict[str, str]:
+    """The environment ``mle-ci run`` gives the agent (the result folder created, an empty events file)."""
     out.mkdir(parents=True, exist_ok=True)
     (out / "events.jsonl").touch()
     env = {
@@ -137,9 +137,26 @@ def run_agent(
     if budget is not None:
         env["MLE_CI_DEADLINE"] = f"{time.time() + budget:.3f}"
     env.update(extra or {})
+    return env
+
+
+AGENT = [sys.executable, "-m", "mle_ci.agents.claude"]
+
+
+def run_agent(
+    out: Path,
+    public: Path,
+    server: AnthropicServer | None,
+    *,
+    budget: float | None = 120,
+    extra: Mapping[str, str] | None = None,
+    timeout: float = 90,
+) -> AgentRun:
+    """Run ``python -m mle_ci.agents.claude`` as the harness would, with the run's contract in its environment."""
+    env = agent_env(out, public, server, budget=budget, extra=extra)
     started = time.monotonic()
     done = subprocess.run(
-        [sys.executable, "-m", "mle_ci.agents.claude"],
+        AGENT,
         env=env,
         cwd=out,
         capture_output=True,
@@ -324,6 +341,31 @@ def test_the_deadline_stops_a_running_job_and_keeps_the_submission(tmp_path: Pat
     assert run.of_type("submission")[-1]["producer"] == "claude"
     assert run.seconds < 16
     assert subprocess.run(["pgrep", "-f", "sleep 600"], capture_output=True, check=False).returncode == 1
+
+
+def test_sigterm_mid_request_stops_the_job_and_keeps_the_submission(tmp_path: Path, public: Path) -> None:
+    """The harness's SIGTERM while the model thinks: the job's group is stopped, the valid file kept, exit 124."""
+    script = [
+        reply(tool_use("write_file", path="train.py", content=TRAIN)),
+        reply(tool_use("start_job", command=f"{sys.executable} train.py && sleep 600", name="hang")),
+        reply(tool_use("bash", command=WAIT_FOR_SUBMISSION, timeout_s=30)),
+        reply(text("thinking"), delay=60),
+    ]
+    with AnthropicServer(script, api_key=KEY) as server:
+        env = agent_env(tmp_path / "out", public, server, budget=120, extra=None)
+        agent = subprocess.Popen(
+            AGENT, env=env, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
+        deadline = time.monotonic() + 60
+        while len(server.received) < 4 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        time.sleep(0.3)
+        agent.send_signal(signal.SIGTERM)
+        stdout, stderr = agent.communicate(timeout=30)
+    assert agent.returncode == 124, stderr + stdout
+    assert "SIGTERM: stopping" in stdout and "stopped job(s) still running: job-1" in stdout
+    events = [json.loads(line) for line in (tmp_path / "out" / "events.jsonl").read_text().splitlines()]
+    assert [e["producer"] for e in events if e["type"] == "submission"] == ["claude"]
 
 
 def test_a_path_outside_the_workspace_is_refused(tmp_path: Path, public: Path) -> None:

@@ -31,8 +31,11 @@ OK, FAILED, CONFIG, BUDGET_EXHAUSTED = 0, 1, 2, 124
 FIRST_MESSAGE = "Start now: look at the data, write a valid submission early, then improve it. Report fold scores."
 
 
-class Terminated(Exception):
-    """SIGTERM or SIGINT reached the agent: the harness's deadline (or a cancel) is here."""
+class Terminated(BaseException):
+    """SIGTERM or SIGINT reached the agent: the harness's deadline (or a cancel) is here.
+
+    A BaseException, as KeyboardInterrupt is: the SDK retries any Exception raised during a request.
+    """
 
 
 def _terminate(signum: int, frame: FrameType | None) -> None:
@@ -92,6 +95,7 @@ class Run:
             timeout=config.api_timeout_secs,
         )
         self.price, self.price_source = price_for(config.model, config.prices)
+        self.fallback_started = False
 
     def say(self, text: str) -> None:
         with contextlib.suppress(OSError, ValueError):
@@ -152,6 +156,7 @@ class Run:
         if not run:
             return None, False
         progress.message(why, "warning")
+        self.fallback_started = True
         result = run_baseline(self.env, remaining=self.config.remaining())
         if not self.check(path).valid:
             return None, result.stopped
@@ -169,35 +174,37 @@ def _exit_code(outcome: LoopOutcome | None, producer: str | None, time_cut: bool
     return OK
 
 
+def _report(parts: Run, outcome: LoopOutcome) -> None:
+    level = "info" if outcome.ended == FINISHED else "warning"
+    parts.say(f"conversation ended ({outcome.ended}): {outcome.reason}")
+    progress.message(f"claude agent: {outcome.reason} after {outcome.turns} turn(s), ${outcome.cost_usd:.4f}", level)
+    if outcome.summary:
+        progress.message(f"claude agent summary: {parts.redactor.text(outcome.summary)}")
+    if outcome.ended == API_FATAL:
+        print(f"Error: the Anthropic API refused the run: {parts.redactor.text(outcome.reason)}", file=sys.stderr)
+
+
 def run(config: AgentConfig, environ: Mapping[str, str], client: ModelClient | None = None) -> int:
     """The whole run; every path stops the jobs and leaves the best valid submission there is."""
     parts = Run(config, environ, client)
     outcome: LoopOutcome | None = None
-    terminated = False
     try:
-        outcome = parts.converse()
-        level = "info" if outcome.ended == FINISHED else "warning"
-        parts.say(f"conversation ended ({outcome.ended}): {outcome.reason}")
-        progress.message(
-            f"claude agent: {outcome.reason} after {outcome.turns} turn(s), ${outcome.cost_usd:.4f}", level
-        )
-        if outcome.summary:
-            progress.message(f"claude agent summary: {parts.redactor.text(outcome.summary)}")
-        if outcome.ended == API_FATAL:
-            print(f"Error: the Anthropic API refused the run: {parts.redactor.text(outcome.reason)}", file=sys.stderr)
+        try:
+            outcome = parts.converse()
+        finally:
+            parts.client.close()
+            parts.stop_jobs()
+        _report(parts, outcome)
+        producer, time_cut = parts.secure_submission()
     except Terminated as exc:
-        terminated = True
+        # The harness's SIGTERM: no time for anything but stopping the jobs and recording a valid file.
         parts.say(f"{exc}: stopping")
         parts.transcript.write("note", 0, text=f"{exc} received: stopping")
-    finally:
-        parts.client.close()
         parts.stop_jobs()
-    if terminated:
-        verdict = parts.check(config.submission_path)
-        if verdict.valid:
-            progress.submission(config.submission_path, rows=_rows(config.submission_path), producer="claude")
+        if parts.check(config.submission_path).valid:
+            producer = "baseline" if parts.fallback_started else "claude"
+            progress.submission(config.submission_path, rows=_rows(config.submission_path), producer=producer)
         return BUDGET_EXHAUSTED
-    producer, time_cut = parts.secure_submission()
     parts.say(f"final submission: {producer or 'none'}")
     return _exit_code(outcome, producer, time_cut)
 
