@@ -138,7 +138,11 @@ def test_bad_input_is_exit_2_with_an_error_annotation(tmp_path: Path, name: str,
     assert not (Path(env["GITHUB_WORKSPACE"]) / "mle-ci-results" / "log.txt").exists()
 
 
-@pytest.mark.skipif(shutil.which("nvidia-smi") is not None, reason="a GPU may be present here")
+def gpu_here() -> bool:
+    return any(Path("/dev").glob("nvidia[0-9]*")) or shutil.which("nvidia-smi") is not None
+
+
+@pytest.mark.skipif(gpu_here(), reason="a GPU may be present here")
 def test_gpus_all_without_a_gpu_is_exit_3_before_the_command_runs(tmp_path: Path) -> None:
     """Anything but gpus: none requires a GPU: exit 3, reported, and the command never started."""
     marker = tmp_path / "ran"
@@ -225,3 +229,23 @@ def test_sigterm_before_the_run_starts_is_exit_130_not_a_silent_death(tmp_path: 
     assert proc.returncode == 130, proc.stderr
     assert "Interrupted before the run started" in proc.stderr
     assert os.path.getsize(env["GITHUB_OUTPUT"]) == 0
+
+
+@pytest.mark.gpu
+def test_gpus_all_on_a_gpu_machine_runs_and_reports_the_gpu(tmp_path: Path) -> None:
+    """Where CUDA works, gpus: all passes the fail-fast check, the command runs, and gpu-name names the GPU."""
+    if not gpu_here():
+        pytest.skip("no NVIDIA GPU here")
+    probe = subprocess.run(
+        [sys.executable, "-c", "import torch; raise SystemExit(0 if torch.cuda.is_available() else 1)"],
+        capture_output=True,
+        check=False,
+    )
+    if probe.returncode != 0:
+        pytest.skip("no CUDA build of torch here")
+    env = container_env(tmp_path, **{"INPUT_GPUS": "all", "INPUT_COMMAND": FOLDS_COMMAND, "INPUT_GPU-INTERVAL": "1s"})
+    proc = run_entrypoint(env, timeout=300)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    outputs = read_outputs(Path(env["GITHUB_OUTPUT"]))
+    assert outputs["status"] == "success"
+    assert outputs["gpu-name"]
