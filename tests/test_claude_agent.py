@@ -256,17 +256,24 @@ def test_rate_limit_then_overload_are_retried(tmp_path: Path, public: Path) -> N
     assert run.of_type("submission")[-1]["producer"] == "claude"
 
 
-@pytest.mark.parametrize(("status", "words"), [(401, "authentication failed"), (400, "bad request")])
-def test_a_request_that_cannot_succeed_ends_with_a_clear_message(
-    tmp_path: Path, public: Path, status: int, words: str
-) -> None:
-    """401 and 400 are not retried: one clear line, exit 1, and the baseline still leaves a submission."""
-    with AnthropicServer([Error(status, "scripted refusal")], api_key=KEY) as server:
+def test_an_auth_error_ends_with_a_clear_message_and_the_baseline_still_submits(tmp_path: Path, public: Path) -> None:
+    """401 is not retried: one clear line, exit 1, and the baseline fallback still leaves a submission."""
+    with AnthropicServer([Error(401, "invalid x-api-key")], api_key=KEY) as server:
         run = run_agent(tmp_path / "out", public, server, budget=90)
     assert run.returncode == 1
-    assert server.steps_played == 1 and len(server.received) == 1
-    assert f"Error: the Anthropic API refused the run: {words} (HTTP {status})" in run.stderr
+    assert len(server.received) == 1
+    assert "Error: the Anthropic API refused the run: authentication failed (HTTP 401)" in run.stderr
     assert run.of_type("submission")[-1]["producer"] == "baseline"
+
+
+def test_a_bad_request_ends_the_run_without_retrying(tmp_path: Path, public: Path) -> None:
+    """400 is not retried; with no time for the fallback the run ends with exit 1 and no file."""
+    with AnthropicServer([Error(400, "messages.0.content: field required")], api_key=KEY) as server:
+        run = run_agent(tmp_path / "out", public, server, budget=90, extra={"MLE_CI_FALLBACK_MIN_SECS": "1000"})
+    assert run.returncode == 1 and len(server.received) == 1
+    assert "refused the run: bad request (HTTP 400): invalid_request_error: messages.0.content" in run.stderr
+    assert "under the 1000s the baseline needs: no fallback" in run.stdout
+    assert not run.submission.exists()
 
 
 def test_a_wrong_key_is_refused_by_the_server(tmp_path: Path, public: Path) -> None:
@@ -293,10 +300,11 @@ def test_max_turns_stops_the_conversation(tmp_path: Path, public: Path) -> None:
     """With a maximum of 2 turns the third request is never sent."""
     script = [reply(tool_use("bash", command="echo one")), reply(tool_use("bash", command="echo two"))]
     with AnthropicServer(script, api_key=KEY) as server:
-        run = run_agent(tmp_path / "out", public, server, budget=90, extra={"MLE_CI_MAX_TURNS": "2"})
+        extra = {"MLE_CI_MAX_TURNS": "2", "MLE_CI_FALLBACK_MIN_SECS": "1000"}
+        run = run_agent(tmp_path / "out", public, server, budget=90, extra=extra)
     assert len(server.received) == 2
     assert "the maximum of 2 turns was reached" in run.stdout
-    assert run.returncode == 0 and run.of_type("submission")[-1]["producer"] == "baseline"
+    assert run.returncode == 1 and not run.submission.exists()
 
 
 def test_max_cost_stops_the_conversation(tmp_path: Path, public: Path) -> None:
