@@ -249,3 +249,20 @@ def test_gpus_all_on_a_gpu_machine_runs_and_reports_the_gpu(tmp_path: Path) -> N
     outputs = read_outputs(Path(env["GITHUB_OUTPUT"]))
     assert outputs["status"] == "success"
     assert outputs["gpu-name"]
+
+
+def test_the_users_command_gets_neither_the_inputs_nor_the_api_key(tmp_path: Path) -> None:
+    """The inputs (the API key among them) are the harness's: a user's command sees no INPUT_* and no key."""
+    key = "sk-ant-api03-entrypoint-secret-value"
+    probe = (
+        f"{sys.executable} -c \"import os; print('inputs:', sorted(k for k in os.environ if k.startswith('INPUT_')), "
+        "'key' if os.environ.get('ANTHROPIC_API_KEY') else 'nokey')\""
+    )
+    env = container_env(tmp_path, **{"INPUT_COMMAND": probe, "INPUT_ANTHROPIC-API-KEY": key})
+    proc = run_entrypoint(env)
+    assert proc.returncode == 0, proc.stderr
+    assert "inputs: [] nokey" in proc.stdout
+    # The one place the key is printed is the mask command itself, first, which the runner never shows.
+    lines = proc.stdout.splitlines()
+    assert lines[0] == f"::add-mask::{key}"
+    assert key not in "\n".join(lines[1:]) + proc.stderr
