@@ -179,6 +179,7 @@ def test_agent_dockerfile_builds_on_mlebench_env_and_installs_the_wheel() -> Non
     """FROM mlebench-env, the package from the folder's wheel, the start script where config.yaml names it."""
     text = (AGENT / "Dockerfile").read_text()
     assert "\nFROM mlebench-env\n" in text
-    assert "pip install --no-cache-dir /tmp/mle-gpu-agent-dist/*.whl" in text
+    assert "wheel=$(ls /tmp/mle-gpu-agent-dist/mle_gpu_agent-*.whl)" in text
+    assert 'pip install --no-cache-dir "${wheel}[claude]"' in text
     assert "COPY start.sh ${AGENT_DIR}/start.sh" in text
     assert os.access(START, os.X_OK)
