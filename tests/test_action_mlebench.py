@@ -183,3 +183,22 @@ def test_agent_dockerfile_builds_on_mlebench_env_and_installs_the_wheel() -> Non
     assert 'pip install --no-cache-dir "${wheel}[claude]"' in text
     assert "COPY start.sh ${AGENT_DIR}/start.sh" in text
     assert os.access(START, os.X_OK)
+
+
+def test_a_read_only_agent_dir_puts_the_layout_in_a_temporary_folder(home: dict[str, str], tmp_path: Path) -> None:
+    """start.sh runs as `nonroot`; when AGENT_DIR is not writable the competition layout goes to a temp folder."""
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    locked.chmod(0o500)
+    home["AGENT_DIR"] = str(locked / "agent")
+    home["TMPDIR"] = str(tmp_path)
+    try:
+        proc = start(home)
+    finally:
+        locked.chmod(0o700)
+    if os.geteuid() == 0 and proc.returncode == 0 and (locked / "agent").exists():
+        pytest.skip("root writes into a read-only folder anyway")
+    assert proc.returncode == 0, proc.stderr
+    record = recorded(home)
+    assert option(record["argv"], "--data-dir").startswith(str(tmp_path))
+    assert record["public"] == os.path.realpath(Path(home["MLE_CI_HOME"]) / "data")

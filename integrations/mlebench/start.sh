@@ -29,8 +29,13 @@ if command -v conda >/dev/null 2>&1 && [[ -z "${MLE_CI_NO_CONDA:-}" ]]; then
 fi
 
 # MLE-bench mounts one competition's public folder at /home/data; the harness reads <data-dir>/<id>/prepared/public.
+# The start script runs as `nonroot`: the layout goes where it may write (AGENT_DIR, else a temporary folder).
+mkdir -p "${submission_dir}" "${logs_dir}"
 layout="${agent_dir}/competitions"
-mkdir -p "${layout}/${COMPETITION_ID}/prepared" "${submission_dir}" "${logs_dir}"
+if ! mkdir -p "${layout}/${COMPETITION_ID}/prepared" 2>/dev/null; then
+  layout="$(mktemp -d)/competitions"
+  mkdir -p "${layout}/${COMPETITION_ID}/prepared"
+fi
 ln -sfn "${data_dir}" "${layout}/${COMPETITION_ID}/prepared/public"
 
 # Keep a margin for the reports and the copy below: a tenth of the limit, at least 1 s, at most 5 minutes.
