@@ -37,7 +37,12 @@ if command == "kill":
             sys.exit(1)
     sys.exit(0)
 if command == "build":
+    def on_build_signal(signum, frame):
+        record(build_signal=signum)
+        sys.exit(2)
+    signal.signal(signal.SIGINT, on_build_signal)
     record()
+    time.sleep(float(os.environ.get("FAKE_BUILD_SLEEP", "0")))
     sys.exit(int(os.environ.get("FAKE_BUILD_RC", "0")))
 assert command == "run"
 cidfile = sys.argv[sys.argv.index("--cidfile") + 1]
@@ -279,3 +284,20 @@ def test_under_act_outputs_and_summary_are_relayed_through_the_workspace(runner:
     assert Path(runner["GITHUB_OUTPUT"]).read_text() == "status=success\n"
     assert Path(runner["GITHUB_STEP_SUMMARY"]).read_text() == "# summary\n"
     assert not list(Path(runner["GITHUB_WORKSPACE"]).glob(".mle-ci-relay-*"))
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_a_cancel_during_the_build_stops_it_and_runs_nothing(runner: dict[str, str], sig: signal.Signals) -> None:
+    """Building can take minutes: the runner's signal cancels the build (SIGINT to docker), exit 130, no run."""
+    runner["FAKE_BUILD_SLEEP"] = "60"
+    proc = launch(runner)
+    deadline = time.monotonic() + 10
+    while not calls(runner) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    proc.send_signal(sig)
+    stdout, stderr = proc.communicate(timeout=20)
+    assert proc.returncode == 130, stderr
+    assert "cancelled while building the image; nothing was run" in stdout
+    recorded = calls(runner)
+    assert any(c.get("build_signal") == signal.SIGINT for c in recorded)
+    assert not any(c["argv"][0] == "run" for c in recorded)

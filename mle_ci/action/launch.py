@@ -110,6 +110,28 @@ class ContainerRun:
             del self._tail[:-8192]
 
 
+def build_image(argv: Sequence[str]) -> tuple[int, bool]:
+    """Run ``docker build``; a signal (a cancel, maybe minutes into the build) stops it. Returns (code, interrupted)."""
+    received: list[int] = []
+    previous = {sig: signal.signal(sig, lambda signum, _frame: received.append(signum)) for sig in _FORWARDED_SIGNALS}
+    try:
+        build = subprocess.Popen(list(argv), start_new_session=True)
+        forwarded = 0
+        while True:
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                code = build.wait(timeout=0.1)
+                break
+            while forwarded < len(received):
+                with contextlib.suppress(ProcessLookupError):
+                    # SIGINT is how the docker client cancels a build; a second signal ends it at once.
+                    build.send_signal(signal.SIGINT if forwarded == 0 else signal.SIGKILL)
+                forwarded += 1
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    return code, bool(received)
+
+
 def kill_container(cidfile: Path, docker: str) -> None:
     """Kill (and so, with ``--rm``, remove) the container named in ``cidfile`` if any, then drop the file."""
     try:
@@ -176,8 +198,10 @@ def _launch(env: Mapping[str, str], docker: str, github: GitHub, stream: TextIO)
     if invocation.build:
         github.group(f"Build the image {invocation.image}")
         stream.flush()
-        built = subprocess.run(invocation.build, check=False).returncode
+        built, interrupted = build_image(invocation.build)
         github.end_group()
+        if interrupted:
+            return _fail(github, stream, "cancelled while building the image; nothing was run", ExitCode.INTERRUPTED)
         if built != 0:
             return _fail(github, stream, f"docker build failed (exit {built}); nothing was run", ExitCode.USAGE)
     stream.flush()
