@@ -84,7 +84,11 @@ def test_every_action_is_pinned_to_a_commit_with_its_version_noted(path: Path) -
         assert re.search(re.escape(uses) + r" # v\d", text), (path.name, uses, "note the version")
 
 
-@pytest.mark.parametrize("path", ALL, ids=lambda p: p.name)
+USERS_OF_THE_ACTION = [*ALL, *sorted(set((ROOT / "examples").glob("*.yml")) - set(ALL))]
+"""Every workflow here that may use the action, examples/matrix.yml (another team's) included."""
+
+
+@pytest.mark.parametrize("path", USERS_OF_THE_ACTION, ids=lambda p: p.name)
 def test_uses_of_our_action_pass_real_inputs_and_read_real_outputs(path: Path) -> None:
     """`with:` keys are action.yml inputs; `steps.<id>.outputs.<name>` of our action's steps are its outputs."""
     meta = action()
