@@ -18,6 +18,7 @@ import flood
 import heartbeat_gap
 import monitor_sample_cost
 import overhead
+import parallel_folds
 import preflight_speed
 import sigint_exit
 from _common import Figure, report, table
@@ -31,6 +32,10 @@ BENCHMARKS: tuple[tuple[str, Callable[[], list[Figure]]], ...] = (
     ("preflight speed (5 interleaved rounds, no GPU here)", preflight_speed.measure),
     ("GPU monitor CPU per sample round", monitor_sample_cost.measure),
     ("baseline agent quality beside scikit-learn references (75/25 splits)", baseline_quality.measure),
+    (
+        "parallel folds (1 round, breast-cancer: 1 worker, 1 pinned thread, 2 workers)",
+        lambda: parallel_folds.measure("breast-cancer", rounds=1),
+    ),
 )
 
 

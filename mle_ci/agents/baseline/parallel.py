@@ -39,8 +39,10 @@ from mle_ci.agents.baseline.train import CUT_SHORT, TrainConfig
 PARALLEL_VARIABLE = "MLE_CI_PARALLEL_FOLDS"
 """Worker processes for the folds; by default the plan's GPU count on CUDA, else 1 (folds one after another)."""
 WORKER_FD_VARIABLE = "MLE_CI_FOLD_WORKER_FD"
-STOP_WAIT = 10.0
-"""Seconds the agent waits for stopped workers to report before it kills them."""
+STOP_WAIT = 8.0
+"""Seconds the agent waits for stopped workers to report their folds (within the harness's 15 s grace)."""
+EXIT_WAIT = 4.0
+"""Seconds the agent then gives its workers to exit before it kills them."""
 
 # --- decisions (pure) ---------------------------------------------------------------------------------------
 
@@ -244,9 +246,10 @@ def train_in_parallel(
     pool: list[_Worker] = []
     try:
         for index, device in enumerate(devices, start=1):
-            worker = _start_worker(index, device)
-            pool.append(worker)
-            worker.conn.send(WorkerJob(index, task, dataset, worker_config, options, threads))
+            pool.append(_start_worker(index, device))
+        # Every worker imports torch at once; then each reads the data while the next one is sent.
+        for worker in pool:
+            worker.conn.send(WorkerJob(worker.index, task, dataset, worker_config, options, threads))
         finished = _collector(
             state,
             options=options,
@@ -354,11 +357,13 @@ def _schedule(
 
 
 def _shut_down(pool: list[_Worker]) -> None:
-    """Tell every worker to stop, then make sure none is left running."""
+    """Tell every worker to stop (a busy one by SIGTERM), then make sure none is left running."""
     for worker in pool:
+        if worker.fold is not None and worker.process.poll() is None:
+            worker.process.send_signal(signal.SIGTERM)
         with contextlib.suppress(OSError):  # it has already gone
             worker.conn.send(None)
-    end = time.monotonic() + STOP_WAIT
+    end = time.monotonic() + EXIT_WAIT
     for worker in pool:
         try:
             worker.process.wait(timeout=max(0.1, end - time.monotonic()))
