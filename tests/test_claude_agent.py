@@ -211,6 +211,9 @@ def test_a_full_solve_leaves_a_valid_submission_and_fold_events(tmp_path: Path, 
     ]
     assert first["tools"][-1]["cache_control"] == {"type": "ephemeral"}
     assert first["system"][0]["cache_control"] == {"type": "ephemeral"}
+    later = server.received[3].body["messages"]
+    assert later[-1]["content"][-1]["cache_control"] == {"type": "ephemeral"}
+    assert "cache_control" not in json.dumps(later[:-1])
     assert "breast" in first["system"][0]["text"].lower() and "MLE_CI_DEVICE=cpu" in first["system"][0]["text"]
     status = server.received[5].tool_results()[0]
     assert "job-1 (train-logreg)" in status["content"] and "fold=2" in status["content"]

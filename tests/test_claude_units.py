@@ -16,6 +16,7 @@ from mle_ci.agents.claude.agent import child_env
 from mle_ci.agents.claude.api import AnthropicClient, ApiFailure, sdk_models
 from mle_ci.agents.claude.config import ConfigError, choose_model, load_config, reserve_for
 from mle_ci.agents.claude.fallback import fallback_decision
+from mle_ci.agents.claude.history import compact, for_transcript, with_breakpoint
 from mle_ci.agents.claude.jobs import Jobs, job_events
 from mle_ci.agents.claude.loop import MAX_COST, MAX_TURNS, TIME, Budget, cached_tools, next_stop, request_timeout
 from mle_ci.agents.claude.prices import FAMILY_PRICES, UNKNOWN, Price, PriceError, UsageTotals, parse_prices, price_for
@@ -398,3 +399,41 @@ def test_the_sdk_retries_transient_errors_before_giving_up() -> None:
         answer = send(client(server, retries=2))
     assert answer.text() == "ok" and len(server.received) == 3  # type: ignore[attr-defined]
     assert [r.headers.get("x-stainless-retry-count") for r in server.received] == ["0", "1", "2"]
+
+
+# --- the conversation as sent
+
+
+def test_one_cache_breakpoint_moves_to_the_newest_message() -> None:
+    """Only the newest message's last block is marked; the stored messages are left unmarked."""
+    messages = [
+        {"role": "user", "content": "start"},
+        {"role": "assistant", "content": [{"type": "tool_use", "id": "t", "name": "bash", "input": {}}]},
+        {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "t", "content": "ok"}]},
+    ]
+    sent = with_breakpoint(messages)
+    assert sent[-1]["content"][-1]["cache_control"] == {"type": "ephemeral"}
+    assert "cache_control" not in json.dumps(sent[:-1]) and "cache_control" not in json.dumps(messages)
+    assert with_breakpoint(messages[:1])[0]["content"] == [
+        {"type": "text", "text": "start", "cache_control": {"type": "ephemeral"}}
+    ]
+
+
+def test_a_long_conversation_shortens_only_old_tool_results() -> None:
+    """Past the limit, tool results before the last few messages are cut; the recent ones and all else stay."""
+    big = "x" * 5000
+    messages = [{"role": "user", "content": "start"}] + [
+        {"role": "user", "content": [{"type": "tool_result", "tool_use_id": str(i), "content": big}]} for i in range(6)
+    ]
+    assert compact(messages, limit=10**6, keep=2) == messages
+    short = compact(messages, limit=10_000, keep=2)
+    assert [len(m["content"][0]["content"]) < 1000 for m in short[1:]] == [True] * 4 + [False] * 2
+    assert "characters cut from this old result" in short[1]["content"][0]["content"]
+    assert short[0] == messages[0]
+
+
+def test_the_transcript_request_names_tool_results_by_id_only() -> None:
+    """Tool results have records of their own: the request lists their ids, not their text twice."""
+    content = [{"type": "tool_result", "tool_use_id": "t1", "content": "long output"}]
+    assert for_transcript(content) == [{"type": "tool_result", "tool_use_id": "t1"}]
+    assert for_transcript("plain text") == "plain text"

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from mle_ci.agents.claude.api import ApiFailure, ModelClient, ModelReply
+from mle_ci.agents.claude.history import CACHE, compact, for_transcript, with_breakpoint
 from mle_ci.agents.claude.prices import Price, UsageTotals
 from mle_ci.agents.claude.tools import TOOLS, ToolBox
 from mle_ci.agents.claude.transcript import Transcript
@@ -20,7 +21,7 @@ TRANSCRIPT_RESULT_CHARS = 4000
 MAX_NUDGES = 2
 """Replies without a tool call answered with a reminder before the run is taken as ended."""
 NUDGE = "Continue with the tools. Call finish (with a summary) when the submission is final."
-CACHE = {"type": "ephemeral"}
+EMPTY_REPLY = {"type": "text", "text": "(no reply)"}
 
 FINISHED = "finished"
 ENDED = "ended"
@@ -146,7 +147,8 @@ class Conversation:
             except ApiFailure as failure:
                 self._transcript.write("error", turns, error=str(failure), fatal=failure.fatal, status=failure.status)
                 return self._outcome(API_FATAL if failure.fatal else API_ERROR, str(failure), turns)
-            self.messages.append({"role": "assistant", "content": list(reply.content)})
+            # An empty assistant turn is refused by the API: it is kept as a placeholder text.
+            self.messages.append({"role": "assistant", "content": list(reply.content) or [EMPTY_REPLY]})
             uses = reply.tool_uses()
             if not uses:
                 if nudges >= MAX_NUDGES:
@@ -160,12 +162,13 @@ class Conversation:
                 return self._outcome(FINISHED, "the model called finish", turns, summary)
 
     def _ask(self, turn: int) -> ModelReply:
-        self._transcript.write("request", turn, model=self._model, content=self.messages[-1]["content"])
+        self._transcript.write("request", turn, model=self._model, content=for_transcript(self.messages[-1]["content"]))
+        self.messages = compact(self.messages)
         remaining = self._remaining()
         reply = self._client.send(
             system=self._system,
             tools=self._declared,
-            messages=self.messages,
+            messages=with_breakpoint(self.messages),
             max_tokens=self._max_tokens,
             timeout=request_timeout(remaining, self._budget.reserve_secs, self._api_timeout),
         )
