@@ -35,6 +35,11 @@ class Redactor:
     def __bool__(self) -> bool:
         return bool(self._texts)
 
+    @property
+    def longest(self) -> int:
+        """Bytes in the longest secret (0 without any)."""
+        return len(self._bytes[0]) if self._bytes else 0
+
     def bytes(self, data: bytes) -> bytes:
         for secret in self._bytes:
             if secret in data:
@@ -46,6 +51,37 @@ class Redactor:
             if secret in text:
                 text = text.replace(secret, "***")
         return text
+
+
+class PieceRedactor:
+    """Redacts output that arrives as lines, an over-long line in ``piece``-byte pieces, across the cuts too.
+
+    A piece (exactly ``piece`` bytes: more of its line follows) is handed on less its last bytes, which could
+    begin a secret; they go in front of the next line, so a secret cut in two is still seen whole.
+    """
+
+    def __init__(self, redactor: Redactor, piece: int) -> None:
+        self._redactor = redactor
+        self._piece = piece
+        self._keep = max(redactor.longest - 1, 0)
+        self._held = b""
+
+    def lines(self, lines: list[bytes]) -> list[bytes]:
+        out = []
+        for line in lines:
+            clean = self._redactor.bytes(self._held + line)
+            self._held = b""
+            if len(line) == self._piece and self._keep:
+                clean, self._held = clean[: -self._keep], clean[-self._keep :]
+                if not clean:
+                    continue  # all of it could still begin a secret
+            out.append(clean)
+        return out
+
+    def flush(self) -> list[bytes]:
+        """The bytes held back from a last piece, if any."""
+        held, self._held = self._held, b""
+        return [held] if held else []
 
 
 RESERVE_NAME = ".mle-ci-reserve"

@@ -20,9 +20,9 @@ from mle_ci.decisions import (
 )
 from mle_ci.eventlog import BadLine, EventLogReader, EventWriter
 from mle_ci.events import Event
-from mle_ci.files import LogFile, Redactor
+from mle_ci.files import LogFile, PieceRedactor, Redactor
 from mle_ci.lineparser import PatternLike, may_hold_progress, parse_line
-from mle_ci.supervisor import StopReason
+from mle_ci.supervisor import MAX_LINE, StopReason
 from mle_ci.tracker import RunTracker
 
 TAIL_LINES = 200
@@ -59,6 +59,7 @@ class RunMonitor:
         self._events_path = events_path
         self._reader = EventLogReader(events_path)
         self._redactor = redactor
+        self._pieces = PieceRedactor(redactor, MAX_LINE)
         self._patterns = patterns
         self.clocks = clocks
         self._save = save
@@ -86,7 +87,7 @@ class RunMonitor:
     def on_lines(self, lines: list[bytes], now: float) -> None:
         self.lines += len(lines)
         if self._redactor:
-            lines = [self._redactor.bytes(line) for line in lines]
+            lines = self._pieces.lines(lines)
         self._log.write_lines(lines)
         # One decode for the whole chunk: a newline is never part of a multi-byte character.
         blob = b"\n".join(lines).decode("utf-8", errors="replace")
@@ -167,6 +168,9 @@ class RunMonitor:
 
     def finish(self) -> None:
         """Read the last events and flush the log."""
+        held = self._pieces.flush() if self._redactor else []
+        if held:
+            self.on_lines(held, self.clocks.last_output)
         self._follow_events(self.clocks.last_activity)
         self._log.close()
         if self._writer is not None:

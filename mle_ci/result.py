@@ -288,16 +288,24 @@ class RunResult:
     @property
     def cv_mean(self) -> float | None:
         scores = self.fold_scores
-        return math.fsum(scores) / len(scores) if scores else None
+        if not scores:
+            return None
+        try:
+            return math.fsum(scores) / len(scores)
+        except OverflowError:  # finite scores whose sum is not (1e308 twice): no mean to show
+            return math.inf
 
     @property
     def cv_std(self) -> float | None:
         """Population standard deviation of the fold scores (as ``numpy.std``)."""
         scores = self.fold_scores
-        if not scores:
+        mean = self.cv_mean
+        if mean is None:
             return None
-        mean = math.fsum(scores) / len(scores)
-        return math.sqrt(math.fsum((s - mean) ** 2 for s in scores) / len(scores))
+        try:
+            return math.sqrt(math.fsum((s - mean) ** 2 for s in scores) / len(scores))
+        except OverflowError:  # a score near the float limit (1e200): its square is not a float
+            return math.inf
 
     @property
     def score(self) -> float | None:

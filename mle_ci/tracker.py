@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from itertools import islice
 
 from mle_ci.events import (
     CheckpointEvent,
@@ -27,6 +28,8 @@ from mle_ci.result import (
 )
 
 MAX_MESSAGES = 50
+MAX_UNREACHED_FOLDS = 1000
+"""Not-reached folds listed at most: a child may claim any total (``Fold 1/100000000``), the result stays small."""
 """Warnings and errors kept from the child's message events; the rest are counted, not stored."""
 
 
@@ -217,7 +220,8 @@ class RunTracker:
         indices = set(self._folds)
         if self.total_folds:
             first = 0 if 0 in indices else 1
-            indices |= set(range(first, first + self.total_folds))
+            expected = range(first, first + self.total_folds)
+            indices |= set(islice((i for i in expected if i not in indices), MAX_UNREACHED_FOLDS))
         results = []
         previous_end = self.started_at
         for index in sorted(indices):
