@@ -6,6 +6,8 @@ import io
 import json
 import math
 import os
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -437,3 +439,14 @@ def test_the_transcript_request_names_tool_results_by_id_only() -> None:
     content = [{"type": "tool_result", "tool_use_id": "t1", "content": "long output"}]
     assert for_transcript(content) == [{"type": "tool_result", "tool_use_id": "t1"}]
     assert for_transcript("plain text") == "plain text"
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="prctl is Linux's")
+def test_the_agent_process_is_closed_to_its_commands() -> None:
+    """After hide_environment the process is not dumpable: a same-user command cannot read its environ."""
+    code = (
+        "from mle_ci.agents.claude.processes import hide_environment, is_dumpable\n"
+        "before = is_dumpable(); hide_environment(); print(before, is_dumpable())"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.split() == ["True", "False"]

@@ -21,6 +21,7 @@ from mle_ci.agents.claude.fallback import fallback_decision, run_baseline
 from mle_ci.agents.claude.jobs import Jobs
 from mle_ci.agents.claude.loop import API_FATAL, FINISHED, TIME, Budget, Conversation, LoopOutcome
 from mle_ci.agents.claude.prices import UsageTotals, price_for
+from mle_ci.agents.claude.processes import hide_environment
 from mle_ci.agents.claude.prompt import read_data, system_prompt
 from mle_ci.agents.claude.tools import ToolBox
 from mle_ci.agents.claude.transcript import Redactor, Transcript, secret_names, secret_values
@@ -224,4 +225,5 @@ def main(
         return CONFIG
     signal.signal(signal.SIGTERM, _terminate)
     signal.signal(signal.SIGINT, _terminate)
+    hide_environment()
     return run(config, env, client_factory(config) if client_factory else None)

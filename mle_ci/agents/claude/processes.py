@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import os
 import shutil
 import signal
 import subprocess
+import sys
 import tempfile
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,6 +21,35 @@ HEAD_CHARS = 6000
 TAIL_CHARS = 6000
 STOP_GRACE = 5.0
 """Seconds between SIGTERM and SIGKILL of a command's process group."""
+
+
+_PR_GET_DUMPABLE, _PR_SET_DUMPABLE = 3, 4
+
+
+def _prctl() -> Callable[..., int] | None:
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        function: Callable[..., int] = ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):
+        return None
+    return function
+
+
+def hide_environment() -> bool:
+    """Close this process's memory and ``/proc/<pid>/environ`` (the API key) to the commands it runs.
+
+    A non-dumpable process cannot be read by a process of the same non-root user; exec resets the flag for the
+    child. True where it took effect (Linux).
+    """
+    prctl = _prctl()
+    return prctl is not None and prctl(_PR_SET_DUMPABLE, 0, 0, 0, 0) == 0
+
+
+def is_dumpable() -> bool | None:
+    """Whether this process may be read by its same-user children (None where that cannot be asked)."""
+    prctl = _prctl()
+    return None if prctl is None else bool(prctl(_PR_GET_DUMPABLE, 0, 0, 0, 0))
 
 
 def trim(text: str, head: int = HEAD_CHARS, tail: int = TAIL_CHARS) -> str:
