@@ -15,15 +15,25 @@ import pytest
 from anthropic_server import AnthropicServer, Drop, Error, rate_limited, reply, text, tool_use
 
 from mle_ci.agents.claude.agent import child_env
-from mle_ci.agents.claude.api import AnthropicClient, ApiFailure, sdk_models
+from mle_ci.agents.claude.api import AnthropicClient, ApiFailure, ModelReply, sdk_models
 from mle_ci.agents.claude.config import ConfigError, choose_model, load_config, reserve_for
 from mle_ci.agents.claude.fallback import fallback_decision
 from mle_ci.agents.claude.history import compact, for_transcript, with_breakpoint
 from mle_ci.agents.claude.jobs import Jobs, job_events
-from mle_ci.agents.claude.loop import MAX_COST, MAX_TURNS, TIME, Budget, cached_tools, next_stop, request_timeout
+from mle_ci.agents.claude.loop import (
+    MAX_COST,
+    MAX_TURNS,
+    TIME,
+    Budget,
+    Conversation,
+    cached_tools,
+    next_stop,
+    request_timeout,
+)
 from mle_ci.agents.claude.prices import FAMILY_PRICES, UNKNOWN, Price, PriceError, UsageTotals, parse_prices, price_for
 from mle_ci.agents.claude.processes import run_command, trim
 from mle_ci.agents.claude.tools import TOOL_NAMES, ToolBox
+from mle_ci.agents.claude.transcript import Redactor, Transcript
 from mle_ci.agents.claude.validation import Verdict, check_against_sample, validate_argv
 from mle_ci.agents.claude.workspace import ToolError, Workspace
 
@@ -450,3 +460,75 @@ def test_the_agent_process_is_closed_to_its_commands() -> None:
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.split() == ["True", "False"]
+
+
+# --- the loop on a scripted client (the SDK edge is tested against the server above)
+
+
+class ScriptedClient:
+    """Hands out replies in order and keeps a copy of each request's messages."""
+
+    def __init__(self, replies: list[ModelReply]) -> None:
+        self.replies = replies
+        self.requests: list[list[dict[str, object]]] = []
+
+    def send(self, *, system: object, tools: object, messages: object, max_tokens: int, timeout: float) -> ModelReply:
+        self.requests.append(json.loads(json.dumps(messages)))
+        return self.replies.pop(0)
+
+    def close(self) -> None:
+        return None
+
+
+def conversation(tmp_path: Path, replies: list[ModelReply], **budget: float) -> tuple[Conversation, ScriptedClient]:
+    client = ScriptedClient(replies)
+    seen: list[int] = []
+    convo = Conversation(
+        client=client,
+        model="m",
+        price=Price(3, 15, 3.75, 0.3),
+        toolbox=toolbox(tmp_path),
+        transcript=Transcript(tmp_path / "t.jsonl", Redactor()),
+        system="system",
+        budget=Budget(int(budget.get("turns", 10)), budget.get("cost", 5.0), 0),
+        max_tokens=100,
+        api_timeout=10,
+        remaining=lambda: 500.0,
+        on_usage=lambda totals, cost: seen.append(totals.requests),
+        say=lambda line: None,
+    )
+    return convo, client
+
+
+def test_a_model_that_only_talks_is_reminded_then_the_run_ends(tmp_path: Path) -> None:
+    """Replies without a tool call get the reminder twice; the third ends the conversation; an empty one is padded."""
+    replies = [
+        ModelReply("1", (), "end_turn", 10, 5),
+        ModelReply("2", ({"type": "text", "text": "I think..."},), "end_turn", 10, 5),
+        ModelReply("3", ({"type": "text", "text": "done"},), "end_turn", 10, 5),
+    ]
+    convo, client = conversation(tmp_path, replies)
+    outcome = convo.run("go")
+    assert (outcome.ended, outcome.turns, outcome.summary) == ("ended", 3, "done")
+    assert client.requests[1][1]["content"] == [{"type": "text", "text": "(no reply)"}]
+    assert client.requests[1][2]["content"][0]["text"].startswith("Continue with the tools")
+    assert outcome.usage.requests == 3 and outcome.cost_usd == pytest.approx(3 * (10 * 3 + 5 * 15) / 1e6)
+
+
+def test_tool_results_carry_errors_and_the_time_left(tmp_path: Path) -> None:
+    """Each tool_use gets its tool_result (error flagged) with the time, turn and spend; finish ends the run."""
+    calls = (
+        {"type": "tool_use", "id": "a", "name": "bash", "input": {"command": "exit 4"}},
+        {"type": "tool_use", "id": "b", "name": "read_file", "input": {"path": "/etc/passwd"}},
+    )
+    replies = [
+        ModelReply("1", calls, "tool_use", 10, 5),
+        ModelReply("2", ({"type": "tool_use", "id": "c", "name": "finish", "input": {"summary": "s"}},), "tool_use"),
+    ]
+    convo, client = conversation(tmp_path, replies)
+    outcome = convo.run("go")
+    assert (outcome.ended, outcome.summary) == ("finished", "s")
+    results = client.requests[1][-1]["content"]
+    assert [(r["tool_use_id"], r.get("is_error")) for r in results] == [("a", True), ("b", True)]
+    assert all("[500s left before the deadline; turn 1/10;" in r["content"] for r in results)
+    assert "exit code 4" in results[0]["content"] and "outside the workspace" in results[1]["content"]
