@@ -134,10 +134,11 @@ def run_fault(
     options: list[str] | None = None,
     env: Mapping[str, str] | None = None,
     timeout: float = 60,
+    folds: bool = True,
 ) -> FaultRun:
     marker = uuid.uuid4().hex
     ready = tmp_path / "ready"
-    argv = ["--folds", "3", *(options or []), "--", *child("faulty", mode, str(ready), *args)]
+    argv = [*(["--folds", "3"] if folds else []), *(options or []), "--", *child("faulty", mode, str(ready), *args)]
     run = mle_ci(argv, tmp_path / "out", env=_marker_env(marker, env), timeout=timeout)
     return FaultRun(run, marker)
 
@@ -271,6 +272,19 @@ def test_corrupt_lines_in_the_events_file_are_skipped_and_counted(tmp_path: Path
     # an unknown version and type, a list, a string, NaN, the huge line; fold 2 and 3 still count.
     assert result.invalid_events >= 9
     assert [(f.index, f.score) for f in result.folds] == [(1, 0.81), (2, 0.82), (3, 0.84)]
+
+
+def test_absurd_fold_counts_and_scores_still_give_small_valid_reports(tmp_path: Path) -> None:
+    """A child claiming 100000000 folds with scores near the float limit: exit 0 soon, result.json finite JSON,
+    the not-reached folds listed bounded, JUnit and summary written."""
+    fault = run_fault(tmp_path, "absurd", folds=False)
+    assert fault.run.returncode == 0, fault.run.stdout
+    result = assert_reports(fault.out, "success")
+    assert_nothing_lost(fault.out, result)
+    assert result.total_folds == 10**8
+    assert 3 <= len(result.folds) <= 1003
+    assert (fault.out / "result.json").stat().st_size < 1024 * 1024
+    assert_no_survivors(fault.marker)
 
 
 def _vm_hwm_kib(pid: int) -> int | None:

@@ -11,6 +11,7 @@ READY so that a test can strike at the right moment. Modes:
 - ``close-stdout S``: closes stdout and stderr, goes on reporting events for S seconds, exits 0;
 - ``flood BYTES``: prints BYTES of output as fast as it can, then a fold line, exits 0;
 - ``corrupt-events``: appends garbage, a half line, a huge line and wrongly typed events, then a valid fold 2;
+- ``absurd``: claims 100000000 folds and scores near the float limit;
 - ``steady``: a fold line and an event every 50 ms for a minute (something to interrupt at any moment).
 """
 
@@ -143,6 +144,12 @@ def corrupt_events() -> None:
     print("Fold 3/3 complete: Score=0.84", flush=True)
 
 
+def absurd() -> None:
+    print("Fold 2/100000000 complete: Score=1e200", flush=True)
+    progress.fold(3, 1e300, total=10**8)
+    progress.epoch(10**15, 10**18, fold=3, loss=1e308, val_score=-1e308)
+
+
 def steady() -> None:
     for n in range(1200):
         print(f"steady line {n}", flush=True)
@@ -171,6 +178,8 @@ elif mode == "flood":
     flood(int(arg))
 elif mode == "corrupt-events":
     corrupt_events()
+elif mode == "absurd":
+    absurd()
 elif mode == "steady":
     steady()
 else:

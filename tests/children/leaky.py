@@ -24,6 +24,7 @@ for name, value in sorted(seen.items()):
         print(f"{name}={value}", flush=True)
 print("the harness's environment:", parent.replace("\0", " "), flush=True)
 print("x" * 5000 + key + "y" * 5000, flush=True)  # a long line
+print("x" * (65536 - 10) + key + "y" * 100, flush=True)  # cut in two where the harness splits long lines
 sys.stdout.write(f"progress 10% {key}\rprogress 90% {key}\r")  # a progress bar with no newline
 sys.stdout.flush()
 print(flush=True)
