@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -349,3 +350,17 @@ def test_more_found_than_expected_is_noted() -> None:
     assert board.overall.missing_runs == 0
     assert board.notes == ("3 result.json found but only 2 runs were expected",)
     assert board.passed
+
+
+GOLDEN = Path(__file__).parent / "golden"
+
+
+@pytest.mark.parametrize("name", ["aggregate_leaderboard.md", "aggregate_junit.xml"])
+def test_matrix_renders_as_its_golden_file(matrix: Path, name: str) -> None:
+    """The leaderboard and the combined JUnit of the matrix, as reviewed (``UPDATE_GOLDEN=1`` rewrites them)."""
+    _aggregate(matrix)
+    produced = (matrix / "out" / ("leaderboard.md" if name.endswith(".md") else "junit.xml")).read_text()
+    golden = GOLDEN / name
+    if os.environ.get("UPDATE_GOLDEN") == "1":
+        golden.write_text(produced)
+    assert produced == golden.read_text()
