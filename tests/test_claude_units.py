@@ -32,6 +32,7 @@ from mle_ci.agents.claude.loop import (
 )
 from mle_ci.agents.claude.prices import FAMILY_PRICES, UNKNOWN, Price, PriceError, UsageTotals, parse_prices, price_for
 from mle_ci.agents.claude.processes import run_command, trim
+from mle_ci.agents.claude.prompt import read_data
 from mle_ci.agents.claude.tools import TOOL_NAMES, ToolBox
 from mle_ci.agents.claude.transcript import Redactor, Transcript
 from mle_ci.agents.claude.validation import Verdict, check_against_sample, validate_argv
@@ -532,3 +533,23 @@ def test_tool_results_carry_errors_and_the_time_left(tmp_path: Path) -> None:
     assert [(r["tool_use_id"], r.get("is_error")) for r in results] == [("a", True), ("b", True)]
     assert all("[500s left before the deadline; turn 1/10;" in r["content"] for r in results)
     assert "exit code 4" in results[0]["content"] and "outside the workspace" in results[1]["content"]
+
+
+def test_the_data_view_lists_files_folders_and_csv_heads(tmp_path: Path) -> None:
+    """Top-level files with sizes, folders summarised (count, size, examples), the first lines of each CSV."""
+    (tmp_path / "description.md").write_text("# Task\n" + "word " * 5000)
+    (tmp_path / "train.csv").write_text("id,y\n" + "".join(f"{i},{i % 2}\n" for i in range(100)))
+    images = tmp_path / "images"
+    images.mkdir()
+    for i in range(5):
+        (images / f"{i}.png").write_bytes(b"x" * 100)
+    view = read_data(tmp_path)
+    assert view.description.startswith("# Task") and len(view.description) < 8100
+    assert "images/  (5 files, 500 B: 0.png, 1.png, 2.png, ...)" in view.listing
+    assert f"train.csv  ({(tmp_path / 'train.csv').stat().st_size} B)" in view.listing
+    assert view.heads == (("train.csv", "id,y\n0,0\n1,1\n2,0\n3,1"),)
+
+
+def test_trim_with_no_tail_keeps_only_the_head() -> None:
+    """A zero tail means the head alone, with the cut marked."""
+    assert trim("abcdef", head=2, tail=0) == "ab\n[... 4 characters cut ...]\n"

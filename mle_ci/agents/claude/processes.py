@@ -57,7 +57,7 @@ def trim(text: str, head: int = HEAD_CHARS, tail: int = TAIL_CHARS) -> str:
     if len(text) <= head + tail:
         return text
     cut = len(text) - head - tail
-    return f"{text[:head]}\n[... {cut} characters cut ...]\n{text[-tail:]}"
+    return f"{text[:head]}\n[... {cut} characters cut ...]\n{text[len(text) - tail :]}"
 
 
 def stop_group(process: subprocess.Popen[bytes], grace: float = STOP_GRACE) -> None:

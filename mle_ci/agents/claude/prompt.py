@@ -33,6 +33,17 @@ def _size(n: int) -> str:
     return f"{value:.1f} GiB"
 
 
+def _entry(path: Path) -> str:
+    """One line of the listing: a file with its size, a folder with its file count, total size and examples."""
+    if not path.is_dir():
+        return f"{path.name}  ({_size(path.stat().st_size)})"
+    files = [p for p in path.rglob("*") if p.is_file()]
+    examples = ", ".join(str(p.relative_to(path)) for p in sorted(files)[:3])
+    more = ", ..." if len(files) > 3 else ""
+    total = _size(sum(p.stat().st_size for p in files))
+    return f"{path.name}/  ({len(files)} files, {total}: {examples}{more})"
+
+
 def read_data(folder: Path) -> DataView:
     """Describe ``folder`` for the prompt (a folder of many files is summarised, never listed whole)."""
     description = ""
@@ -41,12 +52,12 @@ def read_data(folder: Path) -> DataView:
         if path.is_file():
             description = trim(path.read_text(encoding="utf-8", errors="replace"), DESCRIPTION_CHARS, 0)
             break
-    files = sorted(p for p in folder.rglob("*") if p.is_file())
-    listing = [f"{p.relative_to(folder)}  ({_size(p.stat().st_size)})" for p in files[:MAX_LISTED]]
-    if len(files) > MAX_LISTED:
-        listing.append(f"... and {len(files) - MAX_LISTED} more files")
+    entries = sorted(folder.iterdir())
+    listing = [_entry(p) for p in entries[:MAX_LISTED]]
+    if len(entries) > MAX_LISTED:
+        listing.append(f"... and {len(entries) - MAX_LISTED} more entries")
     heads = []
-    for path in (p for p in files if p.suffix.lower() in (".csv", ".tsv") and p.parent == folder):
+    for path in (p for p in entries if p.suffix.lower() in (".csv", ".tsv") and p.is_file()):
         with path.open(encoding="utf-8", errors="replace") as handle:
             lines = [line.rstrip("\n")[:300] for _, line in zip(range(HEAD_LINES), handle, strict=False)]
         heads.append((path.name, "\n".join(lines)))

@@ -85,9 +85,11 @@ def validate(
     argv = validate_argv(submission, competition, data_dir)
     if argv is None:
         return check_against_sample(submission, data_dir / "sample_submission.csv")
+    # The run's MLE_CI_* variables are settings to the CLI: validation must not depend on them.
+    clean = {name: value for name, value in env.items() if not name.startswith("MLE_CI_")}
     try:
         done = subprocess.run(
-            argv, cwd=cwd, env=dict(env), capture_output=True, text=True, timeout=VALIDATE_TIMEOUT, check=False
+            argv, cwd=cwd, env=clean, capture_output=True, text=True, timeout=VALIDATE_TIMEOUT, check=False
         )
     except (OSError, subprocess.TimeoutExpired) as exc:
         return Verdict(False, f"mle-ci validate could not run: {exc}")
