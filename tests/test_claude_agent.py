@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -409,3 +410,46 @@ def test_missing_key_is_a_configuration_error(tmp_path: Path, public: Path) -> N
     assert run.returncode == 2
     assert "ANTHROPIC_API_KEY is not set" in run.stderr
     assert not (run.out / "transcript.jsonl").exists()
+
+
+GPU_TRAIN = """\
+import os, shutil, time
+from pathlib import Path
+import torch
+from mle_ci import progress
+
+device = torch.device(os.environ["MLE_CI_DEVICE"])
+x = torch.randn(4096, 4096, device=device)
+for epoch in range(1, 4):
+    started = time.time()
+    while time.time() - started < 2:
+        x = torch.tanh(x @ x / 64)
+    torch.cuda.synchronize()
+    progress.epoch(epoch, 3, loss=float(x.abs().mean()), val_score=0.5 + epoch / 10, fold=1)
+progress.fold(1, 0.8, total=1, metric="auc")
+data = Path(os.environ["MLE_CI_DATA_DIR"])
+shutil.copy(data / "sample_submission.csv", Path(os.environ["SUBMISSION_DIR"]) / "submission.csv")
+"""
+
+
+@pytest.mark.gpu
+def test_on_a_gpu_a_job_trains_on_cuda_and_its_status_shows_the_gpu_busy(tmp_path: Path, public: Path) -> None:
+    """A job on the plan's cuda device: job_status while it runs reports the GPU's use from nvidia-smi."""
+    torch = pytest.importorskip("torch")
+    if not torch.cuda.is_available() or shutil.which("nvidia-smi") is None:
+        pytest.skip("no CUDA GPU")
+    script = [
+        reply(tool_use("write_file", path="gpu_train.py", content=GPU_TRAIN)),
+        reply(tool_use("start_job", command=f"{sys.executable} gpu_train.py", name="gpu")),
+        reply(tool_use("bash", command="sleep 3")),
+        reply(tool_use("job_status", job_id="job-1")),
+        reply(tool_use("bash", command=WAIT_FOR_SUBMISSION, timeout_s=60)),
+        reply(tool_use("finish", summary="gpu job")),
+    ]
+    with AnthropicServer(script, api_key=KEY) as server:
+        run = run_agent(tmp_path / "out", public, server, budget=180, extra={"MLE_CI_DEVICE": "cuda"}, timeout=170)
+    assert run.returncode == 0, run.stderr + run.stdout
+    status = server.received[4].tool_results()[0]["content"]
+    assert "job-1 (gpu): running" in status
+    assert re.search(r"GPU 0: \d+% busy, \d+/\d+ MiB", status), status
+    assert [e["epoch"] for e in run.of_type("epoch")] == [1, 2, 3]

@@ -19,7 +19,7 @@ from mle_ci.agents.claude.api import AnthropicClient, ApiFailure, ModelReply, sd
 from mle_ci.agents.claude.config import ConfigError, choose_model, load_config, reserve_for
 from mle_ci.agents.claude.fallback import fallback_decision
 from mle_ci.agents.claude.history import compact, for_transcript, with_breakpoint
-from mle_ci.agents.claude.jobs import Jobs, job_events
+from mle_ci.agents.claude.jobs import Jobs, gpu_now, job_events
 from mle_ci.agents.claude.loop import (
     MAX_COST,
     MAX_TURNS,
@@ -553,3 +553,15 @@ def test_the_data_view_lists_files_folders_and_csv_heads(tmp_path: Path) -> None
 def test_trim_with_no_tail_keeps_only_the_head() -> None:
     """A zero tail means the head alone, with the cut marked."""
     assert trim("abcdef", head=2, tail=0) == "ab\n[... 4 characters cut ...]\n"
+
+
+def test_gpu_use_is_read_from_nvidia_smi() -> None:
+    """Each GPU's line becomes busy percent and memory; no nvidia-smi reads as no GPU; a failure says so."""
+    out = "0, 87, 40000, 143771\n1, 0, 5, 143771\n"
+    smi = lambda *a, **k: subprocess.CompletedProcess(a, 0, stdout=out, stderr="")  # noqa: E731
+    assert gpu_now(run=smi, which=lambda name: "/usr/bin/nvidia-smi") == (
+        "GPU 0: 87% busy, 40000/143771 MiB; GPU 1: 0% busy, 5/143771 MiB"
+    )
+    assert gpu_now(which=lambda name: None) == "no GPU (nvidia-smi not found)"
+    broken = lambda *a, **k: subprocess.CompletedProcess(a, 9, stdout="", stderr="")  # noqa: E731
+    assert gpu_now(run=broken, which=lambda name: "x") == "GPU use unknown: nvidia-smi exit 9"

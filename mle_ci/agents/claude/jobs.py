@@ -51,9 +51,9 @@ class Job:
         return "succeeded" if code == 0 else f"failed (exit code {code})"
 
 
-def gpu_now(run: Callable[..., Any] = subprocess.run) -> str:
+def gpu_now(run: Callable[..., Any] = subprocess.run, which: Callable[[str], str | None] = shutil.which) -> str:
     """GPU use at this moment from nvidia-smi, or ``no GPU`` where there is none."""
-    if shutil.which("nvidia-smi") is None:
+    if which("nvidia-smi") is None:
         return "no GPU (nvidia-smi not found)"
     query = "index,utilization.gpu,memory.used,memory.total"
     try:
