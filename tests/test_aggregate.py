@@ -5,11 +5,15 @@ from __future__ import annotations
 import json
 import math
 import os
+import statistics
+import sys
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from junitparser import Error, Failure, JUnitXml
 
 from mle_ci.aggregate.model import LoadedRun, build_leaderboard, mean_sd, mean_sem
@@ -364,3 +368,38 @@ def test_matrix_renders_as_its_golden_file(matrix: Path, name: str) -> None:
     if os.environ.get("UPDATE_GOLDEN") == "1":
         golden.write_text(produced)
     assert produced == golden.read_text()
+
+
+def test_runs_of_the_real_harness_aggregate_with_their_recorded_seeds(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two `mle-ci run`s on a demo (seeds 7 and 3 via MLE_CI_SEED), one valid submission and one none: 1 failed."""
+    monkeypatch.chdir(tmp_path)
+    copy_sample = (
+        "import os, shutil; shutil.copy(os.path.join(os.environ['MLE_CI_DATA_DIR'], 'sample_submission.csv'), "
+        "os.path.join(os.environ['SUBMISSION_DIR'], 'submission.csv')); print('Fold 1/1 complete: Score=0.9')"
+    )
+    for seed, code in (("7", copy_sample), ("3", "print('Fold 1/1 complete: Score=0.8')")):
+        monkeypatch.setenv("MLE_CI_SEED", seed)
+        args = ["run", "--competition", "breast-cancer", "--cache-dir", "cache", "--output-dir", f"artifacts/s{seed}"]
+        main([*args, "--", sys.executable, "-c", code])
+    monkeypatch.delenv("MLE_CI_SEED")
+    assert main(["aggregate", "artifacts", "--expect", "2"]) == 1
+    report = json.loads((tmp_path / "mle-ci-aggregate" / "aggregate.json").read_text())
+    runs = {r["seed"]: r for r in report["competition_reports"]}
+    assert set(runs) == {3, 7}
+    assert runs[7]["competition_id"] == "breast-cancer"
+    assert runs[7]["failed"] is False
+    assert runs[7]["valid_submission"] is True
+    assert runs[7]["score"] is not None  # graded against the demo's answers
+    assert runs[3]["failed"] is True
+    assert runs[3]["submission_exists"] is False
+    assert report["total_valid_submissions"] == 1
+
+
+@given(st.lists(st.floats(min_value=0, max_value=100), min_size=2, max_size=20))
+def test_sem_is_statistics_stdev_over_root_n(values: list[float]) -> None:
+    """For any percentages: SEM = statistics.stdev / √n and the mean is statistics.fmean."""
+    stats = mean_sem(values)
+    assert stats.mean == pytest.approx(statistics.fmean(values), abs=1e-9)
+    assert stats.spread == pytest.approx(statistics.stdev(values) / math.sqrt(len(values)), abs=1e-9)
