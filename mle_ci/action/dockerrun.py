@@ -53,7 +53,7 @@ _FILE_VARIABLES = (
 RELAYED = ("GITHUB_OUTPUT", "GITHUB_STEP_SUMMARY")
 """The runner files the launcher relays when the container cannot mount them (act)."""
 
-_DEVICE = re.compile(r"\d+|GPU-[0-9A-Fa-f-]+|MIG-[0-9A-Za-z/-]+")
+_DEVICE = re.compile(r"[0-9]+|GPU-[0-9A-Fa-f-]+|MIG-[0-9A-Za-z/-]+")
 _TAG_UNSAFE = re.compile(r"[^A-Za-z0-9_.-]+")
 
 
@@ -74,7 +74,7 @@ def gpus_option(value: str) -> tuple[str, ...]:
         return ("--gpus", "all")
     if word.lower() == "none":
         return ()
-    if word.isdigit():
+    if word.isdigit() and word.isascii():  # '²' is a digit to isdigit() but no number to int()
         if int(word) == 0:
             raise ConfigError(
                 "input gpus: 0 asks for no GPU at all; write none to run without one, or device=0 for the first GPU"
@@ -148,6 +148,9 @@ def plan_invocation(
     folders = mount_folders(env)
     workspace = _absolute("GITHUB_WORKSPACE", env["GITHUB_WORKSPACE"].strip())
     named = env.get("INPUT_IMAGE", "").strip()
+    if named.startswith("-"):
+        # The image is the run line's last word: docker would read this one as an option.
+        raise ConfigError(f"input image: {named!r} is not an image name")
     image = named or image_tag(env)
     build: tuple[str, ...] = ()
     if not named:
