@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from anthropic_server import AnthropicServer, Drop, Error, rate_limited, reply, text, tool_use
 
-from mle_ci.agents.claude.agent import child_env
+from mle_ci.agents.claude.agent import child_env, run
 from mle_ci.agents.claude.api import AnthropicClient, ApiFailure, ModelReply, sdk_models
 from mle_ci.agents.claude.config import ConfigError, choose_model, load_config, reserve_for
 from mle_ci.agents.claude.fallback import fallback_decision
@@ -565,3 +565,29 @@ def test_gpu_use_is_read_from_nvidia_smi() -> None:
     assert gpu_now(which=lambda name: None) == "no GPU (nvidia-smi not found)"
     broken = lambda *a, **k: subprocess.CompletedProcess(a, 9, stdout="", stderr="")  # noqa: E731
     assert gpu_now(run=broken, which=lambda name: "x") == "GPU use unknown: nvidia-smi exit 9"
+
+
+class BrokenClient(ScriptedClient):
+    def send(self, **kwargs: object) -> ModelReply:  # type: ignore[override]
+        raise RuntimeError("a bug in the agent")
+
+
+def test_a_crash_of_the_agent_still_secures_a_submission(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """An unexpected exception is shown with its traceback; the model's file on disk is kept; exit 1."""
+    env = base_env(tmp_path, MLE_CI_FALLBACK_MIN_SECS="1000")
+    (tmp_path / "data" / "sample_submission.csv").write_text("id,y\n1,0\n")
+    (tmp_path / "logs").mkdir()
+    (tmp_path / "logs" / "submission.csv").write_text("id,y\n1,0.5\n")
+    code = run(load_config(env, default_model="m"), env, BrokenClient([]))
+    captured = capsys.readouterr()
+    assert code == 1
+    assert "RuntimeError: a bug in the agent" in captured.err
+    assert "submission written" in captured.out and "(by claude)" in captured.out
+
+
+def test_a_tool_that_breaks_is_an_error_result(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A bug inside a tool comes back to the model as an error result."""
+    tools = toolbox(tmp_path)
+    monkeypatch.setattr(tools.jobs, "status", lambda job_id: 1 / 0)
+    outcome = tools.call("job_status", {"job_id": "job-1"})
+    assert outcome.is_error and "internal error ZeroDivisionError" in outcome.text

@@ -10,6 +10,7 @@ import contextlib
 import os
 import signal
 import sys
+import traceback
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from types import FrameType
@@ -19,7 +20,7 @@ from mle_ci.agents.claude.api import AnthropicClient, ModelClient, sdk_models
 from mle_ci.agents.claude.config import AgentConfig, ConfigError, choose_model, load_config
 from mle_ci.agents.claude.fallback import fallback_decision, run_baseline
 from mle_ci.agents.claude.jobs import Jobs
-from mle_ci.agents.claude.loop import API_FATAL, FINISHED, TIME, Budget, Conversation, LoopOutcome
+from mle_ci.agents.claude.loop import API_FATAL, CRASHED, FINISHED, TIME, Budget, Conversation, LoopOutcome
 from mle_ci.agents.claude.prices import UsageTotals, price_for
 from mle_ci.agents.claude.processes import hide_environment
 from mle_ci.agents.claude.prompt import read_data, system_prompt
@@ -166,7 +167,7 @@ class Run:
 
 
 def _exit_code(outcome: LoopOutcome | None, producer: str | None, time_cut: bool) -> int:
-    if outcome is not None and outcome.ended == API_FATAL:
+    if outcome is not None and outcome.ended in (API_FATAL, CRASHED):
         return FAILED
     if producer is None:
         return FAILED
@@ -192,6 +193,10 @@ def run(config: AgentConfig, environ: Mapping[str, str], client: ModelClient | N
     try:
         try:
             outcome = parts.converse()
+        except Exception as exc:
+            # A bug of the agent: shown with its traceback, and the run still ends with a submission if it can.
+            traceback.print_exc()
+            outcome = LoopOutcome(CRASHED, f"the agent crashed: {type(exc).__name__}: {exc}", 0, UsageTotals(), 0.0)
         finally:
             parts.client.close()
             parts.stop_jobs()

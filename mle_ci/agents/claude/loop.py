@@ -30,6 +30,7 @@ MAX_COST = "max_cost"
 TIME = "time"
 API_ERROR = "api_error"
 API_FATAL = "api_fatal"
+CRASHED = "crashed"
 
 
 @dataclass(frozen=True)

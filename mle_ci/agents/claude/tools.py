@@ -150,6 +150,9 @@ class ToolBox:
             return ToolOutcome(str(exc), is_error=True)
         except OSError as exc:
             return ToolOutcome(f"{name}: {exc.strerror or exc}", is_error=True)
+        # A tool's own bug is reported to the model as an error result, not fatal to the run.
+        except Exception as exc:
+            return ToolOutcome(f"{name}: internal error {type(exc).__name__}: {exc}", is_error=True)
         return outcome
 
     def _tool_bash(self, args: Mapping[str, Any]) -> ToolOutcome:
