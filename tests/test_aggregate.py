@@ -403,3 +403,14 @@ def test_sem_is_statistics_stdev_over_root_n(values: list[float]) -> None:
     stats = mean_sem(values)
     assert stats.mean == pytest.approx(statistics.fmean(values), abs=1e-9)
     assert stats.spread == pytest.approx(statistics.stdev(values) / math.sqrt(len(values)), abs=1e-9)
+
+
+def test_two_runs_recording_one_seed_are_noted() -> None:
+    """A re-run that records the same seed is kept as a row and named in the notes."""
+    raw = {"seed": 1}
+    runs = [
+        LoadedRun(f"r{i}", RunResult(RunStatus.SUCCESS, competition="alpha", validation=_valid()), raw) for i in (1, 2)
+    ]
+    board = build_leaderboard(runs)
+    assert [r.seed for r in board.runs] == [1, 1]
+    assert board.notes == ("alpha: 2 runs record seed 1; a medal in any of them counts for that seed",)

@@ -342,6 +342,15 @@ def build_leaderboard(runs: Sequence[LoadedRun], *, expect: int | None = None) -
     if expect is not None and len(runs) > expect:
         notes.append(f"{len(runs)} result.json found but only {expect} runs were expected")
     rows.sort(key=lambda r: (r.competition is None, r.competition or "", r.seed or 0, r.source))
+    seen: dict[tuple[str, int], int] = {}
+    for r in rows:
+        if r.competition is not None and r.seed is not None:
+            seen[(r.competition, r.seed)] = seen.get((r.competition, r.seed), 0) + 1
+    notes += [
+        f"{c}: {n} runs record seed {s}; a medal in any of them counts for that seed"
+        for (c, s), n in seen.items()
+        if n > 1
+    ]
     names = sorted({r.competition for r in rows if r.competition is not None})
     competitions = tuple(competition_row(name, [r for r in rows if r.competition == name]) for name in names)
     per_seed = any_medal_by_seed(rows)
