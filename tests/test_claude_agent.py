@@ -175,7 +175,8 @@ def solve_script() -> list[Step]:
             tool_use("bash", command="ls -la $MLE_CI_DATA_DIR && head -2 $MLE_CI_DATA_DIR/train.csv"),
         ),
         reply(tool_use("write_file", path="train.py", content=TRAIN)),
-        reply(tool_use("start_job", command=f"{sys.executable} train.py", name="train-logreg")),
+        # Plain `python`: the agent puts its own interpreter (with mle_ci) first on the commands' PATH.
+        reply(tool_use("start_job", command="python train.py", name="train-logreg")),
         reply(tool_use("bash", command=WAIT_FOR_SUBMISSION, timeout_s=30)),
         reply(tool_use("job_status", job_id="job-1")),
         reply(tool_use("validate_submission")),

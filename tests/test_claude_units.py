@@ -290,7 +290,7 @@ def test_job_events_are_those_since_the_job_started(tmp_path: Path) -> None:
 def test_child_environment_has_no_secrets() -> None:
     """Commands, jobs and the fallback never see a *_KEY, *_TOKEN or *_SECRET variable."""
     env = child_env({"ANTHROPIC_API_KEY": KEY, "GITHUB_TOKEN": "t", "AWS_SECRET": "s", "PATH": "/bin"})
-    assert env == {"PATH": "/bin", "PYTHONUNBUFFERED": "1"}
+    assert env == {"PATH": os.pathsep.join((os.path.dirname(sys.executable), "/bin")), "PYTHONUNBUFFERED": "1"}
 
 
 # --- tools

@@ -52,6 +52,11 @@ def child_env(environ: Mapping[str, str]) -> dict[str, str]:
     hidden = set(secret_names(environ))
     env = {name: value for name, value in environ.items() if name not in hidden}
     env["PYTHONUNBUFFERED"] = "1"
+    # `python` in a command is this interpreter, the one with mle_ci (its progress API) and the agent's packages.
+    folder = os.path.dirname(sys.executable)
+    path = env.get("PATH", os.defpath)
+    if path.split(os.pathsep)[0] != folder:
+        env["PATH"] = os.pathsep.join((folder, path))
     return env
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -116,6 +117,7 @@ Metric: {metric} ({direction}). Evaluate with {folds} and report each fold's sco
 # Where things go
 - Workspace (your current folder, read and write): {config.workspace}
 - The submission: {config.submission_path} (same columns and ids as the sample submission)
+- Python: `python` is {sys.executable} (with mle_ci installed); add packages with `python -m pip install` if needed
 
 # Hardware and training plan
 {plan}
