@@ -103,9 +103,10 @@ class Received:
 
 @dataclass
 class AnthropicServer:
-    """Plays ``script`` step by step; once it is used up every request gets a 400 naming that."""
+    """Plays ``script`` step by step; once it is used up, ``after`` answers (by default a 400 naming that)."""
 
     script: Sequence[Step]
+    after: Step | None = None
     api_key: str = "sk-ant-api03-test-key-0123456789abcdefghijklmnopqrstuvwxyz"
     received: list[Received] = field(default_factory=list)
     _position: int = 0
@@ -121,9 +122,10 @@ class AnthropicServer:
     def _next(self, body: dict[str, Any]) -> Reply | Error | Drop:
         with self._lock:
             if self._position >= len(self.script):
-                return Error(400, f"the scripted conversation has no step {self._position + 1}")
-            step = self.script[self._position]
-            self._position += 1
+                step = self.after or Error(400, f"the scripted conversation has no step {self._position + 1}")
+            else:
+                step = self.script[self._position]
+                self._position += 1
         return step if isinstance(step, Reply | Error | Drop) else step(body)
 
     @property

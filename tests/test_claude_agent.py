@@ -127,6 +127,7 @@ def agent_env(
             "MLE_CI_DEVICE": "cpu",
             "MLE_CI_AMP": "off",
             "MLE_CI_API_MAX_RETRIES": "2",
+            "MLE_CI_API_PAUSE_SECS": "0.1",
             "MLE_CI_API_RESERVE_SECS": "5",
             "MLE_CI_FALLBACK_MIN_SECS": "15",
             # The baseline fallback trains briefly: these tests check who leaves the file, not its quality.
@@ -290,15 +291,25 @@ def test_a_wrong_key_is_refused_by_the_server(tmp_path: Path, public: Path) -> N
 
 
 def test_a_dropped_connection_keeps_the_submission_made_so_far(tmp_path: Path, public: Path) -> None:
-    """The server hangs up mid-run (every retry too): the submission the model's job wrote stays the final one."""
-    script = [*solve_script()[:4], Drop(), Drop(), Drop()]
-    with AnthropicServer(script, api_key=KEY) as server:
+    """The server hangs up for good mid-run: retried, then the submission the model's job wrote stays the final one."""
+    with AnthropicServer(solve_script()[:4], after=Drop(), api_key=KEY) as server:
         run = run_agent(tmp_path / "out", public, server)
     assert run.returncode == 0, run.stderr + run.stdout
-    assert server.steps_played == 7
+    # Each of the 4 rounds (the first and 3 more after a pause) is the SDK's 3 attempts.
+    assert len(server.received) == 4 + 4 * 3
     assert run.of_type("submission")[-1]["producer"] == "claude"
     errors = [r for r in run.transcript() if r["kind"] == "error"]
-    assert errors and "connection failed" in errors[0]["error"]
+    assert len(errors) == 4 and all("connection failed" in e["error"] for e in errors)
+
+
+def test_an_overload_that_outlasts_the_sdk_retries_is_waited_out(tmp_path: Path, public: Path) -> None:
+    """Without SDK retries, two 529s are asked again after a pause each, and the conversation goes on."""
+    script: list[Step] = [overloaded(), overloaded(), *solve_script()]
+    with AnthropicServer(script, api_key=KEY) as server:
+        run = run_agent(tmp_path / "out", public, server, extra={"MLE_CI_API_MAX_RETRIES": "0"})
+    assert run.returncode == 0, run.stderr + run.stdout
+    assert run.stdout.count("overloaded (HTTP 529): overloaded_error: Overloaded; asking again in 0s") == 2
+    assert server.steps_played == 9
 
 
 def test_max_turns_stops_the_conversation(tmp_path: Path, public: Path) -> None:

@@ -591,3 +591,25 @@ def test_a_tool_that_breaks_is_an_error_result(tmp_path: Path, monkeypatch: pyte
     monkeypatch.setattr(tools.jobs, "status", lambda job_id: 1 / 0)
     outcome = tools.call("job_status", {"job_id": "job-1"})
     assert outcome.is_error and "internal error ZeroDivisionError" in outcome.text
+
+
+class FailingClient(ScriptedClient):
+    def __init__(self, failure: ApiFailure) -> None:
+        super().__init__([])
+        self.failure = failure
+
+    def send(self, **kwargs: object) -> ModelReply:  # type: ignore[override]
+        self.requests.append([])
+        raise self.failure
+
+
+@pytest.mark.parametrize(("fatal", "attempts"), [(True, 1), (False, 4)])
+def test_an_outage_is_asked_again_a_few_times_a_refusal_never(tmp_path: Path, fatal: bool, attempts: int) -> None:
+    """A transient failure gets three more rounds after a pause; a fatal one ends the run at once."""
+    convo, _ = conversation(tmp_path, [])
+    client = FailingClient(ApiFailure("overloaded", "busy", fatal=fatal, status=529))
+    pauses: list[float] = []
+    convo._client, convo._sleep, convo._api_pause = client, pauses.append, 7.0
+    outcome = convo.run("go")
+    assert outcome.ended == ("api_fatal" if fatal else "api_error")
+    assert len(client.requests) == attempts and pauses == [7.0] * (attempts - 1)

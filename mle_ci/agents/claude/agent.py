@@ -140,6 +140,7 @@ class Run:
             remaining=c.remaining,
             on_usage=self._usage,
             say=self.say,
+            api_pause=c.api_pause_secs,
         )
         return conversation.run(FIRST_MESSAGE)
 

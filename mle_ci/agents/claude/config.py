@@ -17,6 +17,7 @@ DEFAULT_FALLBACK_MIN_SECS = 60.0
 DEFAULT_MAX_TOKENS = 8192
 DEFAULT_API_MAX_RETRIES = 4
 DEFAULT_API_TIMEOUT_SECS = 300.0
+DEFAULT_API_PAUSE_SECS = 30.0
 PREFERRED_FAMILY = "sonnet"
 """The default model's family: capable at engineering work and priced between haiku and opus."""
 
@@ -49,6 +50,7 @@ class AgentConfig:
     max_tokens: int = DEFAULT_MAX_TOKENS
     api_max_retries: int = DEFAULT_API_MAX_RETRIES
     api_timeout_secs: float = DEFAULT_API_TIMEOUT_SECS
+    api_pause_secs: float = DEFAULT_API_PAUSE_SECS
     prices: Mapping[str, Price] = field(default_factory=dict)
     base_url: str | None = None
 
@@ -178,6 +180,7 @@ def load_config(environ: Mapping[str, str], *, default_model: str, now: float | 
         max_tokens=_integer(environ, "MLE_CI_MAX_TOKENS", DEFAULT_MAX_TOKENS, minimum=1) or DEFAULT_MAX_TOKENS,
         api_max_retries=_integer(environ, "MLE_CI_API_MAX_RETRIES", DEFAULT_API_MAX_RETRIES, minimum=0) or 0,
         api_timeout_secs=_number(environ, "MLE_CI_API_TIMEOUT_SECS", DEFAULT_API_TIMEOUT_SECS, minimum=1.0),
+        api_pause_secs=_number(environ, "MLE_CI_API_PAUSE_SECS", DEFAULT_API_PAUSE_SECS),
         prices=prices,
         base_url=_get(environ, "ANTHROPIC_BASE_URL"),
     )

@@ -7,6 +7,7 @@ Deciding is kept apart from acting: :func:`next_stop` says whether another reque
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -20,6 +21,9 @@ from mle_ci.agents.claude.transcript import Transcript
 TRANSCRIPT_RESULT_CHARS = 4000
 MAX_NUDGES = 2
 """Replies without a tool call answered with a reminder before the run is taken as ended."""
+OUTAGE_ROUNDS = 3
+"""Times a request that failed after the SDK's retries (overload, 5xx, network) is sent again after a pause."""
+DEFAULT_API_PAUSE = 30.0
 NUDGE = "Continue with the tools. Call finish (with a summary) when the submission is final."
 EMPTY_REPLY = {"type": "text", "text": "(no reply)"}
 
@@ -108,6 +112,8 @@ class Conversation:
         remaining: Callable[[], float],
         on_usage: Callable[[UsageTotals, float], None],
         say: Callable[[str], None],
+        api_pause: float = DEFAULT_API_PAUSE,
+        sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self._client = client
         self._model = model
@@ -122,6 +128,8 @@ class Conversation:
         self._remaining = remaining
         self._on_usage = on_usage
         self._say = say
+        self._api_pause = api_pause
+        self._sleep = sleep
         self.usage = UsageTotals()
         self.messages: list[dict[str, Any]] = []
 
@@ -144,9 +152,8 @@ class Conversation:
                 return self._outcome(stop[0], stop[1], turns)
             turns += 1
             try:
-                reply = self._ask(turns)
+                reply = self._ask_through_outages(turns)
             except ApiFailure as failure:
-                self._transcript.write("error", turns, error=str(failure), fatal=failure.fatal, status=failure.status)
                 return self._outcome(API_FATAL if failure.fatal else API_ERROR, str(failure), turns)
             # An empty assistant turn is refused by the API: it is kept as a placeholder text.
             self.messages.append({"role": "assistant", "content": list(reply.content) or [EMPTY_REPLY]})
@@ -161,6 +168,21 @@ class Conversation:
             self.messages.append({"role": "user", "content": results})
             if summary is not None:
                 return self._outcome(FINISHED, "the model called finish", turns, summary)
+
+    def _ask_through_outages(self, turn: int) -> ModelReply:
+        """The SDK has retried already; an outage (overload, 5xx, network) gets a few more rounds after a pause."""
+        rounds = 0
+        while True:
+            try:
+                return self._ask(turn)
+            except ApiFailure as failure:
+                self._transcript.write("error", turn, error=str(failure), fatal=failure.fatal, status=failure.status)
+                in_time = self._remaining() - self._api_pause > self._budget.reserve_secs
+                if failure.fatal or rounds >= OUTAGE_ROUNDS or not in_time:
+                    raise
+                rounds += 1
+                self._say(f"{failure}; asking again in {self._api_pause:.0f}s ({rounds}/{OUTAGE_ROUNDS})")
+                self._sleep(self._api_pause)
 
     def _ask(self, turn: int) -> ModelReply:
         self._transcript.write("request", turn, model=self._model, content=for_transcript(self.messages[-1]["content"]))
