@@ -291,15 +291,15 @@ def test_a_wrong_key_is_refused_by_the_server(tmp_path: Path, public: Path) -> N
 
 
 def test_a_dropped_connection_keeps_the_submission_made_so_far(tmp_path: Path, public: Path) -> None:
-    """The server hangs up for good mid-run: retried, then the submission the model's job wrote stays the final one."""
+    """The server hangs up for good mid-run: the SDK retries, then the submission the model's job wrote stays final."""
     with AnthropicServer(solve_script()[:4], after=Drop(), api_key=KEY) as server:
         run = run_agent(tmp_path / "out", public, server)
     assert run.returncode == 0, run.stderr + run.stdout
-    # Each of the 4 rounds (the first and 3 more after a pause) is the SDK's 3 attempts.
-    assert len(server.received) == 4 + 4 * 3
+    # The SDK's 3 attempts (2 retries), and no more rounds: a network failure is not an API outage.
+    assert len(server.received) == 4 + 3
     assert run.of_type("submission")[-1]["producer"] == "claude"
     errors = [r for r in run.transcript() if r["kind"] == "error"]
-    assert len(errors) == 4 and all("connection failed" in e["error"] for e in errors)
+    assert len(errors) == 1 and "connection failed" in errors[0]["error"]
 
 
 def test_an_overload_that_outlasts_the_sdk_retries_is_waited_out(tmp_path: Path, public: Path) -> None:

@@ -603,11 +603,21 @@ class FailingClient(ScriptedClient):
         raise self.failure
 
 
-@pytest.mark.parametrize(("fatal", "attempts"), [(True, 1), (False, 4)])
-def test_an_outage_is_asked_again_a_few_times_a_refusal_never(tmp_path: Path, fatal: bool, attempts: int) -> None:
-    """A transient failure gets three more rounds after a pause; a fatal one ends the run at once."""
+@pytest.mark.parametrize(
+    ("failure", "attempts"),
+    [
+        (ApiFailure("authentication failed", "no", fatal=True, status=401), 1),
+        (ApiFailure("connection failed", "reset", fatal=False), 1),
+        (ApiFailure("overloaded", "busy", fatal=False, status=529), 4),
+    ],
+)
+def test_an_outage_is_asked_again_a_few_times_a_refusal_never(
+    tmp_path: Path, failure: ApiFailure, attempts: int
+) -> None:
+    """An API outage gets three more rounds after a pause; a refusal or a network failure ends the run at once."""
     convo, _ = conversation(tmp_path, [])
-    client = FailingClient(ApiFailure("overloaded", "busy", fatal=fatal, status=529))
+    client = FailingClient(failure)
+    fatal = failure.fatal
     pauses: list[float] = []
     convo._client, convo._sleep, convo._api_pause = client, pauses.append, 7.0
     outcome = convo.run("go")

@@ -22,7 +22,7 @@ TRANSCRIPT_RESULT_CHARS = 4000
 MAX_NUDGES = 2
 """Replies without a tool call answered with a reminder before the run is taken as ended."""
 OUTAGE_ROUNDS = 3
-"""Times a request that failed after the SDK's retries (overload, 5xx, network) is sent again after a pause."""
+"""Times a request that failed after the SDK's retries (429, 529, 5xx) is sent again after a pause."""
 DEFAULT_API_PAUSE = 30.0
 NUDGE = "Continue with the tools. Call finish (with a summary) when the submission is final."
 EMPTY_REPLY = {"type": "text", "text": "(no reply)"}
@@ -170,7 +170,11 @@ class Conversation:
                 return self._outcome(FINISHED, "the model called finish", turns, summary)
 
     def _ask_through_outages(self, turn: int) -> ModelReply:
-        """The SDK has retried already; an outage (overload, 5xx, network) gets a few more rounds after a pause."""
+        """The SDK has retried already; an API outage (429, 529, 5xx) gets a few more rounds after a pause.
+
+        A network failure is not asked again: the SDK's retries are spent, and the runner's network is not the
+        API's load; the conversation ends with the submission it has.
+        """
         rounds = 0
         while True:
             try:
@@ -178,7 +182,7 @@ class Conversation:
             except ApiFailure as failure:
                 self._transcript.write("error", turn, error=str(failure), fatal=failure.fatal, status=failure.status)
                 in_time = self._remaining() - self._api_pause > self._budget.reserve_secs
-                if failure.fatal or rounds >= OUTAGE_ROUNDS or not in_time:
+                if failure.fatal or failure.status is None or rounds >= OUTAGE_ROUNDS or not in_time:
                     raise
                 rounds += 1
                 self._say(f"{failure}; asking again in {self._api_pause:.0f}s ({rounds}/{OUTAGE_ROUNDS})")
