@@ -138,18 +138,30 @@ def _metric_text(metric: Metric) -> str:
 
 
 def regression_gate(
-    score: float | None, metric: Metric, baseline: BaselineScore, max_regression: float
+    score: float | None,
+    metric: Metric,
+    baseline: BaselineScore,
+    max_regression: float,
+    *,
+    competition: str | None = None,
 ) -> tuple[BaselineComparison, Gate]:
     """The ``regression`` check: the score may be worse than the baseline's by at most ``max_regression``.
 
     Worse is read in the run's metric direction; exactly ``max_regression`` worse still passes. Different
-    metrics cannot be compared and fail the gate, as does a run without a score.
+    metrics (or competitions, where both are known) cannot be compared and fail the gate, as does a run without
+    a score.
     """
     b = baseline.score
 
     def comparison(delta: float | None, regression: float | None, passed: bool) -> BaselineComparison:
         return BaselineComparison(b, baseline.metric.name, baseline.source, max_regression, delta, regression, passed)
 
+    if competition is not None and baseline.competition is not None and competition != baseline.competition:
+        message = (
+            f"the run is on {competition} but the baseline in {baseline.source} on {baseline.competition}: "
+            "the scores cannot be compared"
+        )
+        return comparison(None, None, False), Gate("regression", False, message)
     if not _same_metric(metric, baseline.metric):
         message = (
             f"the run's metric {_metric_text(metric)} differs from the baseline's {_metric_text(baseline.metric)} "

@@ -292,7 +292,8 @@ def _compare_to_baseline(result: RunResult, settings: Settings) -> tuple[Baselin
     """The regression gate against ``baseline-result``, when one was given."""
     if settings.baseline is None:
         return None, None
-    return regression_gate(result.score, result.metric, settings.baseline, settings.max_regression or 0.0)
+    limit = settings.max_regression or 0.0
+    return regression_gate(result.score, result.metric, settings.baseline, limit, competition=result.competition)
 
 
 def _child_seed(env: Mapping[str, str]) -> int | None:

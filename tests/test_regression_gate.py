@@ -75,6 +75,17 @@ def test_different_metrics_cannot_be_compared() -> None:
     assert not same_direction.passed
 
 
+def test_different_competitions_cannot_be_compared() -> None:
+    """A baseline from another competition fails the gate; an unknown competition on either side does not matter."""
+    baseline = BaselineScore(0.5, AUC, "main/result.json", competition="breast-cancer")
+    _, gate = regression_gate(0.9, AUC, baseline, 0.0, competition="spaceship-titanic")
+    assert not gate.passed
+    assert "spaceship-titanic" in gate.message
+    assert "breast-cancer" in gate.message
+    assert regression_gate(0.9, AUC, baseline, 0.0, competition=None)[1].passed
+    assert regression_gate(0.9, AUC, baseline, 0.0, competition="breast-cancer")[1].passed
+
+
 def test_no_score_fails() -> None:
     """A run without a score cannot show it did not regress."""
     _, gate = regression_gate(None, AUC, _baseline(0.9), 0.1)
