@@ -163,6 +163,44 @@ def test_sigterm_to_the_agent_stops_every_worker_and_leaves_a_valid_submission(t
     assert any(r["type"] == "message" and "SIGTERM" in r["text"] for r in records)
 
 
+def test_a_worker_killed_mid_fold_hands_its_fold_to_the_other(tmp_path: Path) -> None:
+    """SIGKILL to one worker while it trains: its fold is trained again by the other, every fold ends, exit 0."""
+    data = make_competition(tmp_path / "data", rows=300, kind="binary")
+    events = tmp_path / "events.jsonl"
+    extra = {"MLE_CI_PATIENCE": "1000", "MLE_CI_MAX_EPOCHS": "25", "MLE_CI_FOLDS": "3", "MLE_CI_PARALLEL_FOLDS": "2"}
+    env = agent_env({"MLE_CI_EVENTS": str(events), "OMP_NUM_THREADS": "1", **extra})
+    argv = [sys.executable, "-m", "mle_ci.agents.baseline", "--data-dir", str(data), "--submission-dir", str(tmp_path)]
+    proc = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 120
+        records: list[dict[str, Any]] = []
+        while time.monotonic() < deadline:
+            records = [json.loads(line) for line in events.read_text().splitlines()] if events.exists() else []
+            if any(r["type"] == "epoch" and r["fold"] == 2 for r in records):
+                break
+            time.sleep(0.05)
+        (victim,) = [
+            int(r["text"].split("(pid ")[1].split(",")[0])
+            for r in records
+            if r["type"] == "message" and r["text"].startswith("fold 2 on worker ")
+        ]
+        os.kill(victim, signal.SIGKILL)
+        _, err = proc.communicate(timeout=180)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+    assert proc.returncode == 0, err
+    records = [json.loads(line) for line in events.read_text().splitlines()]
+    assert sorted(r["fold"] for r in records if r["type"] == "fold") == [1, 2, 3]
+    # Killed mid-fold 2 (25 epochs take seconds; the poll is every 50 ms), unless it had just moved on to fold 3.
+    lost = [r["text"] for r in records if r["type"] == "message" and "ended without reporting fold" in r["text"]]
+    assert len(lost) == 1
+    assert lost[0].endswith("; the fold goes to another worker")
+    assert [r["folds"] for r in records if r["type"] == "submission"] == [0, 1, 2, 3]
+    assert len(read_rows(tmp_path / "submission.csv")) == 20
+
+
 @pytest.mark.gpu
 def test_on_two_gpus_each_worker_trains_on_its_own_device(tmp_path: Path) -> None:
     """With 2+ GPUs in the plan, the folds run on two workers, each with its own CUDA_VISIBLE_DEVICES."""

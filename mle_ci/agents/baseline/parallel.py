@@ -20,7 +20,7 @@ import time
 import traceback
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from multiprocessing.connection import Connection, wait
 
 import numpy as np
@@ -217,6 +217,7 @@ class ParallelFolds:
     total: int
     durations: list[float]
     budget_cut: bool = False
+    retried: set[int] = field(default_factory=set)
 
 
 def train_in_parallel(
@@ -319,25 +320,13 @@ def _schedule(
             for worker in pool:
                 if worker.alive and worker.process.poll() is None:
                     worker.process.send_signal(signal.SIGTERM)
-        idle = [w.index for w in pool if w.alive and w.fold is None]
-        if state.pending and idle and stopping_since is None:
-            assignments, reason = next_assignments(
-                [f for f, _ in state.pending], idle, state.durations, progress.remaining(), margin=options.margin
-            )
-            if reason is not None:
-                progress.message(f"not starting fold {state.pending[0][0]}/{state.total}: {reason}", "warning")
-                state.budget_cut = True
-                state.pending.clear()
-            for assignment in assignments:
-                fold, val_rows = state.pending.popleft()
-                worker = pool[assignment.worker - 1]
-                progress.fold_start(fold, state.total)
-                worker.conn.send(FoldOrder(fold, val_rows, options.seed * 1000 + fold))
-                worker.fold = fold
-                running[fold] = val_rows
+        if stopping_since is None:
+            _hand_out(state, pool, running, options)
         busy = [w for w in pool if w.alive and w.fold is not None]
         if not busy:
-            if state.pending and not any(w.alive for w in pool):
+            if state.pending and any(w.alive for w in pool):
+                continue  # a fold came back from a worker that had gone: an idle one takes it
+            if state.pending:
                 progress.message(f"every fold worker has gone: {len(state.pending)} fold(s) not trained", "error")
             return
         if stopping_since is not None and time.monotonic() - stopping_since > STOP_WAIT:
@@ -347,13 +336,50 @@ def _schedule(
             try:
                 report: FoldReport = worker.conn.recv()
             except (EOFError, OSError):
-                progress.message(f"fold worker {worker.index} ended without reporting fold {worker.fold}", "error")
-                worker.alive = False
-                running.pop(worker.fold or 0, None)
-                worker.fold = None
+                _lost(state, worker, running.pop(worker.fold or 0, None), retry=stopping_since is None)
                 continue
             worker.fold = None
             finished(report, running.pop(report.fold))
+
+
+def _hand_out(
+    state: ParallelFolds, pool: list[_Worker], running: dict[int, NDArray[np.int64]], options: AgentOptions
+) -> None:
+    """Start pending folds on idle workers as the deadline rule allows."""
+    idle = [w.index for w in pool if w.alive and w.fold is None]
+    assignments, reason = next_assignments(
+        [f for f, _ in state.pending], idle, state.durations, progress.remaining(), margin=options.margin
+    )
+    if reason is not None:
+        progress.message(f"not starting fold {state.pending[0][0]}/{state.total}: {reason}", "warning")
+        state.budget_cut = True
+        state.pending.clear()
+    for assignment in assignments:
+        fold, val_rows = state.pending.popleft()
+        worker = pool[assignment.worker - 1]
+        try:
+            worker.conn.send(FoldOrder(fold, val_rows, options.seed * 1000 + fold))
+        except OSError:  # it died while idle: the fold waits for another worker
+            progress.message(f"fold worker {worker.index} has gone", "error")
+            worker.alive = False
+            state.pending.appendleft((fold, val_rows))
+            continue
+        progress.fold_start(fold, state.total)
+        worker.fold = fold
+        running[fold] = val_rows
+
+
+def _lost(state: ParallelFolds, worker: _Worker, val_rows: NDArray[np.int64] | None, *, retry: bool) -> None:
+    """A worker died mid-fold (killed, out of memory): its fold goes to another worker, once."""
+    fold = worker.fold
+    worker.alive, worker.fold = False, None
+    lost = f"fold worker {worker.index} ended without reporting fold {fold}"
+    if retry and fold is not None and val_rows is not None and fold not in state.retried:
+        progress.message(f"{lost}; the fold goes to another worker", "error")
+        state.retried.add(fold)
+        state.pending.appendleft((fold, val_rows))
+        return
+    progress.message(f"{lost}; the fold is not used", "error")
 
 
 def _shut_down(pool: list[_Worker]) -> None:
