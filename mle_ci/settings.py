@@ -431,9 +431,6 @@ _INPUTS: dict[str, tuple[str, Converter]] = {
 ACTION_INPUTS: tuple[str, ...] = (*_INPUTS, "config")
 """Every action input the settings read (``INPUT_<NAME>``, hyphens kept), ``config`` included."""
 
-ACTION_INPUTS: tuple[str, ...] = (*_INPUTS, "config")
-"""Every action input the settings read (``INPUT_<NAME>``, hyphens kept), ``config`` included."""
-
 
 def _default_cache(env: Mapping[str, str], cwd: Path) -> Path:
     """Where built demo competitions are kept: ``$XDG_CACHE_HOME/mle-ci``, ``~/.cache/mle-ci``, or beside the run."""
