@@ -29,6 +29,42 @@ class TabularNet(nn.Module):
         return out
 
 
+class TabularEnsemble(nn.Module):
+    """Several MLPs trained side by side, and a linear model fitted exactly once they are done; outputs blended.
+
+    The members differ by initialisation and dropout masks; each is trained on its own loss (see ``member_outputs``),
+    and averaging them removes much of the variance a single small-data MLP has. The linear part is fitted after
+    early stopping (``mle_ci.agents.baseline.linear``) and blended in with ``linear_share``, which stays 0 while the
+    MLPs train. ``forward`` gives what a single network would: logits (log-probabilities of the blend, whose
+    softmax is the blend itself) for classification, values for regression.
+    """
+
+    def __init__(self, inputs: int, outputs: int, *, members: int, classification: bool, dropout: float = 0.3):
+        super().__init__()
+        if members < 1:
+            raise ValueError(f"an ensemble needs at least one member, not {members}")
+        self.classification = classification
+        self.members = nn.ModuleList(TabularNet(inputs, outputs, dropout=dropout) for _ in range(members))
+        self.linear = nn.Linear(inputs, outputs)
+        self.linear.requires_grad_(False)
+        self.linear_share: Tensor
+        self.register_buffer("linear_share", torch.zeros(()))
+
+    def member_outputs(self, x: Tensor) -> Tensor:
+        """Each MLP's raw outputs, stacked: members × rows × outputs."""
+        return torch.stack([member(x) for member in self.members])
+
+    def forward(self, x: Tensor) -> Tensor:
+        raw = self.member_outputs(x).float()
+        share = self.linear_share.float()
+        if not self.classification:
+            blended: Tensor = raw.mean(dim=0) * (1.0 - share) + self.linear(x).float() * share
+            return blended
+        proba = torch.softmax(raw, dim=-1).mean(dim=0)
+        proba = proba * (1.0 - share) + torch.softmax(self.linear(x).float(), dim=-1) * share
+        return torch.log(proba.clamp_min(torch.finfo(torch.float32).tiny))
+
+
 def _conv(cin: int, cout: int) -> nn.Sequential:
     return nn.Sequential(nn.Conv2d(cin, cout, 3, padding=1, bias=False), nn.BatchNorm2d(cout), nn.ReLU(inplace=True))
 
@@ -74,6 +110,9 @@ class ConvNet(nn.Module):
         return out
 
 
+MEMBERS = 3
+"""MLPs per tabular fold model: three seeds' average beat one on the demos' splits (bench/baseline_quality.py)."""
+
 REGRESSION_DROPOUT = 0.5
 """Regression targets are noisier than labels: more dropout keeps the MLP's correction to the linear part small."""
 
@@ -93,4 +132,6 @@ def build_model(
         assert mean is not None
         assert std is not None
         return ConvNet(channels, height, width, outputs, mean=mean, std=std)
-    return TabularNet(x[0], outputs, dropout=REGRESSION_DROPOUT if regression else 0.3)
+    return TabularEnsemble(
+        x[0], outputs, members=MEMBERS, classification=not regression, dropout=REGRESSION_DROPOUT if regression else 0.3
+    )
