@@ -1,21 +1,30 @@
 """Baseline agent quality: its held-out score beside HistGradientBoosting and a linear model on the same split.
 
-Four scikit-learn datasets, each split 75/25 (stratified for classification, seed 0), are written in the MLE-bench
-layout (``train.csv`` with the target, ``test.csv`` without, ``sample_submission.csv``, ``description.md`` naming
-the metric; digits as 8×8 PNG files under ``images/``). The agent runs as a subprocess exactly as the harness
-starts it, without being told the metric, and its ``submission.csv`` is scored on the held-out quarter. The goal:
-at least as good as the better of HistGradientBoosting and LogisticRegression (Ridge for regression), trained on the
-same split, and under 25 s of wall time per dataset on a 2-core CPU.
+Two tables, each with the references trained in the same run on the same training rows:
 
-Run: ``.venv/bin/python bench/baseline_quality.py [--only digits,wine] [--seed 0]``.
+- **demos** (the goal): each embedded demo competition as ``mle-ci run --competition ID`` runs it (the harness, the
+  baseline agent, the demo's own public/private split, seed 2024); the agent's ``submission.csv`` and the
+  references' predictions, written as submissions, are all scored by the competition's own grader
+  (``mle_ci.competitions.grade``) against the private answers. The references learn from the public training rows
+  as ``demo_split`` gives them (the features exactly as the files hold them).
+- **raw** (a second view): scikit-learn's raw data split 75/25 (stratified for classification, seed 0), written in
+  the MLE-bench layout; the agent runs as the harness starts it, without being told the metric, and is scored with
+  scikit-learn's metrics on the held-out quarter.
+
+The goal: at least as good as the better of HistGradientBoosting and LogisticRegression (Ridge for regression) on
+every demo, within about a minute of wall time per demo on a 2-core CPU. ``--split-seed`` rebuilds the demos with
+the same procedure and another seed: an exploratory check that the agent does not fit one split by luck.
+
+Run: ``.venv/bin/python bench/baseline_quality.py [--tables demos,raw] [--only breast-cancer,wine] [--split-seed N]``.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import csv
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -30,7 +39,11 @@ from sklearn.model_selection import train_test_split
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-WALL_LIMIT = 25.0
+from mle_ci.competitions import demos
+from mle_ci.competitions.grade import grade_submission
+
+WALL_LIMIT = 60.0
+"""Seconds of agent wall time per demo (5 folds) that the goal allows on a 2-core CPU."""
 
 _EVALUATION = {
     "accuracy": "Submissions are evaluated on classification accuracy: the share of test images whose label is right.",
@@ -41,8 +54,146 @@ _EVALUATION = {
 
 
 @dataclass(frozen=True)
+class Row:
+    """One data set's outcome: the agent's score and wall time, each reference's score and fit seconds."""
+
+    name: str
+    metric: str
+    higher_is_better: bool
+    score: float | None
+    seconds: float
+    refs: dict[str, tuple[float, float]]
+    exit_code: int
+
+    @property
+    def best_name(self) -> str:
+        pick = max if self.higher_is_better else min
+        return pick(self.refs, key=lambda name: self.refs[name][0])
+
+    @property
+    def best(self) -> float:
+        return self.refs[self.best_name][0]
+
+    @property
+    def met(self) -> bool:
+        if self.score is None:
+            return False
+        return self.score >= self.best if self.higher_is_better else self.score <= self.best
+
+
+def reference_models(classification: bool) -> dict[str, Any]:
+    """The references, fresh: HistGradientBoosting and a standardised linear model, scikit-learn's defaults."""
+    if classification:
+        return {
+            "HGB": HistGradientBoostingClassifier(random_state=0),
+            "LogReg": make_pipeline(StandardScaler(), LogisticRegression(max_iter=5000)),
+        }
+    return {
+        "HGB": HistGradientBoostingRegressor(random_state=0),
+        "Ridge": make_pipeline(StandardScaler(), Ridge()),
+    }
+
+
+def _fit(model: Any, x: np.ndarray, y: np.ndarray) -> float:
+    started = time.perf_counter()
+    model.fit(x, y)
+    return time.perf_counter() - started
+
+
+def quality_table(rows: Sequence[Row]) -> str:
+    """Data set, metric, the baseline's score and wall time, each reference's score and fit time, best, verdict."""
+    header = ("data set", "metric", "baseline", "wall s", "HGB (fit s)", "linear (fit s)", "best ref", "verdict")
+    lines = [header]
+    for row in rows:
+        hgb, linear = (f"{name} {s:.4f} ({t:.2f})" for name, (s, t) in row.refs.items())
+        verdict = "at least as good" if row.met else "WORSE"
+        lines.append(
+            (
+                row.name,
+                row.metric,
+                "n/a" if row.score is None else f"{row.score:.5g}",
+                f"{row.seconds:.1f}",
+                hgb.removeprefix("HGB "),
+                linear,
+                f"{row.best_name} {row.best:.5g}",
+                verdict + ("" if row.exit_code == 0 else f" (exit {row.exit_code})"),
+            )
+        )
+    widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
+    text = ["  ".join(cell.ljust(w) for cell, w in zip(line, widths, strict=True)).rstrip() for line in lines]
+    text.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(text)
+
+
+# --- the demos, as `mle-ci run --competition ID` runs them ----------------------------------------------------
+
+
+@contextlib.contextmanager
+def split_seed(seed: int | None) -> Iterator[None]:
+    """Build (and split) the demos with another seed while inside; the demos' own seed when ``seed`` is None."""
+    saved = demos.DEMO_SEED
+    demos.DEMO_SEED = saved if seed is None else seed
+    try:
+        yield
+    finally:
+        demos.DEMO_SEED = saved
+
+
+def _submission_rows(metric: str, ids: Sequence[str], model: Any, x: np.ndarray) -> list[list[Any]]:
+    """A reference's predictions in the demo's submission layout (the sample submission's columns)."""
+    if metric == "accuracy":
+        return [[i, int(v)] for i, v in zip(ids, model.predict(x), strict=True)]
+    if metric == "auc":
+        return [[i, float(p)] for i, p in zip(ids, model.predict_proba(x)[:, 1], strict=True)]
+    if metric == "log_loss":
+        return [[i, *map(float, p)] for i, p in zip(ids, model.predict_proba(x), strict=True)]
+    return [[i, float(v)] for i, v in zip(ids, model.predict(x), strict=True)]
+
+
+def _write_csv(path: Path, header: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(header)
+        writer.writerows(rows)
+
+
+def run_demo(competition_id: str, work: Path) -> Row:
+    """The agent through the harness on one demo, then the references on its public rows; all graded alike."""
+    cache = work / "cache"
+    competition = demos.demo_competition(competition_id, cache)
+    spec = competition.spec
+    assert spec.metric is not None
+    out = work / "runs" / competition_id
+    argv = [python(), "-m", "mle_ci", "run", "--competition", competition_id, "--cache-dir", str(cache)]
+    argv += ["--output-dir", str(out), "--display", "plain", "--heartbeat", "0"]
+    finished = run_to_end(argv, timeout=600)
+    if finished.returncode != 0:
+        print(finished.stdout[-3000:])
+    submission = out / "submission.csv"
+    score = grade_submission(submission, competition).score if submission.exists() else None
+    split = demos.demo_split(competition_id)
+    refs: dict[str, tuple[float, float]] = {}
+    for name, model in reference_models(spec.metric != "rmse").items():
+        seconds = _fit(model, split.x_train, split.y_train)
+        path = work / "references" / competition_id / f"{name}.csv"
+        rows = _submission_rows(spec.metric, split.test_ids, model, split.x_test)
+        _write_csv(path, [spec.id_column, *spec.target_columns], rows)
+        graded = grade_submission(path, competition)
+        if graded.score is None:
+            raise RuntimeError(f"the {name} reference's submission for {competition_id} is invalid: {graded.problems}")
+        refs[name] = (graded.score, seconds)
+    cv = [line for line in finished.stdout.splitlines() if "success" in line or "failed" in line]
+    print(f"  {competition_id}: graded {score}, {finished.seconds:.1f} s; {cv[-1] if cv else ''}", flush=True)
+    return Row(competition_id, spec.metric, spec.higher_is_better, score, finished.seconds, refs, finished.returncode)
+
+
+# --- scikit-learn's raw data, 75/25 --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
 class Case:
-    """One dataset: its loader, metric, direction, the agent's goal and how to read a submission."""
+    """One raw data set: its loader, metric and direction."""
 
     name: str
     metric: str
@@ -60,13 +211,6 @@ CASES = (
     Case("wine", "log_loss", False, lambda: datasets.load_wine(return_X_y=True)),
     Case("diabetes", "rmse", False, lambda: datasets.load_diabetes(return_X_y=True)),
 )
-
-
-def _write_csv(path: Path, header: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
-    with path.open("w", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(header)
-        writer.writerows(rows)
 
 
 def write_competition(case: Case, folder: Path, x_train: np.ndarray, y_train: np.ndarray, x_test: np.ndarray) -> None:
@@ -132,121 +276,80 @@ def _metric(case: Case, model: Any, x: np.ndarray, y: np.ndarray) -> float:
     return float(np.sqrt(mean_squared_error(y, model.predict(x))))
 
 
-def references(
-    case: Case, x_train: np.ndarray, y_train: np.ndarray, x_test: np.ndarray, y_test: np.ndarray
-) -> dict[str, tuple[float, float]]:
-    """Held-out score and fit seconds of HistGradientBoosting and the linear model."""
-    if case.classification:
-        models = {
-            "HGB": HistGradientBoostingClassifier(random_state=0),
-            "LogReg": make_pipeline(StandardScaler(), LogisticRegression(max_iter=5000)),
-        }
-    else:
-        models = {
-            "HGB": HistGradientBoostingRegressor(random_state=0),
-            "Ridge": make_pipeline(StandardScaler(), Ridge()),
-        }
-    out: dict[str, tuple[float, float]] = {}
-    for name, model in models.items():
-        started = time.perf_counter()
-        model.fit(x_train, y_train)
-        out[name] = (_metric(case, model, x_test, y_test), time.perf_counter() - started)
-    return out
-
-
-@dataclass(frozen=True)
-class Row:
-    """One dataset's outcome."""
-
-    case: Case
-    score: float | None
-    seconds: float
-    refs: dict[str, tuple[float, float]]
-    exit_code: int
-
-    @property
-    def best(self) -> float:
-        scores = [score for score, _ in self.refs.values()]
-        return max(scores) if self.case.higher_is_better else min(scores)
-
-    @property
-    def met(self) -> bool:
-        if self.score is None:
-            return False
-        return self.score >= self.best if self.case.higher_is_better else self.score <= self.best
-
-
 def run_case(case: Case, work: Path, seed: int) -> Row:
+    """The agent (as the harness starts it) on a raw 75/25 split, then the references on the same split."""
     x, y = case.load()
     stratify = y if case.classification else None
     x_train, x_test, y_train, y_test = train_test_split(x, y, test_size=0.25, random_state=seed, stratify=stratify)
     data, out = work / case.name / "data", work / case.name / "submission"
     write_competition(case, data, x_train, y_train, x_test)
     argv = [python(), "-m", "mle_ci.agents.baseline", "--data-dir", str(data), "--submission-dir", str(out)]
-    finished = run_to_end(argv, timeout=300)
+    finished = run_to_end(argv, timeout=600)
     if finished.returncode != 0:
         print(finished.stdout[-3000:])
     submission = out / "submission.csv"
     score = score_submission(case, submission, y_test) if submission.exists() else None
-    refs = references(case, x_train, y_train, x_test, y_test)
-    row = Row(case, score, finished.seconds, refs, finished.returncode)
-    cv = [line for line in finished.stdout.splitlines() if "metric" in line and "=" in line]
-    print(
-        f"  {case.name}: agent {score}, {finished.seconds:.1f} s, exit {finished.returncode}; {cv[-1] if cv else ''}",
-        flush=True,
-    )
-    return row
+    refs: dict[str, tuple[float, float]] = {}
+    for name, model in reference_models(case.classification).items():
+        seconds = _fit(model, x_train, y_train)
+        refs[name] = (_metric(case, model, x_test, y_test), seconds)
+    print(f"  {case.name}: held-out {score}, {finished.seconds:.1f} s, exit {finished.returncode}", flush=True)
+    return Row(case.name, case.metric, case.higher_is_better, score, finished.seconds, refs, finished.returncode)
 
 
-def quality_table(rows: Sequence[Row]) -> str:
-    """Dataset, metric, baseline score, best reference, the references' scores, wall times, goal met."""
-    header = ("dataset", "metric", "baseline", "best ref", "references (score, fit s)", "agent wall", "goal met")
-    lines = [header]
-    for row in rows:
-        refs = ", ".join(f"{name} {score:.4f} ({seconds:.2f}s)" for name, (score, seconds) in row.refs.items())
-        score = "n/a" if row.score is None else f"{row.score:.4f}"
-        lines.append(
-            (
-                row.case.name,
-                row.case.metric,
-                score,
-                f"{row.best:.4f}",
-                refs,
-                f"{row.seconds:.1f}s",
-                "yes" if row.met else "NO",
-            )
-        )
-    widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
-    text = ["  ".join(cell.ljust(w) for cell, w in zip(line, widths, strict=True)).rstrip() for line in lines]
-    text.insert(1, "  ".join("-" * w for w in widths))
-    return "\n".join(text)
+# --- both -----------------------------------------------------------------------------------------------------
+
+TABLES = ("demos", "raw")
 
 
-def measure(only: Sequence[str] = (), seed: int = 0) -> list[Figure]:
-    rows: list[Row] = []
-    with temp_dir("mle-ci-baseline-") as work:
-        for case in CASES:
-            if not only or case.name in only:
-                rows.append(run_case(case, work, seed))
-    print("\n" + quality_table(rows))
+def _figures(rows: Sequence[Row], label: str) -> list[Figure]:
     figures: list[Figure] = []
     for row in rows:
-        sign = ">=" if row.case.higher_is_better else "<="
-        value = "n/a" if row.score is None else f"{row.score:.4f}"
-        figures.append(
-            Figure(f"baseline {row.case.name}: held-out {row.case.metric}", value, f"{sign} {row.best:.4f}", row.met)
-        )
-        figures.append(at_most(f"baseline {row.case.name}: agent wall time", row.seconds, WALL_LIMIT, " s", digits=1))
+        sign = ">=" if row.higher_is_better else "<="
+        value = "n/a" if row.score is None else f"{row.score:.5g}"
+        name = f"baseline {row.name} ({label}): {row.metric}"
+        figures.append(Figure(name, value, f"{sign} {row.best:.5g} ({row.best_name})", row.met))
+        figures.append(at_most(f"baseline {row.name} ({label}): wall time", row.seconds, WALL_LIMIT, " s", digits=1))
+    return figures
+
+
+def measure(
+    only: Sequence[str] = (), seed: int = 0, *, tables: Sequence[str] = TABLES, split: int | None = None
+) -> list[Figure]:
+    """Both tables (or those named), printed; the figures: each score against its best reference, each wall time."""
+    figures: list[Figure] = []
+    with temp_dir("mle-ci-baseline-") as work:
+        if "demos" in tables:
+            with split_seed(split):
+                label = f"demo split, seed {demos.DEMO_SEED}"
+                print(f"-- the embedded demos ({label}), graded by their own grader", flush=True)
+                rows = [run_demo(cid, work) for cid in demos.DEMO_SPECS if not only or cid in only]
+            print(f"\n{label}:\n{quality_table(rows)}\n", flush=True)
+            figures += _figures(rows, "demo")
+        if "raw" in tables:
+            label = f"raw data, 75/25 split, seed {seed}"
+            print(f"-- scikit-learn's {label}", flush=True)
+            cases = [run_case(case, work, seed) for case in CASES if not only or case.name in only]
+            print(f"\n{label}:\n{quality_table(cases)}\n", flush=True)
+            figures += _figures(cases, "raw")
     return figures
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--only", default="", help="comma-separated dataset names (default: all four)")
-    parser.add_argument("--seed", type=int, default=0, help="split seed (default 0)")
+    parser.add_argument("--tables", default=",".join(TABLES), help="demos, raw or both (default: both)")
+    parser.add_argument("--only", default="", help="comma-separated demo ids or raw data set names (default: all)")
+    parser.add_argument("--seed", type=int, default=0, help="split seed of the raw-data table (default 0)")
+    parser.add_argument(
+        "--split-seed", type=int, default=None, help="rebuild the demos with this seed (exploratory; default: theirs)"
+    )
     args = parser.parse_args(argv)
+    tables = [name for name in args.tables.split(",") if name]
+    unknown = sorted(set(tables) - set(TABLES))
+    if unknown:
+        parser.error(f"unknown table(s): {', '.join(unknown)} (known: {', '.join(TABLES)})")
     only = [name for name in args.only.split(",") if name]
-    report("baseline agent quality", measure(only, args.seed))
+    report("baseline agent quality", measure(only, args.seed, tables=tables, split=args.split_seed))
     return 0
 
 
