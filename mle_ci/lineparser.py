@@ -23,9 +23,11 @@ MAX_PARSED_LINE = 4096
 """Longer lines are not progress lines; skipping them keeps the parser cheap under floods."""
 
 _NUM = r"[-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?"
-# Optional timestamp, log level or bracketed tags before the text, as loggers print them.
+# Optional timestamp, log level or bracketed tags before the text, as loggers print them. No two adjacent parts
+# may match the same spaces: "INFO " forty times would then have 2**40 ways to fail (the harness would hang).
 _LEAD = (
-    r"^\s*(?:\d{4}-\d\d-\d\d[ T][\d:.,]+\s*(?:[-|]\s*)?)?(?:\[[^\]]{0,40}\]\s*|(?:INFO|DEBUG|WARNING)\s*[:\-|]?\s*)*"
+    r"^\s*(?:\d{4}-\d\d-\d\d[ T][\d:.,]+\s*(?:[-|]\s*)?)?"
+    r"(?:\[[^\]]{0,40}\]\s*|(?:INFO|DEBUG|WARNING)(?:\s*[:\-|])?\s*)*"
 )
 
 _EPOCH = re.compile(_LEAD + r"epoch\s*[:#]?\s*(?P<epoch>\d+)(?:\s*/\s*(?P<total>\d+))?\b(?P<rest>.*)$", re.I)
@@ -38,7 +40,8 @@ _FOLD_START = re.compile(
     re.I,
 )
 _EARLY = re.compile(_LEAD + r"early[\s_-]?stopp(?:ing|ed)\b(?P<rest>.*)$", re.I)
-_PAIR = re.compile(r"(?P<key>[A-Za-z][\w.\-]*)\s*(?:=|:)\s*(?P<value>" + _NUM + r")(?![\w.])")
+# A key starts where no key character precedes it: else a long run of letters costs a scan from each (quadratic).
+_PAIR = re.compile(r"(?<![\w.\-])(?P<key>[A-Za-z][\w.\-]*)\s*(?:=|:)\s*(?P<value>" + _NUM + r")(?![\w.])")
 _SECONDS = re.compile(
     r"\(\s*(?P<s>" + _NUM + r")\s*s(?:ec(?:onds?)?)?\s*\)|\btime\s*[=:]\s*(?P<t>" + _NUM + r")\s*s\b", re.I
 )
@@ -47,7 +50,8 @@ _BEST = re.compile(
     r"best[\s_]*(?:val[\s_]*)?(?:score|metric|auc|acc\w*|loss|rmse)?\s*(?:=|:)\s*(?P<v>" + _NUM + ")", re.I
 )
 _INNER_EPOCH = re.compile(r"\bepoch\s*[:#]?\s*(?P<epoch>\d+)(?:\s*/\s*(?P<total>\d+))?\b(?P<rest>.*)$", re.I)
-_PROGRESS_BAR = re.compile(r"\d%\||\d+/\d+\s*\[|it/s\]|s/it\]|\bETA\b", re.I)
+# (?<!\d): a count starts where no digit precedes it, else a long run of digits is rescanned from each one.
+_PROGRESS_BAR = re.compile(r"\d%\||(?<!\d)\d+/\d+\s*\[|it/s\]|s/it\]|\bETA\b", re.I)
 _NOT_A_FOLD_END = re.compile(r"\b(?:iter(?:ation)?|step|batch)\b", re.I)
 _FOLD_START_WORDS = re.compile(r"^\s*[:\-]?\s*(?:start|begin|running|training)\b", re.I)
 

@@ -287,6 +287,17 @@ def test_absurd_fold_counts_and_scores_still_give_small_valid_reports(tmp_path: 
     assert_no_survivors(fault.marker)
 
 
+def test_lines_crafted_to_make_the_parser_backtrack_do_not_delay_the_deadline(tmp_path: Path) -> None:
+    """300 lines built against the line parser's regular expressions (a 4 KiB key-like run, a digit run,
+    "INFO " forty times) before --timeout 1s: the run still ends at its deadline (exit 124), not minutes later."""
+    fault = run_fault(tmp_path, "costly-lines", options=["--timeout", "1s", "--grace", "0.5s"])
+    assert fault.run.returncode == 124, fault.run.stdout[-2000:]
+    assert fault.run.seconds < 20  # before the fix: over a minute, and forever for the INFO lines
+    result = assert_reports(fault.out, "timeout")
+    assert_nothing_lost(fault.out, result)
+    assert_no_survivors(fault.marker)
+
+
 def _vm_hwm_kib(pid: int) -> int | None:
     try:
         status = Path(f"/proc/{pid}/status").read_text()

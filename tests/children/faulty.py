@@ -11,6 +11,7 @@ READY so that a test can strike at the right moment. Modes:
 - ``close-stdout S``: closes stdout and stderr, goes on reporting events for S seconds, exits 0;
 - ``flood BYTES``: prints BYTES of output as fast as it can, then a fold line, exits 0;
 - ``corrupt-events``: appends garbage, a half line, a huge line and wrongly typed events, then a valid fold 2;
+- ``costly-lines``: lines crafted to make a regular expression backtrack, then sleeps;
 - ``absurd``: claims 100000000 folds and scores near the float limit;
 - ``steady``: a fold line and an event every 50 ms for a minute (something to interrupt at any moment).
 """
@@ -150,6 +151,16 @@ def absurd() -> None:
     progress.epoch(10**15, 10**18, fold=3, loss=1e308, val_score=-1e308)
 
 
+def costly_lines() -> None:
+    """Lines built to make a backtracking parser slow (a long key-like run, a digit run, repeated log levels)."""
+    for _ in range(100):
+        print("Fold 1/5 complete: " + "x" * 4060)
+        print("Epoch 1/10: " + "1" * 4060)
+        print("INFO " * 40 + "epoch?")
+    sys.stdout.flush()
+    sleep_forever()
+
+
 def steady() -> None:
     for n in range(1200):
         print(f"steady line {n}", flush=True)
@@ -180,6 +191,8 @@ elif mode == "corrupt-events":
     corrupt_events()
 elif mode == "absurd":
     absurd()
+elif mode == "costly-lines":
+    costly_lines()
 elif mode == "steady":
     steady()
 else:
