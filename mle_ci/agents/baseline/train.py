@@ -280,7 +280,8 @@ def train_fold(
         return FoldOutcome(None, stopper.best_epoch, stopper.best_score, epoch, ended)
     model.load_state_dict(best)
     score_of_best = stopper.best_score
-    if isinstance(model, TabularEnsemble) and ended not in CUT_SHORT:
+    # A fold cut short, or one ending with the budget nearly spent, keeps its MLPs alone (a valid model as it is).
+    if isinstance(model, TabularEnsemble) and ended not in CUT_SHORT and not progress.should_stop(config.margin):
         score_of_best = add_linear(
             model,
             fold=fold,
