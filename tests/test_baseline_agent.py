@@ -20,10 +20,8 @@ import numpy as np
 import pytest
 
 from mle_ci.agents.baseline.agent import _config, _scorer, batch_size, main
-from mle_ci.agents.baseline.blend import LINEAR_SHARES, Candidate, mix, pick
 from mle_ci.agents.baseline.data import CategoricalCoder, NumericCoder, build_dataset, fit_coders
 from mle_ci.agents.baseline.deadline import FoldDecision, StopSignal, decide_fold, folds_started
-from mle_ci.agents.baseline.linear import fit_linear, fit_path
 from mle_ci.agents.baseline.metrics import canonical_metric, fold_indices, roc_auc
 from mle_ci.agents.baseline.models import TabularEnsemble, build_model
 from mle_ci.agents.baseline.options import AgentOptions, OptionsError, load_options
@@ -347,76 +345,25 @@ def test_fold_decisions_follow_the_slowest_fold_with_a_safety_factor() -> None:
     assert folds_started([30, 5, 5], budget=40, margin=5) == 1
 
 
-# --- the tabular fold model: MLPs side by side, an exact linear model, their blend --------------------------
+# --- the tabular fold model: MLPs trained side by side, their average -----------------------------------------
 
 
-def test_blend_choice_takes_the_metric_then_the_loss_then_the_first_and_never_nan() -> None:
-    """The best metric wins in either direction; a tie goes to the lower loss, a full tie to the earlier option."""
-    options = [Candidate(0.9, 0.30), Candidate(0.95, 0.50), Candidate(0.95, 0.20), Candidate(math.nan, 0.0)]
-    assert pick(options, higher_is_better=True) == 2
-    assert pick(options, higher_is_better=False) == 0
-    assert pick([Candidate(1.0, 0.1), Candidate(1.0, 0.1)], higher_is_better=True) == 0
-    assert pick([Candidate(math.nan, 0.1), Candidate(0.5, 0.9)], higher_is_better=True) == 1
-    assert pick([Candidate(math.nan, 0.1)], higher_is_better=True) == 0
-    with pytest.raises(ValueError, match="nothing"):
-        pick([], higher_is_better=True)
-
-
-def test_mix_weighs_the_linear_share_and_keeps_probabilities_summing_to_one() -> None:
-    """``share`` of the linear model's outputs and the rest of the MLPs'; a share outside [0, 1] is refused."""
-    mlp = np.array([[0.8, 0.2], [0.1, 0.9]])
-    linear = np.array([[0.4, 0.6], [0.5, 0.5]])
-    blended = mix(mlp, linear, 0.25)
-    assert np.allclose(blended, [[0.7, 0.3], [0.2, 0.8]])
-    assert np.allclose(blended.sum(axis=1), 1.0)
-    assert np.array_equal(mix(mlp, linear, 0.0), mlp)
-    assert LINEAR_SHARES[0] == 0.0  # the MLPs alone are always an option
-    with pytest.raises(ValueError, match="share"):
-        mix(mlp, linear, 1.5)
-
-
-def test_linear_fit_matches_scikit_learn_logistic_regression_and_ridge() -> None:
-    """``c`` is scikit-learn's C (Ridge's 1/alpha): the same penalised optimum, warm-started along the path or not."""
-    torch = pytest.importorskip("torch")
-    from sklearn.linear_model import LogisticRegression, Ridge
-
-    rng = np.random.default_rng(3)
-    x = rng.normal(size=(150, 4)).astype(np.float32)
-    labels = np.digitize(x @ np.array([1.0, -2.0, 0.5, 0.0]) + rng.normal(size=150), [-1.0, 1.0])
-    for c, fitted in fit_path(torch.from_numpy(x), torch.from_numpy(labels), classification=True, outputs=3):
-        reference = LogisticRegression(C=c, max_iter=10_000, tol=1e-10).fit(x, labels).predict_proba(x)
-        ours = torch.softmax(fitted(torch.from_numpy(x)), dim=1).numpy()
-        assert np.abs(ours - reference).max() < 2e-3, c
-    values = (x @ np.array([0.5, 1.0, 0.0, -1.0]) + 0.3 * rng.normal(size=150)).astype(np.float32)
-    for c in (0.01, 1.0):
-        fitted = fit_linear(
-            torch.from_numpy(x), torch.from_numpy(values[:, None]), classification=False, outputs=1, c=c
-        )
-        ridge = Ridge(alpha=1.0 / c).fit(x, values)
-        assert np.abs(fitted.weight.numpy()[0] - ridge.coef_).max() < 1e-3
-        assert abs(float(fitted.bias) - ridge.intercept_) < 1e-3
-    with pytest.raises(ValueError, match="positive"):
-        fit_linear(torch.from_numpy(x), torch.from_numpy(labels), classification=True, outputs=3, c=0.0)
-
-
-def test_tabular_ensemble_gives_the_blend_of_its_members_and_its_linear_part() -> None:
-    """Probabilities: the members' mean probability blended with the linear model's; values: the same with means."""
+def test_tabular_ensemble_averages_its_members_probabilities_or_values() -> None:
+    """Classification: the softmax of its output is the members' mean probability; regression: their mean value."""
     torch = pytest.importorskip("torch")
     torch.manual_seed(0)
     x = torch.randn(7, 5)
     for classification in (True, False):
         model = TabularEnsemble(5, 3, members=3, classification=classification).eval()
-        torch.nn.init.normal_(model.linear.weight)
-        members = model.member_outputs(x)
-        assert members.shape == (3, 7, 3)
         with torch.no_grad():
-            model.linear_share.fill_(0.25)
+            members = model.member_outputs(x)
             out = model(x)
+        assert members.shape == (3, 7, 3)
+        assert not torch.allclose(members[0], members[1])  # the members start apart
         if classification:
-            expected = 0.75 * torch.softmax(members, -1).mean(0) + 0.25 * torch.softmax(model.linear(x), -1)
-            assert torch.allclose(torch.softmax(out, dim=1), expected, atol=1e-6)
+            assert torch.allclose(torch.softmax(out, dim=1), torch.softmax(members, -1).mean(0), atol=1e-6)
         else:
-            assert torch.allclose(out, 0.75 * members.mean(0) + 0.25 * model.linear(x), atol=1e-6)
+            assert torch.allclose(out, members.mean(0), atol=1e-6)
     assert isinstance(build_model(torch.Size([5]), 2, images=False), TabularEnsemble)
     with pytest.raises(ValueError, match="member"):
         TabularEnsemble(5, 2, members=0, classification=True)
@@ -424,7 +371,7 @@ def test_tabular_ensemble_gives_the_blend_of_its_members_and_its_linear_part() -
 
 @pytest.mark.parametrize("kind", ["binary", "regression"])
 def test_a_tabular_fold_reports_the_score_of_the_model_it_saves(tmp_path: Path, kind: str) -> None:
-    """After early stopping the linear part is fitted and blended in; the fold's score is that of the saved state."""
+    """The members train on their own losses; the fold's score is that of their average as saved (best epoch)."""
     torch = pytest.importorskip("torch")
     comp = read_competition(make_competition(tmp_path, rows=120, kind=kind), metric=None, higher_is_better=None)
     task, dataset = comp.task, build_dataset(comp)
@@ -452,16 +399,14 @@ def test_a_tabular_fold_reports_the_score_of_the_model_it_saves(tmp_path: Path, 
     )
     assert outcome.state is not None
     assert outcome.best_score is not None
-    assert float(outcome.state["linear_share"]) in LINEAR_SHARES
-    assert torch.count_nonzero(outcome.state["linear.weight"]) > 0  # the linear part was fitted
+    assert {key.split(".")[1] for key in outcome.state if key.startswith("members.")} == {"0", "1", "2"}
     saved = build_model(
         torch.Size(dataset.x_train.shape[1:]), dataset.outputs, images=False, regression=kind != "binary"
     )
     saved.load_state_dict(outcome.state)
     raw = torch.from_numpy(predict(saved, dataset.x_train[val_rows], config))
     outputs = torch.softmax(raw, dim=1).numpy() if kind == "binary" else raw.numpy()
-    # (the saved model blends in float32, the choice was scored in float64)
-    assert math.isclose(_scorer(task, dataset, val_rows)(outputs), outcome.best_score, rel_tol=1e-6)
+    assert math.isclose(_scorer(task, dataset, val_rows)(outputs), outcome.best_score, rel_tol=1e-9)
 
 
 # --- whole runs ---------------------------------------------------------------------------------------------
@@ -501,8 +446,8 @@ def test_full_run_writes_a_valid_submission_and_reports_epochs_and_folds(tmp_pat
     assert sorted(p.name for p in (tmp_path / "checkpoints").iterdir()) == ["fold-1.pt", "fold-2.pt", "fold-3.pt"]
 
 
-def test_on_a_tabular_demo_the_blended_folds_hand_in_a_valid_graded_submission(tmp_path: Path) -> None:
-    """The wine demo as the harness starts the agent: blended fold models, a valid submission its grader scores."""
+def test_on_a_tabular_demo_the_ensemble_folds_hand_in_a_valid_graded_submission(tmp_path: Path) -> None:
+    """The wine demo as the harness starts the agent: 3-MLP fold models, a valid submission its grader scores."""
     torch = pytest.importorskip("torch")
     from mle_ci.competitions.demos import demo_competition
     from mle_ci.competitions.grade import grade_submission
@@ -518,13 +463,11 @@ def test_on_a_tabular_demo_the_blended_folds_hand_in_a_valid_graded_submission(t
     assert report.valid_submission, report.problems
     assert report.score is not None and report.score < math.log(3)  # better than the uniform guess
     records = [json.loads(line) for line in events.read_text().splitlines()]
-    blends = [r["text"] for r in records if r["type"] == "message" and "linear share" in r.get("text", "")]
-    assert len(blends) == 2
     folds = [r for r in records if r["type"] == "fold"]
     assert [f["fold"] for f in folds] == [1, 2]
     for fold in (1, 2):
         state = torch.load(tmp_path / "checkpoints" / f"fold-{fold}.pt", weights_only=True)
-        assert float(state["linear_share"]) in LINEAR_SHARES
+        assert {key.split(".")[1] for key in state if key.startswith("members.")} == {"0", "1", "2"}
 
 
 def test_image_and_regression_runs_in_process(tmp_path: Path) -> None:

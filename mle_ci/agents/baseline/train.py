@@ -18,8 +18,6 @@ from torch.utils.data import BatchSampler, DataLoader, RandomSampler
 from torch.utils.data import Dataset as TorchDataset
 
 from mle_ci import progress
-from mle_ci.agents.baseline.blend import LINEAR_SHARES, Candidate, log_loss, mix, pick, squared_error
-from mle_ci.agents.baseline.linear import fit_path
 from mle_ci.agents.baseline.metrics import better
 from mle_ci.agents.baseline.models import TabularEnsemble
 
@@ -276,72 +274,6 @@ def train_fold(
             ended = "early stopping"
             progress.early_stop(stopper.best_score, fold=fold, epoch=epoch)
             break
-    if best is None:
-        return FoldOutcome(None, stopper.best_epoch, stopper.best_score, epoch, ended)
-    model.load_state_dict(best)
-    score_of_best = stopper.best_score
-    # A fold cut short, or one ending with the budget nearly spent, keeps its MLPs alone (a valid model as it is).
-    if isinstance(model, TabularEnsemble) and ended not in CUT_SHORT and not progress.should_stop(config.margin):
-        score_of_best = add_linear(
-            model,
-            fold=fold,
-            x=x,
-            y=y,
-            train_rows=train_rows,
-            val_rows=val_rows,
-            score=score,
-            higher_is_better=higher_is_better,
-            config=config,
-        )
-        best = {k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()}
-    return FoldOutcome(best, stopper.best_epoch, score_of_best, epoch, ended)
-
-
-def _as_outputs(raw: Tensor, classification: bool) -> NDArray[np.float64]:
-    out = raw.double()
-    return (torch.softmax(out, dim=1) if classification else out).cpu().numpy()
-
-
-def add_linear(
-    model: TabularEnsemble,
-    *,
-    fold: int,
-    x: NDArray[Any],
-    y: NDArray[Any],
-    train_rows: NDArray[np.int64],
-    val_rows: NDArray[np.int64],
-    score: Callable[[NDArray[np.float64]], float],
-    higher_is_better: bool,
-    config: TrainConfig,
-) -> float:
-    """Fit the ensemble's linear part on the training rows and blend it in; the blend's validation score.
-
-    The penalty and then the share are picked on the validation rows (:mod:`mle_ci.agents.baseline.blend`).
-    """
-    classification = model.classification
-    y_val = y[val_rows]
-
-    def judge(outputs: NDArray[np.float64]) -> Candidate:
-        loss = log_loss(y_val, outputs) if classification else squared_error(y_val.astype(np.float64), outputs)
-        return Candidate(score(outputs), loss)
-
-    mlp = _as_outputs(torch.from_numpy(predict(model, x[val_rows], config)), classification)
-    x_fit = torch.from_numpy(np.ascontiguousarray(x[train_rows])).to(config.device)
-    y_fit = torch.from_numpy(np.ascontiguousarray(y[train_rows])).to(config.device)
-    x_val = torch.from_numpy(np.ascontiguousarray(x[val_rows])).to(config.device)
-    path = fit_path(x_fit, y_fit, classification=classification, outputs=model.linear.out_features)
-    with torch.inference_mode():
-        linear_outputs = [_as_outputs(fit(x_val), classification) for _, fit in path]
-    chosen = pick([judge(out) for out in linear_outputs], higher_is_better)
-    c, fitted = path[chosen]
-    blends = [judge(mix(mlp, linear_outputs[chosen], share)) for share in LINEAR_SHARES]
-    share = LINEAR_SHARES[pick(blends, higher_is_better)]
-    with torch.no_grad():
-        model.linear.load_state_dict(fitted.state_dict())
-        model.linear_share.fill_(share)
-    blended = blends[LINEAR_SHARES.index(share)].score
-    progress.message(
-        f"fold {fold}: MLPs {judge(mlp).score:.6g}, linear model (C={c:g}) {judge(linear_outputs[chosen]).score:.6g}, "
-        f"blend with a {share:g} linear share {blended:.6g}"
-    )
-    return blended
+    if best is not None:
+        model.load_state_dict(best)
+    return FoldOutcome(best, stopper.best_epoch, stopper.best_score, epoch, ended)
