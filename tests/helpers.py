@@ -77,3 +77,34 @@ def wait_gone(pid: int, seconds: float = 3.0) -> bool:
             return True
         time.sleep(0.05)
     return not alive(pid)
+
+
+def github_files(folder: Path, names: tuple[str, ...] = ("output", "summary")) -> dict[str, str]:
+    """A simulated GitHub Actions step: ``GITHUB_ACTIONS=true`` and empty file-command files under ``folder``."""
+    folder.mkdir()
+    variables = {"output": "GITHUB_OUTPUT", "summary": "GITHUB_STEP_SUMMARY", "env": "GITHUB_ENV"}
+    variables |= {"path": "GITHUB_PATH", "state": "GITHUB_STATE"}
+    env = {"GITHUB_ACTIONS": "true"}
+    for name in names:
+        (folder / name).touch()
+        env[variables[name]] = str(folder / name)
+    return env
+
+
+def read_outputs(path: Path) -> dict[str, str]:
+    """Parse GITHUB_OUTPUT as the runner does: name=value lines and name<<DELIM heredocs."""
+    outputs: dict[str, str] = {}
+    lines = iter(path.read_text(encoding="utf-8").splitlines())
+    for line in lines:
+        if "<<" in line and ("=" not in line or line.index("<<") < line.index("=")):
+            name, delimiter = line.split("<<", 1)
+            value: list[str] = []
+            for body in lines:
+                if body == delimiter:
+                    break
+                value.append(body)
+            outputs[name] = "\n".join(value)
+        elif "=" in line:
+            name, value_text = line.split("=", 1)
+            outputs[name] = value_text
+    return outputs

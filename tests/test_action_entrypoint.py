@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 from conftest import child
-from helpers import ROOT, base_env
+from helpers import ROOT, base_env, read_outputs
 
 from mle_ci.action.entrypoint import input_environment
 
@@ -45,25 +45,6 @@ def container_env(tmp_path: Path, **inputs: str) -> dict[str, str]:
     )
     env.update(inputs)
     return env
-
-
-def read_outputs(path: Path) -> dict[str, str]:
-    """Parse GITHUB_OUTPUT as the runner does: name=value lines and name<<DELIM heredocs."""
-    outputs: dict[str, str] = {}
-    lines = iter(path.read_text(encoding="utf-8").splitlines())
-    for line in lines:
-        if "<<" in line and ("=" not in line or line.index("<<") < line.index("=")):
-            name, delimiter = line.split("<<", 1)
-            value: list[str] = []
-            for body in lines:
-                if body == delimiter:
-                    break
-                value.append(body)
-            outputs[name] = "\n".join(value)
-        elif "=" in line:
-            name, value_text = line.split("=", 1)
-            outputs[name] = value_text
-    return outputs
 
 
 def run_entrypoint(env: dict[str, str], timeout: float = 120) -> subprocess.CompletedProcess[str]:

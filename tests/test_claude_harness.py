@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 from conftest import CHILDREN
+from helpers import github_files, read_outputs
 
 from mle_ci import runplan
 from mle_ci.cli import cli, main
@@ -191,21 +192,11 @@ def test_a_blank_key_is_no_key(
 
 
 def _github(tmp_path: Path) -> dict[str, str]:
-    gh = tmp_path / "gh"
-    gh.mkdir()
-    for name in ("output", "summary"):
-        (gh / name).touch()
     return {
-        "GITHUB_ACTIONS": "true",
-        "GITHUB_OUTPUT": str(gh / "output"),
-        "GITHUB_STEP_SUMMARY": str(gh / "summary"),
+        **github_files(tmp_path / "gh"),
         "GITHUB_WORKSPACE": str(tmp_path),
         "GITHUB_TOKEN": TOKEN,
     }
-
-
-def _outputs(path: Path) -> dict[str, str]:
-    return dict(line.split("=", 1) for line in path.read_text().splitlines() if "=" in line and "<<" not in line)
 
 
 def test_a_planted_key_reaches_the_agent_and_no_produced_byte(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -267,7 +258,7 @@ def test_a_planted_key_reaches_the_agent_and_no_produced_byte(tmp_path: Path, mo
     assert "### Agent" in summary
     assert "fallback: baseline" in summary
     assert (tmp_path / "gh" / "summary").read_text() == summary
-    outputs = _outputs(tmp_path / "gh" / "output")
+    outputs = read_outputs(tmp_path / "gh" / "output")
     assert outputs["model"] == "claude-sonnet-4-5"
     assert (outputs["input-tokens"], outputs["output-tokens"], outputs["cost-usd"]) == ("5210", "1100", "0.0512")
     assert outputs["submission-producer"] == "baseline"

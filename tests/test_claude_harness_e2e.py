@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 from anthropic_server import AnthropicServer, reply, text, tool_use
-from helpers import mle_ci
+from helpers import github_files, mle_ci, read_outputs
 
 pytest.importorskip("anthropic")
 
@@ -21,20 +21,10 @@ COPY = (
 
 
 def _github(tmp_path: Path) -> dict[str, str]:
-    gh = tmp_path / "gh"
-    gh.mkdir()
-    for name in ("output", "summary"):
-        (gh / name).touch()
     return {
-        "GITHUB_ACTIONS": "true",
-        "GITHUB_OUTPUT": str(gh / "output"),
-        "GITHUB_STEP_SUMMARY": str(gh / "summary"),
+        **github_files(tmp_path / "gh"),
         "GITHUB_TOKEN": TOKEN,
     }
-
-
-def _outputs(path: Path) -> dict[str, str]:
-    return dict(line.split("=", 1) for line in path.read_text().splitlines() if "=" in line and "<<" not in line)
 
 
 def test_a_claude_run_under_the_harness_reports_usage_producer_and_no_key(tmp_path: Path) -> None:
@@ -72,7 +62,7 @@ def test_a_claude_run_under_the_harness_reports_usage_producer_and_no_key(tmp_pa
     summary = run.file("summary.md")
     assert "### Agent" in summary
     assert "Final submission by **claude**." in summary
-    outputs = _outputs(tmp_path / "gh" / "output")
+    outputs = read_outputs(tmp_path / "gh" / "output")
     assert outputs["model"] == "claude-sonnet-test"
     assert outputs["submission-producer"] == "claude"
     assert float(outputs["cost-usd"]) == usage["cost_usd"]
@@ -114,6 +104,6 @@ def test_a_model_that_never_submits_ends_with_the_baseline_fallback_in_the_repor
     assert result["agent_usage"]["requests"] == 1
     assert result["submission_check"]["valid"] is True
     assert "fallback: baseline" in run.file("summary.md")
-    assert _outputs(tmp_path / "gh" / "output")["submission-producer"] == "baseline"
+    assert read_outputs(tmp_path / "gh" / "output")["submission-producer"] == "baseline"
     assert "final submission by baseline (fallback: baseline)" in run.stdout
     assert [f["status"] for f in result["folds"]] == ["completed", "completed"]

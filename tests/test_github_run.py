@@ -7,45 +7,21 @@ import sys
 from pathlib import Path
 
 import junitparser
-from helpers import mle_ci, run_child
+from helpers import github_files, mle_ci, read_outputs, run_child
 
 FAKE_KEY = "sk-ant-api03-FAKEFAKEFAKEFAKEFAKE-0123456789"
 FAKE_TOKEN = "ghs_FAKEWORKFLOWTOKEN0123456789abcdef"
 
 
 def _github_env(tmp_path: Path) -> dict[str, str]:
-    files = tmp_path / "gh"
-    files.mkdir()
-    (files / "output").touch()
-    (files / "summary").touch()
     return {
-        "GITHUB_ACTIONS": "true",
-        "GITHUB_OUTPUT": str(files / "output"),
-        "GITHUB_STEP_SUMMARY": str(files / "summary"),
+        **github_files(tmp_path / "gh"),
         "GITHUB_WORKSPACE": str(Path(__file__).resolve().parent.parent),
         "GITHUB_TOKEN": FAKE_TOKEN,
         "ACTIONS_RUNTIME_TOKEN": FAKE_TOKEN + "rt",
         "ACTIONS_ID_TOKEN_REQUEST_TOKEN": FAKE_TOKEN + "id",
         "ANTHROPIC_API_KEY": FAKE_KEY,
     }
-
-
-def _outputs(path: Path) -> dict[str, str]:
-    outputs: dict[str, str] = {}
-    lines = iter(path.read_text().splitlines())
-    for line in lines:
-        if "<<" in line and "=" not in line.split("<<")[0]:
-            name, delimiter = line.split("<<", 1)
-            value = []
-            for inner in lines:
-                if inner == delimiter:
-                    break
-                value.append(inner)
-            outputs[name] = "\n".join(value)
-        else:
-            name, value = line.split("=", 1)
-            outputs[name] = value
-    return outputs
 
 
 def _commands_obeyed(stdout: str) -> list[str]:
@@ -113,7 +89,7 @@ def test_outputs_summary_and_annotations_in_github(tmp_path: Path) -> None:
     env = _github_env(tmp_path)
     run = run_child("crasher", tmp_path / "out", options=["--folds", "3", "--min-score", "0.5"], env=env)
     assert run.returncode == 1
-    outputs = _outputs(tmp_path / "gh" / "output")
+    outputs = read_outputs(tmp_path / "gh" / "output")
     for key in (
         "status",
         "exit-code",

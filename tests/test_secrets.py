@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 from conftest import child
-from helpers import ROOT, base_env
+from helpers import ROOT, base_env, github_files
 
 GITHUB_FILES = ("GITHUB_OUTPUT", "GITHUB_STEP_SUMMARY", "GITHUB_ENV", "GITHUB_PATH", "GITHUB_STATE")
 WORKFLOW_ONLY = (
@@ -44,14 +44,8 @@ def planted() -> dict[str, str]:
 
 
 def _github_env(tmp_path: Path) -> dict[str, str]:
-    folder = tmp_path / "github"
-    folder.mkdir()
-    env = {"GITHUB_ACTIONS": "true", "CI": "true", "GITHUB_WORKSPACE": str(ROOT)}
-    for name in GITHUB_FILES:
-        path = folder / name.lower()
-        path.touch()
-        env[name] = str(path)
-    return env
+    files = github_files(tmp_path / "github", ("output", "summary", "env", "path", "state"))
+    return {**files, "CI": "true", "GITHUB_WORKSPACE": str(ROOT)}
 
 
 def leaks_in(data: bytes, where: str, values: dict[str, str]) -> list[str]:
