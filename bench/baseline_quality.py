@@ -14,8 +14,12 @@ Two tables, each with the references trained in the same run on the same trainin
 The goal: at least as good as the better of HistGradientBoosting and LogisticRegression (Ridge for regression) on
 every demo, within about a minute of wall time per demo on a 2-core CPU. ``--split-seed`` rebuilds the demos with
 the same procedure and another seed: an exploratory check that the agent does not fit one split by luck.
+``--split-seeds 1-16`` does that for each seed of a range and counts, per demo, the splits on which the goal was met:
+the development set on which changes to the agent are judged, so that the demos' own split (the test) is looked at
+once per change, not tuned on.
 
-Run: ``.venv/bin/python bench/baseline_quality.py [--tables demos,raw] [--only breast-cancer,wine] [--split-seed N]``.
+Run: ``.venv/bin/python bench/baseline_quality.py [--tables demos,raw] [--only breast-cancer,wine] [--split-seed N]``
+or ``.venv/bin/python bench/baseline_quality.py --split-seeds 1-16 [--only ...]``.
 """
 
 from __future__ import annotations
@@ -335,6 +339,63 @@ def measure(
     return figures
 
 
+def seed_range(text: str) -> list[int]:
+    """``1-16`` or ``1,2,5`` (or a mix, ``1-4,9``) as a list of seeds."""
+    seeds: list[int] = []
+    for part in filter(None, text.split(",")):
+        low, _, high = part.partition("-")
+        seeds += range(int(low), int(high or low) + 1)
+    if not seeds:
+        raise ValueError(f"no seed in {text!r}")
+    return seeds
+
+
+def robustness_table(rows: dict[int, list[Row]]) -> str:
+    """Per demo: on how many split seeds the goal was met, the median gap to the best reference, the misses."""
+    header = ("demo", "met", "median gap", "worst gap", "missed on seeds")
+    lines = [header]
+    for name in dict.fromkeys(row.name for seed_rows in rows.values() for row in seed_rows):
+        mine = [(seed, row) for seed, seed_rows in rows.items() for row in seed_rows if row.name == name]
+        # the gap in the metric's units, positive when the agent is better than the best reference
+        gaps = [
+            (row.score - row.best if row.higher_is_better else row.best - row.score) if row.score is not None else None
+            for _, row in mine
+        ]
+        known = sorted(gap for gap in gaps if gap is not None)
+        lines.append(
+            (
+                name,
+                f"{sum(row.met for _, row in mine)}/{len(mine)}",
+                f"{known[len(known) // 2]:+.5f}" if known else "n/a",
+                f"{known[0]:+.5f}" if known else "n/a",
+                " ".join(str(seed) for seed, row in mine if not row.met) or "-",
+            )
+        )
+    widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
+    text = ["  ".join(cell.ljust(w) for cell, w in zip(line, widths, strict=True)).rstrip() for line in lines]
+    text.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(text)
+
+
+def robustness(only: Sequence[str], seeds: Sequence[int]) -> list[Figure]:
+    """The demos rebuilt with each split seed in turn; per demo, the count of splits where the goal was met."""
+    rows: dict[int, list[Row]] = {}
+    for seed in seeds:
+        # a fresh folder per seed: a built demo is reused by the cache whatever seed built it
+        with temp_dir(f"mle-ci-baseline-{seed}-") as work, split_seed(seed):
+            print(f"-- split seed {seed}", flush=True)
+            rows[seed] = [run_demo(cid, work) for cid in demos.DEMO_SPECS if not only or cid in only]
+    print(f"\nsplit seeds {seeds[0]}..{seeds[-1]} ({len(seeds)}):\n{robustness_table(rows)}\n", flush=True)
+    names = dict.fromkeys(row.name for seed_rows in rows.values() for row in seed_rows)
+    return [
+        Figure(
+            f"baseline {name}: splits where the goal was met",
+            f"{sum(row.met for seed_rows in rows.values() for row in seed_rows if row.name == name)}/{len(seeds)}",
+        )
+        for name in names
+    ]
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tables", default=",".join(TABLES), help="demos, raw or both (default: both)")
@@ -343,12 +404,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--split-seed", type=int, default=None, help="rebuild the demos with this seed (exploratory; default: theirs)"
     )
+    parser.add_argument(
+        "--split-seeds", default="", help="rebuild the demos with each seed of a range (1-16) and count the verdicts"
+    )
     args = parser.parse_args(argv)
+    only = [name for name in args.only.split(",") if name]
+    if args.split_seeds:
+        try:
+            seeds = seed_range(args.split_seeds)
+        except ValueError:
+            parser.error(f"--split-seeds wants a range such as 1-16 or a list such as 1,2,5, not {args.split_seeds!r}")
+        report("baseline agent quality over split seeds", robustness(only, seeds))
+        return 0
     tables = [name for name in args.tables.split(",") if name]
     unknown = sorted(set(tables) - set(TABLES))
     if unknown:
         parser.error(f"unknown table(s): {', '.join(unknown)} (known: {', '.join(TABLES)})")
-    only = [name for name in args.only.split(",") if name]
     report("baseline agent quality", measure(only, args.seed, tables=tables, split=args.split_seed))
     return 0
 
