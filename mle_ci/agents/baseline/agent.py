@@ -16,10 +16,11 @@ from mle_ci import progress
 from mle_ci.agents.baseline.data import Dataset, build_dataset
 from mle_ci.agents.baseline.deadline import StopSignal, decide_fold
 from mle_ci.agents.baseline.metrics import classification_score, fold_indices, regression_score
-from mle_ci.agents.baseline.models import build_model
+from mle_ci.agents.baseline.models import IMAGE_CANDIDATES, TABULAR_CANDIDATES, build_model
 from mle_ci.agents.baseline.options import AgentOptions, OptionsError, load_options
+from mle_ci.agents.baseline.selection import CandidateFit, Candidates
 from mle_ci.agents.baseline.submission import Ensemble, render, write_atomic
-from mle_ci.agents.baseline.task import Kind, Task, TaskError, read_competition
+from mle_ci.agents.baseline.task import Competition, Kind, Task, TaskError, read_competition
 from mle_ci.agents.baseline.train import CUT_SHORT, FoldOutcome, TrainConfig, predict, train_fold
 
 DEFAULT_MAX_EPOCHS = 100
@@ -131,6 +132,8 @@ def _fit_fold(
     config: TrainConfig,
     seed: int,
     stop: StopSignal,
+    candidate: str = "mlp",
+    report: bool = True,
 ) -> tuple[torch.nn.Module, FoldOutcome]:
     """A fresh model trained on every row outside ``val_rows``, with the best validation state loaded."""
     y = dataset.y_class if dataset.y_class is not None else dataset.y_value
@@ -141,7 +144,7 @@ def _fit_fold(
         dataset.outputs,
         images=task.images,
         regression=dataset.y_class is None,
-        **_image_stats(dataset) if task.images else {},
+        **_image_stats(dataset) if task.images else {"candidate": candidate},
     )
     outcome = train_fold(
         model,
@@ -156,8 +159,93 @@ def _fit_fold(
         config=config,
         seed=seed,
         stop=stop.is_set,
+        report=report,
     )
     return model, outcome
+
+
+def candidate_names(task: Task) -> tuple[str, ...]:
+    """The models each fold trains for this task, the default first."""
+    return tuple(IMAGE_CANDIDATES if task.images else TABULAR_CANDIDATES)
+
+
+def fit_fold_models(
+    fold: int,
+    val_rows: NDArray[np.int64],
+    *,
+    options: AgentOptions,
+    task: Task,
+    dataset: Dataset,
+    config: TrainConfig,
+    seed: int,
+    stop: StopSignal,
+) -> tuple[FoldOutcome, list[CandidateFit]]:
+    """Every candidate model of the fold, trained in turn on the same rows: how the first one ended, the usable fits.
+
+    The first candidate reports its epochs; the others train silently. A later candidate cut short (deadline or
+    stop request) is left out: it would be compared on a model that did not finish. Each fit's best state is saved
+    as the fold's checkpoint (``fold-N.pt`` for the first candidate, ``fold-N-NAME.pt`` for the others).
+    """
+    first: FoldOutcome | None = None
+    fits: list[CandidateFit] = []
+    for index, name in enumerate(candidate_names(task)):
+        if index and stop.is_set():
+            break
+        model, outcome = _fit_fold(
+            fold, val_rows, task=task, dataset=dataset, config=config, seed=seed, stop=stop,
+            candidate=name, report=index == 0,
+        )  # fmt: skip
+        first = first or outcome
+        if outcome.state is None or outcome.best_score is None or (index and outcome.ended in CUT_SHORT):
+            if index == 0:
+                break
+            progress.message(f"fold {fold}: the {name} model was cut short ({outcome.ended}) and drops out")
+            continue
+        val = _outputs(model, dataset.x_train[val_rows], dataset, config)
+        test = _outputs(model, dataset.x_test, dataset, config)
+        fits.append(CandidateFit(name, outcome.best_epoch, outcome.best_score, val, test))
+        suffix = "" if index == 0 else f"-{name}"
+        _checkpoint(options, outcome.state, fold, outcome.best_epoch, outcome.best_score, suffix=suffix)
+    assert first is not None
+    return first, fits
+
+
+def record_fold(
+    fold: int,
+    val_rows: NDArray[np.int64],
+    fits: list[CandidateFit],
+    seconds: float,
+    *,
+    total: int,
+    options: AgentOptions,
+    competition: Competition,
+    dataset: Dataset,
+    candidates: Candidates,
+) -> None:
+    """A finished fold into the submission: its models added, the choice made again, the fold (re)reported.
+
+    When the choice changes, the earlier folds are reported again with the new choice's scores: the harness keeps
+    a fold's last report, so the folds, the CV mean and the submission always describe the same models.
+    """
+    task = competition.task
+    choice = candidates.add(fold, val_rows, fits, seconds)
+    if choice.changed:
+        scores = " · ".join(f"{name} {score:.5g}" for name, score in candidates.scores().items())
+        progress.message(
+            f"out-of-fold {task.metric} after fold {fold}: {scores}; the submission uses the {choice.name}"
+        )
+    for index in choice.report:
+        fit = candidates.fit(index)
+        progress.fold(
+            index,
+            fit.best_score,
+            total=total,
+            best_epoch=fit.best_epoch,
+            seconds=candidates.seconds[index],
+            metric=task.metric,
+            higher_is_better=task.higher_is_better,
+        )
+    _write(options, task, dataset, candidates.ensemble, competition.sample)
 
 
 BUDGET_EXHAUSTED = 124
@@ -171,22 +259,27 @@ def run(options: AgentOptions, stop: StopSignal, *, workers: int = 1) -> int:
         progress.message(note)
     progress.metric(task.metric, higher_is_better=task.higher_is_better)
     dataset = build_dataset(competition, threads=max(1, options.num_workers or (os.cpu_count() or 1)), stop=stop.is_set)
-    ensemble = Ensemble(prior=_prior(dataset))
     # A valid file from the start: whatever happens next, something gradable is on disk.
-    _write(options, task, dataset, ensemble, competition.sample)
+    _write(options, task, dataset, Ensemble(prior=_prior(dataset)), competition.sample)
 
     count = len(dataset.x_train)
     folds = min(options.folds, count)
     config = _config(options, task, count - count // folds)
     _announce(task, dataset, config, options, workers)
-    oof = np.zeros((count, dataset.outputs))
-    covered = np.zeros(count, dtype=bool)
+    candidates = Candidates(
+        candidate_names(task),
+        rows=count,
+        outputs=dataset.outputs,
+        prior=_prior(dataset),
+        score_rows=lambda rows: _scorer(task, dataset, rows),
+        higher_is_better=task.higher_is_better,
+    )
     durations: list[float] = []
     splits = list(enumerate(fold_indices(count, folds, options.seed, dataset.y_class), start=1))
     # Several workers train every fold (mle_ci.agents.baseline.parallel); the loop is the one-after-another way.
     budget_cut = workers > 1 and _in_parallel(
         splits, workers, options=options, competition=competition, dataset=dataset, config=config,
-        ensemble=ensemble, oof=oof, covered=covered, stop=stop,
+        candidates=candidates, stop=stop,
     )  # fmt: skip
     for fold, val_rows in splits if workers == 1 else ():
         if stop.is_set():
@@ -199,42 +292,45 @@ def run(options: AgentOptions, stop: StopSignal, *, workers: int = 1) -> int:
         progress.fold_start(fold, folds)
         started = time.perf_counter()
         seed = options.seed * 1000 + fold
-        model, outcome = _fit_fold(fold, val_rows, task=task, dataset=dataset, config=config, seed=seed, stop=stop)
+        outcome, fits = fit_fold_models(
+            fold, val_rows, options=options, task=task, dataset=dataset, config=config, seed=seed, stop=stop
+        )
         cut = outcome.ended in CUT_SHORT
         budget_cut = budget_cut or outcome.ended == "deadline"
         # A cut-short fold's model is worth keeping only when it is the sole model: it beats the prior.
-        if outcome.state is None or outcome.best_score is None or (cut and ensemble.folds):
+        if not fits or (cut and candidates.folds):
             progress.message(f"fold {fold}: cut short ({outcome.ended}), its model is not used", "warning")
             break
-        oof[val_rows] = _outputs(model, dataset.x_train[val_rows], dataset, config)
-        covered[val_rows] = True
-        ensemble.add(_outputs(model, dataset.x_test, dataset, config))
         seconds = time.perf_counter() - started
         durations.append(seconds)
-        _checkpoint(options, outcome.state, fold, outcome.best_epoch, outcome.best_score)
-        progress.fold(
-            fold,
-            outcome.best_score,
-            total=folds,
-            best_epoch=outcome.best_epoch,
-            seconds=seconds,
-            metric=task.metric,
-            higher_is_better=task.higher_is_better,
-        )
-        _write(options, task, dataset, ensemble, competition.sample)
+        record_fold(
+            fold, val_rows, fits, seconds, total=folds, options=options, competition=competition,
+            dataset=dataset, candidates=candidates,
+        )  # fmt: skip
         if cut:
             break
-    if ensemble.folds:
-        rows = np.flatnonzero(covered)
-        progress.metric(task.metric, _scorer(task, dataset, rows)(oof[rows]), higher_is_better=task.higher_is_better)
+    if candidates.folds:
+        _report_choice(task, candidates)
     if stop.is_set():
-        progress.message(f"{stop.name()}: stopped with a submission from {ensemble.folds} fold model(s)", "warning")
+        progress.message(f"{stop.name()}: stopped with a submission from {candidates.folds} fold model(s)", "warning")
         return 0
     if budget_cut:
         # As GNU timeout does: the budget ran out (the submission on disk is still valid, from the folds done).
-        progress.message(f"the time budget ran out: submission from {ensemble.folds} of {folds} folds", "warning")
+        progress.message(f"the time budget ran out: submission from {candidates.folds} of {folds} folds", "warning")
         return BUDGET_EXHAUSTED
     return 0
+
+
+def _report_choice(task: Task, candidates: Candidates) -> None:
+    """The run's score: the chosen model's over every out-of-fold row; beside it, what the others scored."""
+    scores = candidates.scores()
+    if len(candidates.names) > 1:
+        listed = " · ".join(f"{name} {score:.5g}" for name, score in scores.items())
+        dropped = f" ({', '.join(sorted(candidates.dropped))} dropped out)" if candidates.dropped else ""
+        progress.message(
+            f"out-of-fold {task.metric}: {listed}{dropped}; the submission is the {candidates.chosen}'s fold mean"
+        )
+    progress.metric(task.metric, scores[candidates.chosen], higher_is_better=task.higher_is_better)
 
 
 def _in_parallel(splits: list[tuple[int, NDArray[np.int64]]], workers: int, **context: Any) -> bool:
@@ -259,12 +355,14 @@ def _image_stats(dataset: Dataset) -> dict[str, torch.Tensor]:
     return {"mean": pixels.mean(dim=1), "std": pixels.std(dim=1).clamp_min(1e-3)}
 
 
-def _checkpoint(options: AgentOptions, state: dict[str, torch.Tensor], fold: int, epoch: int, score: float) -> None:
+def _checkpoint(
+    options: AgentOptions, state: dict[str, torch.Tensor], fold: int, epoch: int, score: float, *, suffix: str = ""
+) -> None:
     if options.checkpoint_dir is None:
         return
     try:
         options.checkpoint_dir.mkdir(parents=True, exist_ok=True)
-        path = options.checkpoint_dir / f"fold-{fold}.pt"
+        path = options.checkpoint_dir / f"fold-{fold}{suffix}.pt"
         temp = path.with_suffix(".pt.tmp")
         torch.save(state, temp)
         os.replace(temp, path)

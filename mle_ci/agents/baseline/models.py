@@ -1,4 +1,4 @@
-"""The networks: MLPs with a linear skip, trained and averaged as one ensemble, for tables; a small CNN for images."""
+"""The networks: MLPs with a linear skip, or linear models, averaged as one ensemble for tables; a CNN for images."""
 
 from __future__ import annotations
 
@@ -38,12 +38,23 @@ class TabularEnsemble(nn.Module):
     classification, values for regression.
     """
 
-    def __init__(self, inputs: int, outputs: int, *, members: int, classification: bool, dropout: float = 0.3):
+    def __init__(
+        self,
+        inputs: int,
+        outputs: int,
+        *,
+        members: int,
+        classification: bool,
+        dropout: float = 0.3,
+        hidden: tuple[int, ...] = (256, 128),
+    ):
         super().__init__()
         if members < 1:
             raise ValueError(f"an ensemble needs at least one member, not {members}")
         self.classification = classification
-        self.members = nn.ModuleList(TabularNet(inputs, outputs, dropout=dropout) for _ in range(members))
+        self.members = nn.ModuleList(
+            TabularNet(inputs, outputs, hidden=hidden, dropout=dropout) for _ in range(members)
+        )
 
     def member_outputs(self, x: Tensor) -> Tensor:
         """Each MLP's raw outputs, stacked: members × rows × outputs."""
@@ -109,6 +120,15 @@ MEMBERS = 3
 exactly fitted L2 linear model (softmax regression or ridge) weighted on each fold's few validation rows; five
 members did no better than three."""
 
+TABULAR_CANDIDATES: dict[str, tuple[int, ...]] = {"mlp": (256, 128), "linear": ()}
+"""The tabular models every fold trains, by name, and their hidden layers: the MLPs first (the default, and the one
+whose epochs are reported), then the same ensemble without hidden layers, a linear model. The run keeps the one
+with the better out-of-fold score (:mod:`mle_ci.agents.baseline.selection`): on small, nearly linear data (breast
+cancer) the linear model often ranks better, elsewhere the MLPs win, and only out-of-fold rows can tell which."""
+
+IMAGE_CANDIDATES: dict[str, tuple[int, ...]] = {"cnn": ()}
+"""Images train one kind of model: the CNN (its layers are fixed by the image size, not by this table)."""
+
 REGRESSION_DROPOUT = 0.5
 """Regression targets are noisier than labels: more dropout keeps the MLP's correction to the linear part small."""
 
@@ -121,13 +141,21 @@ def build_model(
     regression: bool = False,
     mean: Tensor | None = None,
     std: Tensor | None = None,
+    candidate: str = "mlp",
 ) -> nn.Module:
-    """The network for inputs of shape ``x`` (one row, without the batch dimension)."""
+    """The network for inputs of shape ``x`` (one row, without the batch dimension); tables: of a named candidate."""
     if images:
         channels, height, width = x
         assert mean is not None
         assert std is not None
         return ConvNet(channels, height, width, outputs, mean=mean, std=std)
+    if candidate not in TABULAR_CANDIDATES:
+        raise ValueError(f"{candidate!r} is not a tabular model (known: {', '.join(TABULAR_CANDIDATES)})")
     return TabularEnsemble(
-        x[0], outputs, members=MEMBERS, classification=not regression, dropout=REGRESSION_DROPOUT if regression else 0.3
+        x[0],
+        outputs,
+        members=MEMBERS,
+        classification=not regression,
+        dropout=REGRESSION_DROPOUT if regression else 0.3,
+        hidden=TABULAR_CANDIDATES[candidate],
     )

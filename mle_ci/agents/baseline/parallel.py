@@ -28,11 +28,11 @@ import torch
 from numpy.typing import NDArray
 
 from mle_ci import progress
-from mle_ci.agents.baseline.agent import _checkpoint, _fit_fold, _outputs, _write
+from mle_ci.agents.baseline.agent import fit_fold_models, record_fold
 from mle_ci.agents.baseline.data import Dataset
 from mle_ci.agents.baseline.deadline import StopSignal, decide_fold
 from mle_ci.agents.baseline.options import AgentOptions, OptionsError
-from mle_ci.agents.baseline.submission import Ensemble
+from mle_ci.agents.baseline.selection import CandidateFit, Candidates
 from mle_ci.agents.baseline.task import Competition, Task
 from mle_ci.agents.baseline.train import CUT_SHORT, TrainConfig
 
@@ -122,16 +122,13 @@ class FoldOrder:
 
 @dataclass(frozen=True)
 class FoldReport:
-    """A worker's fold: how it ended, its best epoch and score, and its outputs (None when no model is usable)."""
+    """A worker's fold: how its first model's training ended, and each usable model (none: nothing usable)."""
 
     fold: int
     worker: int
     ended: str
-    best_epoch: int = 0
-    best_score: float | None = None
     seconds: float = 0.0
-    val_outputs: NDArray[np.float64] | None = None
-    test_outputs: NDArray[np.float64] | None = None
+    fits: tuple[CandidateFit, ...] = ()
 
 
 # --- the worker ---------------------------------------------------------------------------------------------
@@ -139,16 +136,11 @@ class FoldReport:
 
 def _train(job: WorkerJob, order: FoldOrder, stop: StopSignal) -> FoldReport:
     started = time.perf_counter()
-    model, outcome = _fit_fold(
-        order.fold, order.val_rows, task=job.task, dataset=job.dataset, config=job.config, seed=order.seed, stop=stop
-    )
-    if outcome.state is None or outcome.best_score is None:
-        return FoldReport(order.fold, job.worker, outcome.ended)
-    val = _outputs(model, job.dataset.x_train[order.val_rows], job.dataset, job.config)
-    test = _outputs(model, job.dataset.x_test, job.dataset, job.config)
-    _checkpoint(job.options, outcome.state, order.fold, outcome.best_epoch, outcome.best_score)
-    seconds = time.perf_counter() - started
-    return FoldReport(order.fold, job.worker, outcome.ended, outcome.best_epoch, outcome.best_score, seconds, val, test)
+    outcome, fits = fit_fold_models(
+        order.fold, order.val_rows, options=job.options, task=job.task, dataset=job.dataset, config=job.config,
+        seed=order.seed, stop=stop,
+    )  # fmt: skip
+    return FoldReport(order.fold, job.worker, outcome.ended, time.perf_counter() - started, tuple(fits))
 
 
 def worker_main(environ: Mapping[str, str]) -> int:
@@ -228,9 +220,7 @@ def train_in_parallel(
     competition: Competition,
     dataset: Dataset,
     config: TrainConfig,
-    ensemble: Ensemble,
-    oof: NDArray[np.float64],
-    covered: NDArray[np.bool_],
+    candidates: Candidates,
     stop: StopSignal,
 ) -> bool:
     """Train every fold of ``splits`` on ``workers`` processes; True when the time budget cut the run short."""
@@ -251,15 +241,7 @@ def train_in_parallel(
         # Every worker imports torch at once; then each reads the data while the next one is sent.
         for worker in pool:
             worker.conn.send(WorkerJob(worker.index, task, dataset, worker_config, options, threads))
-        finished = _collector(
-            state,
-            options=options,
-            competition=competition,
-            dataset=dataset,
-            ensemble=ensemble,
-            oof=oof,
-            covered=covered,
-        )
+        finished = _collector(state, options=options, competition=competition, dataset=dataset, candidates=candidates)
         _schedule(state, pool, options=options, stop=stop, finished=finished)
     finally:
         _shut_down(pool)
@@ -267,40 +249,22 @@ def train_in_parallel(
 
 
 def _collector(
-    state: ParallelFolds,
-    *,
-    options: AgentOptions,
-    competition: Competition,
-    dataset: Dataset,
-    ensemble: Ensemble,
-    oof: NDArray[np.float64],
-    covered: NDArray[np.bool_],
+    state: ParallelFolds, *, options: AgentOptions, competition: Competition, dataset: Dataset, candidates: Candidates
 ) -> Finished:
     """What to do with each fold report, as the one-after-another loop does with each fold."""
-    task = competition.task
 
     def finished(report: FoldReport, val_rows: NDArray[np.int64]) -> None:
         cut = report.ended in CUT_SHORT
         state.budget_cut = state.budget_cut or report.ended == "deadline"
-        if report.test_outputs is None or report.val_outputs is None or (cut and ensemble.folds):
+        if not report.fits or (cut and candidates.folds):
             progress.message(f"fold {report.fold}: cut short ({report.ended}), its model is not used", "warning")
             state.pending.clear()
             return
-        oof[val_rows] = report.val_outputs
-        covered[val_rows] = True
-        ensemble.add(report.test_outputs)
         state.durations.append(report.seconds)
-        assert report.best_score is not None  # a report with outputs has a best epoch
-        progress.fold(
-            report.fold,
-            report.best_score,
-            total=state.total,
-            best_epoch=report.best_epoch,
-            seconds=report.seconds,
-            metric=task.metric,
-            higher_is_better=task.higher_is_better,
-        )
-        _write(options, task, dataset, ensemble, competition.sample)
+        record_fold(
+            report.fold, val_rows, list(report.fits), report.seconds, total=state.total, options=options,
+            competition=competition, dataset=dataset, candidates=candidates,
+        )  # fmt: skip
         if cut:
             state.pending.clear()
 

@@ -227,8 +227,13 @@ def train_fold(
     config: TrainConfig,
     seed: int,
     stop: Callable[[], bool],
+    report: bool = True,
 ) -> FoldOutcome:
-    """Train until early stopping, the epoch limit, the deadline or a stop request; keep the best state."""
+    """Train until early stopping, the epoch limit, the deadline or a stop request; keep the best state.
+
+    ``report`` False trains silently (no epoch or early-stop events): a second model of the same fold, whose
+    epochs would read as a restart of the first one's.
+    """
     model.to(config.device)
     optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
     scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, factor=0.5, patience=1)
@@ -253,7 +258,10 @@ def train_fold(
     for epoch in range(1, config.max_epochs + 1):
         if progress.should_stop(config.margin + last_seconds):
             ended = "deadline"
-            progress.message(f"fold {fold}: stopping before epoch {epoch}, the time budget is nearly spent", "warning")
+            if report:
+                progress.message(
+                    f"fold {fold}: stopping before epoch {epoch}, the time budget is nearly spent", "warning"
+                )
             break
         started = time.perf_counter()
         loss = None if stop() else trainer.epoch(stop)
@@ -265,14 +273,22 @@ def train_fold(
         val_score = score(torch.softmax(out, dim=1).numpy() if classification else out.numpy())
         scheduler.step(val_loss)
         last_seconds = time.perf_counter() - started
-        progress.epoch(
-            epoch, config.max_epochs, loss=loss, val_score=val_score, seconds=last_seconds, fold=fold, val_loss=val_loss
-        )
+        if report:
+            progress.epoch(
+                epoch,
+                config.max_epochs,
+                loss=loss,
+                val_score=val_score,
+                seconds=last_seconds,
+                fold=fold,
+                val_loss=val_loss,
+            )
         if stopper.update(epoch, val_score, val_loss):
             best = {k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()}
         if stopper.exhausted:
             ended = "early stopping"
-            progress.early_stop(stopper.best_score, fold=fold, epoch=epoch)
+            if report:
+                progress.early_stop(stopper.best_score, fold=fold, epoch=epoch)
             break
     if best is not None:
         model.load_state_dict(best)
