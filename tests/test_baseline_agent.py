@@ -559,3 +559,60 @@ def test_on_a_gpu_the_agent_trains_on_cuda_under_bf16(tmp_path: Path) -> None:
     texts = [json.loads(line).get("text", "") for line in events.read_text().splitlines()]
     assert any("cuda" in text and "amp bf16" in text for text in texts)
     assert len(read_rows(tmp_path / "out" / "submission.csv")) == 20
+
+
+class _StopsAfter(StopSignal):
+    """A stop request that arrives after ``calls`` looks at it: in the middle of a model's training."""
+
+    def __init__(self, calls: int) -> None:
+        super().__init__()
+        self.calls = calls
+
+    def is_set(self) -> bool:
+        self.calls -= 1
+        return self.calls < 0
+
+
+def test_a_second_model_cut_short_drops_out_and_the_first_one_stands(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The linear model stopped mid-training is not compared; the MLPs' fit and checkpoint are kept."""
+    pytest.importorskip("torch")
+    from mle_ci.agents.baseline import agent
+
+    comp = read_competition(
+        make_competition(tmp_path / "data", rows=120, kind="binary"), metric=None, higher_is_better=None
+    )
+    task, dataset = comp.task, build_dataset(comp)
+    options = AgentOptions(data_dir=tmp_path, submission_dir=tmp_path, max_epochs=3, checkpoint_dir=tmp_path / "ck")
+    config = _config(options, task, 80)
+    real = agent._fit_fold
+
+    def fit(*args: Any, **kwargs: Any) -> Any:
+        if kwargs["candidate"] == "linear":
+            kwargs["stop"] = _StopsAfter(50)  # one epoch is at least 40 steps: the stop lands in the second
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(agent, "_fit_fold", fit)
+    val_rows = fold_indices(120, 3, 0, dataset.y_class)[0]
+    outcome, fits = agent.fit_fold_models(
+        1, val_rows, options=options, task=task, dataset=dataset, config=config, seed=1, stop=StopSignal()
+    )
+    assert outcome.ended in ("early stopping", "epoch limit")
+    assert [fit.name for fit in fits] == ["mlp"]
+    assert "the linear model was cut short (stop request) and drops out" in capsys.readouterr().out
+    assert sorted(p.name for p in (tmp_path / "ck").iterdir()) == ["fold-1.pt"]
+    assert fits[0].val_outputs.shape == (len(val_rows), 2)
+    assert fits[0].test_outputs.shape == (len(dataset.test_ids), 2)
+
+
+def test_images_train_the_cnn_alone_and_tables_the_mlps_first(tmp_path: Path) -> None:
+    import dataclasses
+
+    from mle_ci.agents.baseline.agent import candidate_names
+
+    table = read_competition(
+        make_competition(tmp_path, rows=40, kind="binary"), metric=None, higher_is_better=None
+    ).task
+    assert candidate_names(table) == ("mlp", "linear")
+    assert candidate_names(dataclasses.replace(table, images=True)) == ("cnn",)
