@@ -124,6 +124,8 @@ class FoldEvent(BaseEvent):
     seconds: float | None = None
     metric: str | None = None
     higher_is_better: bool | None = None
+    model: str | None = None
+    """Which of the fold's models the score is of, when a fold trains several (the baseline: ``mlp``, ``linear``)."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -248,6 +250,7 @@ def event_from_dict(data: Any) -> Event:
             seconds=_number(data.get("seconds"), "seconds"),
             metric=_text(data.get("metric"), "metric"),
             higher_is_better=_flag(data.get("higher_is_better"), "higher_is_better"),
+            model=_text(data.get("model"), "model"),
         )
     if kind == "metric":
         return MetricEvent(

@@ -148,8 +148,12 @@ def fold(
     seconds: float | None = None,
     metric: str | None = None,
     higher_is_better: bool | None = None,
+    model: str | None = None,
 ) -> None:
-    """A fold finished with its validation score."""
+    """A fold finished with its validation score (``model``: which of the fold's models, when it trains several).
+
+    Reporting a fold again replaces its score: the harness keeps a fold's last report.
+    """
     event = FoldEvent(
         ts=time.time(),
         fold=int(fold),
@@ -159,6 +163,7 @@ def fold(
         seconds=_num(seconds),
         metric=metric,
         higher_is_better=higher_is_better,
+        model=model,
     )
     of = f"/{total}" if total else ""
     name = metric or "score"

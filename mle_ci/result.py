@@ -114,6 +114,8 @@ class FoldResult:
     epochs: int = 0
     seconds: float | None = None
     early_stopped: bool = False
+    model: str | None = None
+    """Which of the fold's models the score is of, when the command trained several per fold."""
 
 
 @dataclass(frozen=True)
@@ -349,6 +351,7 @@ class RunResult:
                     "epochs": f.epochs,
                     "seconds": f.seconds,
                     "early_stopped": f.early_stopped,
+                    **({} if f.model is None else {"model": f.model}),
                 }
                 for f in self.folds
             ],
@@ -435,6 +438,7 @@ class RunResult:
                         epochs=int(f.get("epochs", 0)),
                         seconds=f.get("seconds"),
                         early_stopped=bool(f.get("early_stopped", False)),
+                        model=f["model"] if isinstance(f.get("model"), str) else None,
                     )
                     for f in data.get("folds", ())
                 ),

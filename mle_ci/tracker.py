@@ -43,6 +43,7 @@ class _Fold:
     seconds: float | None = None
     early_stopped: bool = False
     epochs: int = 0
+    model: str | None = None
 
 
 class RunTracker:
@@ -191,6 +192,7 @@ class RunTracker:
         fold.score = event.score
         fold.finished_at = event.ts
         fold.best_epoch = event.best_epoch if event.best_epoch is not None else fold.best_epoch
+        fold.model = event.model if event.model is not None else fold.model
         fold.seconds = event.seconds
         self.last_score = event.score
         self._last_completed = event.fold
@@ -247,6 +249,7 @@ class RunTracker:
                     epochs=state.epochs,
                     seconds=seconds,
                     early_stopped=state.early_stopped,
+                    model=state.model,
                 )
             )
         return tuple(results)

@@ -448,6 +448,10 @@ def test_full_run_writes_a_valid_submission_and_reports_epochs_and_folds(tmp_pat
     assert len(choice) == 1
     assert " mlp " in choice[0]
     assert " linear " in choice[0]
+    # each fold's last report is of the chosen model, the one the submission holds
+    chosen = choice[0].rsplit("the submission is the ", 1)[1].removesuffix("'s fold mean")
+    last = {r["fold"]: r["model"] for r in records if r["type"] == "fold"}
+    assert last == {1: chosen, 2: chosen, 3: chosen}
     names = sorted(p.name for p in (tmp_path / "checkpoints").iterdir())
     assert names == ["fold-1-linear.pt", "fold-1.pt", "fold-2-linear.pt", "fold-2.pt", "fold-3-linear.pt", "fold-3.pt"]
 

@@ -20,6 +20,13 @@ def test_events_round_trip_through_json() -> None:
     assert event_from_json(event.to_json()) == event
 
 
+def test_a_fold_event_names_its_model_only_when_given() -> None:
+    event = FoldEvent(ts=2.0, fold=1, score=0.99, best_epoch=7, model="linear")
+    assert json.loads(event.to_json())["model"] == "linear"
+    assert event_from_json(event.to_json()) == event
+    assert "model" not in json.loads(FoldEvent(ts=2.0, fold=1, score=0.99).to_json())
+
+
 @pytest.mark.parametrize(
     ("data", "fragment"),
     [
@@ -32,6 +39,7 @@ def test_events_round_trip_through_json() -> None:
         ({"type": "message", "text": "x"}, "'ts'"),
         ({"v": 99, "type": "message", "ts": 1, "text": "x"}, "schema version"),
         ([1, 2], "JSON object"),
+        ({"type": "fold", "ts": 1, "fold": 1, "score": 1, "model": 3}, "'model'"),
     ],
 )
 def test_invalid_events_are_rejected_with_the_field(data: object, fragment: str) -> None:

@@ -72,6 +72,12 @@ def test_scores_are_in_system_out_and_not_in_names() -> None:
     assert all("0." not in name for name in cases)
 
 
+def test_a_folds_model_is_in_its_system_out() -> None:
+    folds = (FoldResult(1, FoldStatus.COMPLETED, score=0.9, best_epoch=4, epochs=6, model="linear"),)
+    cases = _cases(render_junit(RunResult(status=RunStatus.SUCCESS, folds=folds)))
+    assert cases["fold-1"].system_out == "score=0.9 best_epoch=4 epochs=6 model=linear"
+
+
 def test_suite_properties_hold_the_run_facts() -> None:
     """Status, score, CV, metric, direction, exit code and command are suite properties."""
     result = RunResult(

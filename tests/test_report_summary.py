@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import re
+from dataclasses import replace
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -389,3 +390,14 @@ def test_child_text_never_adds_html_or_table_cells(name: str, message: str, line
         assert set(re.findall(r"<[^>]*>", prose)) <= _ALLOWED_TAGS, line
         if line.startswith("| "):
             assert len(_UNESCAPED_PIPE.findall(line)) in (4, 5, 7), line
+
+
+def test_fold_models_get_a_column_and_a_note_only_when_a_fold_names_one() -> None:
+    folds = tuple(replace(f, model="linear" if f.index % 2 else "mlp") for f in FIVE_FOLDS)
+    text = render_summary(RunResult(status=RunStatus.SUCCESS, folds=folds))
+    assert "| Fold | Status | Score | Model | Best epoch | Epochs | Time |" in text
+    assert "| 2 🏆 | ✅ completed | **0.701** | mlp | 3 | 5 | 1m02s |" in text
+    assert "| 1 | ✅ completed | 0.687 | linear | 3 | 5 | 1m01s |" in text
+    assert "a fold's score and best epoch are those of its model" in text
+    plain = render_summary(RunResult(status=RunStatus.SUCCESS, folds=FIVE_FOLDS))
+    assert "Model" not in plain

@@ -90,3 +90,23 @@ def test_messages_and_invalid_events_are_kept_bounded() -> None:
     assert result.invalid_events == 100
     assert len(result.warnings) == 50
     assert sum("invalid progress event" in w for w in result.warnings) == 3
+
+
+def test_a_fold_reported_again_keeps_its_last_score_and_model() -> None:
+    """A fold trained several models: the report of the chosen one replaces the first, CV follows it."""
+    t = RunTracker(started_at=0.0)
+    t.apply(FoldEvent(ts=1, fold=1, score=0.90, best_epoch=4, model="mlp"))
+    t.apply(FoldEvent(ts=2, fold=2, score=0.80, best_epoch=2, model="mlp"))
+    t.apply(FoldEvent(ts=3, fold=1, score=0.95, best_epoch=9, model="linear"))
+    t.apply(FoldEvent(ts=4, fold=2, score=0.85, best_epoch=7, model="linear"))
+    t.apply(FoldEvent(ts=5, fold=3, score=0.75))  # a report without a model leaves the fold's as it was: none
+    result = t.snapshot(BASE, final=True)
+    assert [(f.index, f.score, f.best_epoch, f.model) for f in result.folds] == [
+        (1, 0.95, 9, "linear"),
+        (2, 0.85, 7, "linear"),
+        (3, 0.75, None, None),
+    ]
+    assert result.cv_mean == pytest.approx(0.85)
+    back = RunResult.from_dict(result.to_dict())
+    assert [f.model for f in back.folds] == ["linear", "linear", None]
+    assert "model" not in result.to_dict()["folds"][2]

@@ -76,6 +76,8 @@ def _fold_case(result: RunResult, fold: FoldResult, classname: str) -> _Case:
     stdout = f"score={exact_number(fold.score) or 'none'} best_epoch={_or_none(fold.best_epoch)} epochs={fold.epochs}"
     if fold.early_stopped:
         stdout += " early_stopped=true"
+    if fold.model is not None:
+        stdout += f" model={fold.model}"
     case = TestCase(name, classname=classname, stdout=stdout)
     if fold.status is FoldStatus.COMPLETED:
         if not passes_min_score(result, fold.score):

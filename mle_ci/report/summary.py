@@ -136,25 +136,33 @@ def _folds(result: RunResult) -> list[str]:
     if not result.folds:
         return []
     best = best_fold(result)
+    models = any(fold.model is not None for fold in result.folds)
     lines = [
         "### Folds",
         "",
-        "| Fold | Status | Score | Best epoch | Epochs | Time |",
-        "| ---: | :--- | ---: | ---: | ---: | ---: |",
+        "| Fold | Status | Score |" + (" Model |" if models else "") + " Best epoch | Epochs | Time |",
+        "| ---: | :--- | ---: |" + (" :--- |" if models else "") + " ---: | ---: | ---: |",
     ]
     for fold in result.folds:
         is_best = best is not None and fold.index == best.index
         score = "–" if fold.score is None else md(format_score(fold.score))
         epochs = f"{fold.epochs} (early stop)" if fold.early_stopped else str(fold.epochs)
+        model = f" {md(fold.model or '–')} |" if models else ""
         lines.append(
             f"| {fold.index}{' 🏆' if is_best else ''} | {_fold_status(result, fold)} "
-            f"| {f'**{score}**' if is_best else score} | {_or_dash(fold.best_epoch)} | {epochs} "
+            f"| {f'**{score}**' if is_best else score} |{model} {_or_dash(fold.best_epoch)} | {epochs} "
             f"| {_duration(fold.seconds)} |"
         )
     cv = cv_phrase(result)
     total = fold_count(result)
     done = f"{completed_folds(result)} of {total} folds completed"
     lines += ["", f"**CV** {cv} · {done} · {md(metric_phrase(result))}" if cv else f"**CV** no score · {done}"]
+    if models:
+        lines += [
+            "",
+            "Each fold trained several models; a fold's score and best epoch are those of its model, chosen on "
+            "the out-of-fold rows. The epoch counts and curves are of the model that reports its epochs.",
+        ]
     return lines
 
 

@@ -244,6 +244,7 @@ def record_fold(
             seconds=candidates.seconds[index],
             metric=task.metric,
             higher_is_better=task.higher_is_better,
+            model=fit.name if len(candidates.names) > 1 else None,
         )
     _write(options, task, dataset, candidates.ensemble, competition.sample)
 
