@@ -230,7 +230,7 @@ def record_fold(
     task = competition.task
     choice = candidates.add(fold, val_rows, fits, seconds)
     if choice.changed:
-        scores = " · ".join(f"{name} {score:.5g}" for name, score in candidates.scores().items())
+        scores = " · ".join(f"{name} {score:.5g}" for name, score in choice.scores.items())
         progress.message(
             f"out-of-fold {task.metric} after fold {fold}: {scores}; the submission uses the {choice.name}"
         )
@@ -260,8 +260,9 @@ def run(options: AgentOptions, stop: StopSignal, *, workers: int = 1) -> int:
         progress.message(note)
     progress.metric(task.metric, higher_is_better=task.higher_is_better)
     dataset = build_dataset(competition, threads=max(1, options.num_workers or (os.cpu_count() or 1)), stop=stop.is_set)
+    prior = _prior(dataset)
     # A valid file from the start: whatever happens next, something gradable is on disk.
-    _write(options, task, dataset, Ensemble(prior=_prior(dataset)), competition.sample)
+    _write(options, task, dataset, Ensemble(prior=prior), competition.sample)
 
     count = len(dataset.x_train)
     folds = min(options.folds, count)
@@ -271,7 +272,7 @@ def run(options: AgentOptions, stop: StopSignal, *, workers: int = 1) -> int:
         candidate_names(task),
         rows=count,
         outputs=dataset.outputs,
-        prior=_prior(dataset),
+        prior=prior,
         score_rows=lambda rows: _scorer(task, dataset, rows),
         higher_is_better=task.higher_is_better,
     )

@@ -50,6 +50,8 @@ class Choice:
     name: str
     report: tuple[int, ...]
     changed: bool
+    scores: dict[str, float]
+    """The out-of-fold score of each remaining candidate the choice was made on."""
 
 
 class Candidates:
@@ -107,9 +109,10 @@ class Candidates:
         self.covered[val_rows] = True
         self.seconds[fold] = seconds
         before = self.chosen
-        self.chosen = choose(self.scores(), higher_is_better=self._higher_is_better)
+        scores = self.scores()
+        self.chosen = choose(scores, higher_is_better=self._higher_is_better)
         changed = self.chosen != before
-        return Choice(self.chosen, tuple(sorted(self.seconds)) if changed else (fold,), changed)
+        return Choice(self.chosen, tuple(sorted(self.seconds)) if changed else (fold,), changed, scores)
 
     def scores(self) -> dict[str, float]:
         """Each remaining candidate's score over every out-of-fold row so far (the first candidate first)."""
