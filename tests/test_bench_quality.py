@@ -44,6 +44,33 @@ def test_robustness_table_counts_verdicts_and_names_the_missed_seeds() -> None:
     assert rmse[1:] == ["2/3", "+0.00000", "-1.00000", "2"]
 
 
+def test_averages_compare_the_means_with_each_reference_and_count_head_to_head_wins() -> None:
+    def row(score: float | None, hgb: float, lin: float, *, higher: bool = True) -> bq.Row:
+        return bq.Row("d", "auc", higher, score, 5.0, {"HGB": (hgb, 0.1), "lin": (lin, 0.1)}, 0)
+
+    # the better reference differs per split: the agent misses the per-split goal twice, yet beats both on average
+    rows = {1: [row(0.95, 0.96, 0.90)], 2: [row(0.95, 0.90, 0.96)], 3: [row(0.99, 0.91, 0.92)]}
+    (summary,) = bq.averages(rows)
+    assert summary.mean == pytest.approx(0.96333, abs=1e-5)
+    assert summary.ref_means == pytest.approx({"HGB": 0.92333, "lin": 0.92667}, abs=1e-5)
+    assert summary.wins == {"HGB": 2, "lin": 2}
+    assert summary.best_name == "lin"
+    assert summary.met
+    assert sum(r.met for rs in rows.values() for r in rs) == 1
+    line = bq.averages_table([summary]).splitlines()[2]
+    assert "0.96333" in line and "HGB 0.92333 · lin 0.92667" in line and "HGB 2/3 · lin 2/3" in line
+    assert line.endswith("at least as good as each")
+
+    # lower is better; a split without a graded submission loses its head-to-heads and voids the mean
+    rows = {1: [row(50.0, 55.0, 49.0, higher=False)], 2: [row(None, 55.0, 52.0, higher=False)]}
+    (summary,) = bq.averages(rows)
+    assert summary.mean is None
+    assert summary.wins == {"HGB": 1, "lin": 0}
+    assert summary.best_name == "lin"
+    assert not summary.met
+    assert bq.averages_table([summary]).splitlines()[2].endswith("WORSE than lin")
+
+
 def test_the_command_line_refuses_a_bad_seed_range(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as exited:
         bq.main(["--split-seeds", "one-two"])
