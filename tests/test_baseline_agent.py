@@ -565,6 +565,51 @@ def test_on_a_gpu_the_agent_trains_on_cuda_under_bf16(tmp_path: Path) -> None:
     assert len(read_rows(tmp_path / "out" / "submission.csv")) == 20
 
 
+def test_tables_predict_in_full_precision_and_images_under_the_plans_autocast() -> None:
+    """bf16 would round a table's outputs into ties (AUC); the CNN's inference keeps the plan's precision."""
+    import contextlib
+    import dataclasses
+    import warnings
+
+    torch = pytest.importorskip("torch")
+    from mle_ci.agents.baseline.train import TrainConfig, autocast
+
+    table = TrainConfig(
+        device=torch.device("cuda"), batch_size=64, amp="bf16", num_workers=0, max_epochs=1, patience=3, lr=1e-3,
+        weight_decay=0.0, margin=0.0, images=False,
+    )  # fmt: skip
+    images = dataclasses.replace(table, images=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # constructing a CUDA autocast without CUDA warns that it is disabled
+        assert isinstance(autocast(table), torch.autocast)
+        assert isinstance(autocast(images, inference=True), torch.autocast)
+    assert isinstance(autocast(table, inference=True), contextlib.nullcontext)
+    assert isinstance(autocast(dataclasses.replace(table, device=torch.device("cpu"))), contextlib.nullcontext)
+
+
+@pytest.mark.gpu
+def test_on_a_gpu_a_tables_predictions_match_the_cpus_in_full_precision() -> None:
+    torch = pytest.importorskip("torch")
+    if not torch.cuda.is_available():
+        pytest.skip("no CUDA GPU")
+    import dataclasses
+
+    from mle_ci.agents.baseline.train import TrainConfig
+
+    cpu = TrainConfig(
+        device=torch.device("cpu"), batch_size=64, amp="off", num_workers=0, max_epochs=1, patience=3, lr=1e-3,
+        weight_decay=0.0, margin=0.0, images=False,
+    )  # fmt: skip
+    cuda = dataclasses.replace(cpu, device=torch.device("cuda"), amp="bf16")
+    torch.manual_seed(0)
+    model = build_model(torch.Size([12]), 2, images=False)
+    x = np.random.default_rng(0).standard_normal((500, 12)).astype(np.float32)
+    on_cpu = predict(model, x, cpu)
+    on_gpu = predict(model.to("cuda"), x, cuda)
+    np.testing.assert_allclose(on_gpu, on_cpu, rtol=1e-4, atol=1e-5)  # bf16 would be off by about 1e-2
+    assert len(np.unique(on_gpu[:, 1])) == len(np.unique(on_cpu[:, 1]))
+
+
 class _StopsAfter(StopSignal):
     """A stop request that arrives after ``calls`` looks at it: in the middle of a model's training."""
 
