@@ -29,6 +29,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import csv
+import dataclasses
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -46,7 +47,12 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from mle_ci.competitions import demos
-from mle_ci.competitions.grade import grade_submission
+from mle_ci.competitions.grade import aligned_predictions, grade_submission
+from mle_ci.competitions.metrics import score as metric_score
+from mle_ci.competitions.validate import inspect_submission
+
+RESAMPLES = 2000
+"""Bootstrap resamples of a demo's test rows for the interval of the agent's difference to the best reference."""
 
 WALL_LIMIT = 60.0
 """Seconds of agent wall time per demo (5 folds) that the goal allows on a 2-core CPU."""
@@ -57,6 +63,51 @@ _EVALUATION = {
     "log_loss": "Submissions are evaluated using the multi-class logarithmic loss of the predicted probabilities.",
     "rmse": "Submissions are scored on the root mean squared error between predictions and the target.",
 }
+
+
+@dataclass(frozen=True)
+class Paired:
+    """The agent's score minus the best reference's on bootstrap resamples of the same test rows.
+
+    Signed so that a positive difference means the agent is better, whatever the metric's direction: a 95%
+    percentile interval and the share of resamples on which the agent is at least as good. On a split of a few
+    dozen or hundred rows a verdict inside the interval's width is a matter of which rows the test happened to get.
+    """
+
+    low: float
+    high: float
+    at_least: float
+    resamples: int
+
+
+def paired_bootstrap(
+    metric: str,
+    higher_is_better: bool,
+    truth: Sequence[Any],
+    ours: Sequence[Any],
+    theirs: Sequence[Any],
+    *,
+    resamples: int = RESAMPLES,
+    seed: int = 0,
+) -> Paired:
+    """Resample the test rows with replacement; score both on each resample (one where the metric is undefined,
+    such as AUC on a single class, is drawn again)."""
+    y_true, a, b = (np.asarray(values, dtype=object) for values in (truth, ours, theirs))
+    rng = np.random.default_rng(seed)
+    diffs: list[float] = []
+    draws = 0
+    while len(diffs) < resamples and draws < 10 * resamples:
+        draws += 1
+        rows = rng.integers(0, len(y_true), len(y_true))
+        try:
+            mine, other = metric_score(metric, y_true[rows], a[rows]), metric_score(metric, y_true[rows], b[rows])
+        except ValueError:
+            continue
+        diffs.append(mine - other if higher_is_better else other - mine)
+    if not diffs:
+        raise ValueError(f"{metric} is undefined on every resample of these {len(y_true)} rows")
+    low, high = np.percentile(diffs, [2.5, 97.5])
+    return Paired(float(low), float(high), float(np.mean(np.asarray(diffs) >= 0)), len(diffs))
 
 
 def at_least(score: float | None, other: float, higher_is_better: bool) -> bool:
@@ -75,6 +126,8 @@ class Row:
     seconds: float
     refs: dict[str, tuple[float, float]]
     exit_code: int
+    paired: Paired | None = None
+    """The agent against the best reference on resamples of the test rows (the demos' table only)."""
 
     @property
     def best_name(self) -> str:
@@ -109,25 +162,37 @@ def _fit(model: Any, x: np.ndarray, y: np.ndarray) -> float:
     return time.perf_counter() - started
 
 
+def _paired(row: Row) -> str:
+    if row.paired is None:
+        return "-"
+    p = row.paired
+    return f"{p.low:+.5f} .. {p.high:+.5f}, {p.at_least:.0%}"
+
+
 def quality_table(rows: Sequence[Row]) -> str:
-    """Data set, metric, the baseline's score and wall time, each reference's score and fit time, best, verdict."""
-    header = ("data set", "metric", "baseline", "wall s", "HGB (fit s)", "linear (fit s)", "best ref", "verdict")
+    """Data set, metric, the baseline's score and wall time, each reference's score and fit time, best, verdict;
+    with resampled test rows (the demos), the interval of the difference to the best reference and how often the
+    baseline is at least as good."""
+    header: tuple[str, ...] = ("data set", "metric", "baseline", "wall s", "HGB (fit s)", "linear (fit s)", "best ref")
+    header += ("verdict",)
+    paired = any(row.paired is not None for row in rows)
+    if paired:
+        header += ("vs best ref: 95% interval, share >= 0",)
     lines = [header]
     for row in rows:
         hgb, linear = (f"{name} {s:.4f} ({t:.2f})" for name, (s, t) in row.refs.items())
         verdict = "at least as good" if row.met else "WORSE"
-        lines.append(
-            (
-                row.name,
-                row.metric,
-                "n/a" if row.score is None else f"{row.score:.5g}",
-                f"{row.seconds:.1f}",
-                hgb.removeprefix("HGB "),
-                linear,
-                f"{row.best_name} {row.best:.5g}",
-                verdict + ("" if row.exit_code == 0 else f" (exit {row.exit_code})"),
-            )
+        line = (
+            row.name,
+            row.metric,
+            "n/a" if row.score is None else f"{row.score:.5g}",
+            f"{row.seconds:.1f}",
+            hgb.removeprefix("HGB "),
+            linear,
+            f"{row.best_name} {row.best:.5g}",
+            verdict + ("" if row.exit_code == 0 else f" (exit {row.exit_code})"),
         )
+        lines.append(line + ((_paired(row),) if paired else ()))
     widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
     text = ["  ".join(cell.ljust(w) for cell, w in zip(line, widths, strict=True)).rstrip() for line in lines]
     text.insert(1, "  ".join("-" * w for w in widths))
@@ -167,8 +232,11 @@ def _write_csv(path: Path, header: Sequence[str], rows: Sequence[Sequence[Any]])
         writer.writerows(rows)
 
 
-def run_demo(competition_id: str, work: Path) -> Row:
-    """The agent through the harness on one demo, then the references on its public rows; all graded alike."""
+def run_demo(competition_id: str, work: Path, *, resample: bool = True) -> Row:
+    """The agent through the harness on one demo, then the references on its public rows; all graded alike.
+
+    ``resample``: also the bootstrap interval of the agent's difference to the best reference (:class:`Paired`).
+    """
     cache = work / "cache"
     competition = demos.demo_competition(competition_id, cache)
     spec = competition.spec
@@ -183,9 +251,10 @@ def run_demo(competition_id: str, work: Path) -> Row:
     score = grade_submission(submission, competition).score if submission.exists() else None
     split = demos.demo_split(competition_id)
     refs: dict[str, tuple[float, float]] = {}
+    paths: dict[str, Path] = {}
     for name, model in reference_models(spec.metric != "rmse").items():
         seconds = _fit(model, split.x_train, split.y_train)
-        path = work / "references" / competition_id / f"{name}.csv"
+        paths[name] = path = work / "references" / competition_id / f"{name}.csv"
         rows = _submission_rows(spec.metric, split.test_ids, model, split.x_test)
         _write_csv(path, [spec.id_column, *spec.target_columns], rows)
         graded = grade_submission(path, competition)
@@ -194,7 +263,13 @@ def run_demo(competition_id: str, work: Path) -> Row:
         refs[name] = (graded.score, seconds)
     cv = [line for line in finished.stdout.splitlines() if "success" in line or "failed" in line]
     print(f"  {competition_id}: graded {score}, {finished.seconds:.1f} s; {cv[-1] if cv else ''}", flush=True)
-    return Row(competition_id, spec.metric, spec.higher_is_better, score, finished.seconds, refs, finished.returncode)
+    row = Row(competition_id, spec.metric, spec.higher_is_better, score, finished.seconds, refs, finished.returncode)
+    if score is None or not resample:
+        return row
+    truth, ours = aligned_predictions(inspect_submission(submission, competition), competition)
+    _, theirs = aligned_predictions(inspect_submission(paths[row.best_name], competition), competition)
+    paired = paired_bootstrap(spec.metric, spec.higher_is_better, truth, ours, theirs)
+    return dataclasses.replace(row, paired=paired)
 
 
 # --- scikit-learn's raw data, 75/25 --------------------------------------------------------------------------
@@ -456,7 +531,7 @@ def robustness(only: Sequence[str], seeds: Sequence[int]) -> list[Figure]:
         # a fresh folder per seed: a built demo is reused by the cache whatever seed built it
         with temp_dir(f"mle-ci-baseline-{seed}-") as work, split_seed(seed):
             print(f"-- split seed {seed}", flush=True)
-            rows[seed] = [run_demo(cid, work) for cid in demos.DEMO_SPECS if not only or cid in only]
+            rows[seed] = [run_demo(cid, work, resample=False) for cid in demos.DEMO_SPECS if not only or cid in only]
     print(f"\nsplit seeds {seeds[0]}..{seeds[-1]} ({len(seeds)}):\n{robustness_table(rows)}\n", flush=True)
     summaries = averages(rows)
     print(f"averages over the same splits:\n{averages_table(summaries)}\n", flush=True)

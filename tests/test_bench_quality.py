@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 
+import numpy as np
 import pytest
 from helpers import ROOT
 
@@ -69,6 +71,43 @@ def test_averages_compare_the_means_with_each_reference_and_count_head_to_head_w
     assert summary.best_name == "lin"
     assert not summary.met
     assert bq.averages_table([summary]).splitlines()[2].endswith("WORSE than lin")
+
+
+def test_the_paired_bootstrap_is_signed_for_the_agent_in_either_direction() -> None:
+    rng = np.random.default_rng(1)
+    truth = rng.integers(0, 2, 120)
+    noisy = np.clip(truth + rng.normal(0, 0.6, 120), 0, 1)
+    sharp = np.clip(truth + rng.normal(0, 0.2, 120), 0, 1)
+    same = bq.paired_bootstrap("auc", True, truth, noisy, noisy, resamples=200)
+    assert (same.low, same.high, same.at_least, same.resamples) == (0.0, 0.0, 1.0, 200)
+    better = bq.paired_bootstrap("auc", True, truth, sharp, noisy, resamples=200)
+    worse = bq.paired_bootstrap("auc", True, truth, noisy, sharp, resamples=200)
+    assert 0 < better.low < better.high and better.at_least == 1.0
+    assert worse.low < worse.high < 0 and worse.at_least == 0.0
+    assert (worse.low, worse.high) == pytest.approx((-better.high, -better.low))
+    # lower is better: closer values are the agent's gain, and the difference is still positive for it
+    values = rng.normal(50, 10, 80)
+    close = bq.paired_bootstrap("rmse", False, values, values + rng.normal(0, 1, 80), values + 5, resamples=200)
+    assert close.low > 3 and close.at_least == 1.0
+
+
+def test_a_resample_where_the_metric_is_undefined_is_drawn_again() -> None:
+    truth = np.array([0] * 29 + [1])  # many resamples hold no positive row: AUC is undefined there
+    scores = np.linspace(0, 1, 30)
+    paired = bq.paired_bootstrap("auc", True, truth, scores, scores[::-1], resamples=50)
+    assert paired.resamples == 50
+    with pytest.raises(ValueError, match="every resample"):
+        bq.paired_bootstrap("auc", True, [0, 0], [0.1, 0.2], [0.2, 0.1], resamples=5)
+
+
+def test_the_quality_table_shows_the_interval_only_where_it_was_measured() -> None:
+    plain = _row("demo", 0.99, 0.98)
+    resampled = dataclasses.replace(plain, paired=bq.Paired(-0.0021, 0.0015, 0.41, 2000))
+    lines = bq.quality_table([resampled, plain]).splitlines()
+    assert lines[0].endswith("vs best ref: 95% interval, share >= 0")
+    assert lines[2].endswith("-0.00210 .. +0.00150, 41%")
+    assert lines[3].endswith("-")
+    assert "interval" not in bq.quality_table([plain])
 
 
 def test_the_command_line_refuses_a_bad_seed_range(capsys: pytest.CaptureFixture[str]) -> None:

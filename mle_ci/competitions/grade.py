@@ -12,6 +12,7 @@ import math
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -94,8 +95,8 @@ def read_leaderboard(path: Path) -> list[float]:
     return scores
 
 
-def submission_score(inspection: Inspection, competition: Competition) -> float:
-    """The metric of a valid submission against the answers, rows matched by id; ``ValueError`` if undefined."""
+def aligned_predictions(inspection: Inspection, competition: Competition) -> tuple[list[list[Any]], list[list[Any]]]:
+    """A valid submission's answers and predictions, row for row in the answers' order (rows matched by id)."""
     spec = competition.spec
     if spec.metric is None or inspection.submission is None or inspection.reference.source != "answers":
         raise ValueError("a score needs a metric, a read submission and the answers")
@@ -105,7 +106,15 @@ def submission_score(inspection: Inspection, competition: Competition) -> float:
     predicted = [table.column(c) for c in spec.target_columns]
     y_pred = [[column[n] for column in predicted] for n in order]
     y_true = [list(cells) for cells in zip(*(answers.column(c) for c in spec.target_columns), strict=True)]
-    return score(spec.metric, y_true, y_pred)
+    return y_true, y_pred
+
+
+def submission_score(inspection: Inspection, competition: Competition) -> float:
+    """The metric of a valid submission against the answers, rows matched by id; ``ValueError`` if undefined."""
+    y_true, y_pred = aligned_predictions(inspection, competition)
+    metric = competition.spec.metric
+    assert metric is not None
+    return score(metric, y_true, y_pred)
 
 
 def grade_submission(path: Path, competition: Competition, *, now: datetime | None = None) -> GradeReport:
