@@ -150,13 +150,17 @@ def at_most(name: str, value: float | None, limit: float, unit: str, digits: int
     return Figure(name, text, f"<= {limit:g}{unit}", value is not None and value <= limit)
 
 
-def table(figures: Sequence[Figure]) -> str:
-    """A plain text table: figure, measured value, goal, met."""
-    rows = [("figure", "measured", "goal", "met"), *((f.name, f.value, f.goal, f.verdict) for f in figures)]
-    widths = [max(len(row[i]) for row in rows) for i in range(4)]
+def columns(rows: Sequence[Sequence[str]]) -> str:
+    """Rows of cells as aligned plain-text columns, the first row a header underlined with dashes."""
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     lines = ["  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip() for row in rows]
     lines.insert(1, "  ".join("-" * width for width in widths))
     return "\n".join(lines)
+
+
+def table(figures: Sequence[Figure]) -> str:
+    """A plain text table: figure, measured value, goal, met."""
+    return columns([("figure", "measured", "goal", "met"), *((f.name, f.value, f.goal, f.verdict) for f in figures)])
 
 
 def report(title: str, figures: Sequence[Figure]) -> None:

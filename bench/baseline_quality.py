@@ -37,7 +37,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from _common import Figure, at_most, python, report, run_to_end, temp_dir
+from _common import Figure, at_most, columns, python, report, run_to_end, temp_dir
 from sklearn import datasets
 from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
 from sklearn.linear_model import LogisticRegression, Ridge
@@ -193,10 +193,7 @@ def quality_table(rows: Sequence[Row]) -> str:
             verdict + ("" if row.exit_code == 0 else f" (exit {row.exit_code})"),
         )
         lines.append(line + ((_paired(row),) if paired else ()))
-    widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
-    text = ["  ".join(cell.ljust(w) for cell, w in zip(line, widths, strict=True)).rstrip() for line in lines]
-    text.insert(1, "  ".join("-" * w for w in widths))
-    return "\n".join(text)
+    return columns(lines)
 
 
 # --- the demos, as `mle-ci run --competition ID` runs them ----------------------------------------------------
@@ -451,10 +448,7 @@ def robustness_table(rows: dict[int, list[Row]]) -> str:
                 " ".join(str(seed) for seed, row in mine if not row.met) or "-",
             )
         )
-    widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
-    text = ["  ".join(cell.ljust(w) for cell, w in zip(line, widths, strict=True)).rstrip() for line in lines]
-    text.insert(1, "  ".join("-" * w for w in widths))
-    return "\n".join(text)
+    return columns(lines)
 
 
 @dataclass(frozen=True)
@@ -518,10 +512,7 @@ def averages_table(summaries: Sequence[Averages]) -> str:
                 "at least as good as each" if item.met else f"WORSE than {item.best_name}",
             )
         )
-    widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
-    text = ["  ".join(cell.ljust(w) for cell, w in zip(line, widths, strict=True)).rstrip() for line in lines]
-    text.insert(1, "  ".join("-" * w for w in widths))
-    return "\n".join(text)
+    return columns(lines)
 
 
 def robustness(only: Sequence[str], seeds: Sequence[int]) -> list[Figure]:
