@@ -47,9 +47,10 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from mle_ci.competitions import demos
-from mle_ci.competitions.grade import aligned_predictions, grade_submission
-from mle_ci.competitions.metrics import score as metric_score
+from mle_ci.competitions.grade import aligned_predictions, grade_submission, typed_cells
 from mle_ci.competitions.validate import inspect_submission
+from mle_ci.metrics import get_metric
+from mle_ci.metrics import score as metric_score
 
 RESAMPLES = 2000
 """Bootstrap resamples of a demo's test rows for the interval of the agent's difference to the best reference."""
@@ -92,7 +93,7 @@ def paired_bootstrap(
 ) -> Paired:
     """Resample the test rows with replacement; score both on each resample (one where the metric is undefined,
     such as AUC on a single class, is drawn again)."""
-    y_true, a, b = (np.asarray(values, dtype=object) for values in (truth, ours, theirs))
+    y_true, a, b = (typed_cells(values, get_metric(metric)) for values in (truth, ours, theirs))
     rng = np.random.default_rng(seed)
     diffs: list[float] = []
     draws = 0

@@ -158,7 +158,7 @@ def competitions(data_dir: str | None, cache_dir: str | None) -> None:
 @_DATA_DIR
 @_CACHE_DIR
 def validate(submission: Path, competition: str, data_dir: str | None, cache_dir: str | None) -> None:
-    """Check a submission's format as MLE-bench does; every problem listed; exit 1 when invalid."""
+    """Check a submission as MLE-bench's grader would; every problem listed; exit 1 when invalid."""
     from mle_ci.competitions.cli import validate_command
 
     settings = _competition_settings(data_dir=data_dir, cache_dir=cache_dir)
@@ -169,14 +169,28 @@ def validate(submission: Path, competition: str, data_dir: str | None, cache_dir
 @click.argument("submission", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--competition", required=True, metavar="ID", help="The competition the submission is for.")
 @click.option("--json", "as_json", is_flag=True, help="The report as JSON, with MLE-bench's field names.")
+@click.option(
+    "--leaderboard",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="A leaderboard.csv for the medal thresholds (default: the installed mlebench package's, or the data's).",
+)
 @_DATA_DIR
 @_CACHE_DIR
-def grade(submission: Path, competition: str, as_json: bool, data_dir: str | None, cache_dir: str | None) -> None:
-    """Score a submission against the answers, with MLE-bench's medal thresholds; exit 1 when invalid."""
+def grade(  # noqa: PLR0917 - click passes the options in this order
+    submission: Path,
+    competition: str,
+    as_json: bool,
+    leaderboard: Path | None,
+    data_dir: str | None,
+    cache_dir: str | None,
+) -> None:
+    """Score a submission as MLE-bench's grader does, with its medal thresholds; exit 1 when invalid."""
     from mle_ci.competitions.cli import grade_command
 
     settings = _competition_settings(data_dir=data_dir, cache_dir=cache_dir)
-    code = grade_command(submission, competition, settings.data_dir, settings.cache_dir, sys.stdout, as_json)
+    code = grade_command(
+        submission, competition, settings.data_dir, settings.cache_dir, sys.stdout, as_json, leaderboard
+    )
     raise SystemExit(code)
 
 

@@ -148,7 +148,7 @@ def test_a_graded_submission_has_mle_bench_fields(tmp_path: Path) -> None:
     path = submit(tmp_path, "id,label\n1,a\n2,b\n3,a\n4,x\n")
     report = grade_submission(path, competition, now=NOW)
     data = report.to_dict()
-    assert list(data) == [*MLE_BENCH_FIELDS, "problems"]
+    assert list(data) == [*MLE_BENCH_FIELDS, "problems", "warnings", "leaderboard"]
     assert data == {
         "competition_id": "toy",
         "score": 0.75,
@@ -167,6 +167,8 @@ def test_a_graded_submission_has_mle_bench_fields(tmp_path: Path) -> None:
         "created_at": "2024-05-01T12:00:00",
         "submission_path": str(path),
         "problems": [],
+        "warnings": [],
+        "leaderboard": str(competition.leaderboard),
     }
     assert GradeReport.from_dict(json.loads(json.dumps(data))) == report
 
@@ -222,15 +224,18 @@ def test_a_score_that_cannot_be_computed_is_invalid(tmp_path: Path) -> None:
     report = grade_submission(submit(tmp_path, "id,p\n1,0.5\n2,0.4\n"), discover("toy", tmp_path / "data"), now=NOW)
     assert (report.score, report.valid_submission, report.any_medal) == (None, False, False)
     assert report.problems == (
-        "the score could not be computed: AUC is undefined when the answers hold one class only",
+        "the score could not be computed: auc is not a finite number: Only one class is present in y_true. "
+        "ROC AUC score is not defined in that case.",
     )
 
 
 def test_without_a_leaderboard_the_score_stands_alone(tmp_path: Path) -> None:
-    """No leaderboard.csv: a score, no thresholds (null in JSON), no medals, and a problem saying why."""
+    """No leaderboard.csv: a score, no thresholds (null in JSON), no medals, and a warning: medals unknown."""
     report = grade_submission(submit(tmp_path, "id,label\n1,a\n2,b\n3,a\n4,c\n"), toy(tmp_path, None), now=NOW)
     assert (report.score, report.valid_submission, report.gold_threshold, report.any_medal) == (1.0, True, None, False)
-    assert report.problems == ("no leaderboard.csv: medal thresholds are unknown",)
+    assert report.problems == ()
+    assert report.warnings[-1].startswith("medals unknown: no leaderboard")
+    assert not report.medals_known
     assert report.to_dict()["median_threshold"] is None
 
 

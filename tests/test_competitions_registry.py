@@ -11,6 +11,7 @@ from competitions_toy import make_competition, write_rows
 
 from mle_ci.competitions.cli import competitions_command, grade_command, validate_command
 from mle_ci.competitions.model import CompetitionError
+from mle_ci.competitions.lite import LITE_SPLIT
 from mle_ci.competitions.registry import DEFAULT_COMPETITION, discover, find_competition, list_competitions
 from mle_ci.errors import ConfigError
 
@@ -21,7 +22,7 @@ def test_the_default_is_the_digits_demo() -> None:
 
 
 def test_a_lite_competition_knows_its_metric_and_columns(tmp_path: Path) -> None:
-    """spooky-author-identification: log loss from the lite table, columns from the sample submission."""
+    """spooky-author-identification: log loss and text from the lite table, columns from the sample submission."""
     make_competition(
         tmp_path, "spooky-author-identification", targets=("EAP", "HPL", "MWS"), answers=(("id1", 1, 0, 0),)
     )
@@ -30,7 +31,7 @@ def test_a_lite_competition_knows_its_metric_and_columns(tmp_path: Path) -> None
     assert (spec.metric, spec.higher_is_better, spec.id_column) == ("log_loss", False, "id")
     assert spec.target_columns == ("EAP", "HPL", "MWS")
     assert (spec.kind, spec.name, spec.description) == (
-        "tabular",
+        "text",
         "spooky-author-identification",
         "The spooky-author-identification competition",
     )
@@ -87,7 +88,7 @@ def test_kind_is_inferred_from_images_in_public(tmp_path: Path) -> None:
         ("metrc: auc\n", "unknown key 'metrc'"),
         ("higher_is_better: maybe\n", "higher_is_better must be a bool"),
         ("target_columns: []\n", "target_columns must be a non-empty list"),
-        ("kind: audio\n", "kind must be tabular or image"),
+        ("kind: video\n", "kind must be one of tabular, text, image, audio"),
         ("- a\n- b\n", "must hold a mapping"),
         ("metric: [unclosed\n", "cannot be read"),
     ],
@@ -118,12 +119,13 @@ def test_missing_folders_are_named(tmp_path: Path) -> None:
 
 
 def test_listing_shows_embedded_then_discovered(tmp_path: Path) -> None:
-    """Embedded demos (not built yet), then each folder under the data dir, an unreadable one with its reason."""
+    """Embedded demos (not built yet), each folder under the data dir (an unreadable one with its reason), then the
+    lite competitions not prepared there."""
     make_competition(tmp_path / "data", "spaceship-titanic", targets=("Transported",))
     (tmp_path / "data" / "broken" / "prepared").mkdir(parents=True)
     (tmp_path / "data" / "not-a-competition").mkdir()
     entries = list_competitions(data_dir=tmp_path / "data", cache_dir=tmp_path / "cache")
-    assert [(e.id, e.origin, e.built) for e in entries] == [
+    assert [(e.id, e.origin, e.built) for e in entries[:6]] == [
         ("digits-png", "embedded", False),
         ("breast-cancer", "embedded", False),
         ("wine-classes", "embedded", False),
@@ -131,6 +133,8 @@ def test_listing_shows_embedded_then_discovered(tmp_path: Path) -> None:
         ("broken", "discovered", True),
         ("spaceship-titanic", "discovered", True),
     ]
+    assert [e.id for e in entries[6:]] == list(LITE_SPLIT)
+    assert {(e.origin, e.problem) for e in entries[6:]} == {("mle-bench", "not prepared")}
     assert entries[4].spec is None
     assert entries[4].problem is not None and "no prepared/public folder" in entries[4].problem
     with pytest.raises(CompetitionError, match="does not exist"):
@@ -138,25 +142,32 @@ def test_listing_shows_embedded_then_discovered(tmp_path: Path) -> None:
 
 
 def test_competitions_command_prints_a_table(tmp_path: Path) -> None:
-    """One line per competition: id, name, metric, direction, kind, origin, built."""
+    """One line per competition: id, metric, direction, kind, origin, status."""
     make_competition(tmp_path / "data", "spaceship-titanic", targets=("Transported",))
     out = io.StringIO()
     assert competitions_command(tmp_path / "data", tmp_path / "cache", out) == 0
     lines = out.getvalue().splitlines()
-    assert lines[0].split() == ["id", "name", "metric", "direction", "kind", "origin", "built"]
-    assert lines[1].split()[0] == "digits-png"
-    assert lines[1].split()[-7:] == ["accuracy", "higher", "is", "better", "image", "embedded", "no"]
-    assert lines[5].split() == [
-        "spaceship-titanic",
-        "spaceship-titanic",
+    assert lines[0].split() == ["id", "metric", "direction", "kind", "origin", "status"]
+    assert lines[1].split() == [
+        "digits-png",
         "accuracy",
         "higher",
         "is",
         "better",
-        "tabular",
-        "discovered",
-        "yes",
+        "image",
+        "embedded",
+        "ready",
+        "(built",
+        "on",
+        "first",
+        "use)",
     ]
+    assert lines[5].split()[:7] == ["spaceship-titanic", "accuracy", "higher", "is", "better", "tabular", "discovered"]
+    # MLE-bench's prepare.py writes train.csv and test.csv beside the sample submission
+    assert lines[5].endswith("missing public/train.csv, public/test.csv")
+    assert lines[6].split()[:6] == ["aerial-cactus-identification", "auc", "higher", "is", "better", "image"]
+    assert lines[6].endswith("not prepared: run `mlebench prepare -c ID`, then give --data-dir")
+    assert len(lines) == 1 + 4 + 1 + 22
 
 
 def test_validate_command_exit_codes_and_problems(tmp_path: Path) -> None:

@@ -46,7 +46,13 @@ def test_a_correct_submission_is_valid(tmp_path: Path) -> None:
     report = validate_submission(submit(tmp_path, "id,label\n4,c\n1,a\n3,x\n2,b\n"), competition)
     assert report.valid
     assert report.rows == 4
-    assert report.to_dict() == {"valid": True, "problems": [], "rows": 4, "path": str(tmp_path / "submission.csv")}
+    assert report.to_dict() == {
+        "valid": True,
+        "problems": [],
+        "warnings": [],
+        "rows": 4,
+        "path": str(tmp_path / "submission.csv"),
+    }
 
 
 def test_the_sample_submission_is_valid(tmp_path: Path) -> None:

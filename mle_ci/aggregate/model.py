@@ -73,7 +73,9 @@ class RunRow:
 
     @property
     def medal(self) -> str:
-        """``gold``, ``silver``, ``bronze`` or ``none``."""
+        """``gold``, ``silver``, ``bronze``, ``none``, or ``unknown`` for a graded run without a leaderboard."""
+        if self.graded_score is not None and self.gold_threshold is None:
+            return "unknown"
         return "gold" if self.gold else "silver" if self.silver else "bronze" if self.bronze else "none"
 
     @property

@@ -19,7 +19,7 @@ SUMMARY_LIMIT = 1_000_000
 MAX_ANNOTATIONS = 10
 """The runner keeps at most 10 annotations of each level per step."""
 
-_MEDAL = {"gold": "🥇", "silver": "🥈", "bronze": "🥉", "none": "–"}
+_MEDAL = {"gold": "🥇", "silver": "🥈", "bronze": "🥉", "none": "–", "unknown": "unknown (no leaderboard)"}
 
 
 def run_name(row: RunRow) -> str:

@@ -15,22 +15,31 @@ from mle_ci.competitions.registry import find_competition, list_competitions
 from mle_ci.competitions.validate import validate_submission
 from mle_ci.errors import ExitCode
 
-_COLUMNS = ("id", "name", "metric", "direction", "kind", "origin", "built")
+_COLUMNS = ("id", "metric", "direction", "kind", "origin", "status")
+
+
+def _status(entry: CompetitionEntry) -> str:
+    if entry.origin == "embedded":
+        return "ready" if entry.built else "ready (built on first use)"
+    if entry.origin == "mle-bench":
+        return "not prepared: run `mlebench prepare -c ID`, then give --data-dir"
+    if entry.missing:
+        return f"missing {', '.join(entry.missing)}"
+    return "ready" if entry.gradeable else "ready, no answers in private/: cannot be graded"
 
 
 def _row(entry: CompetitionEntry) -> tuple[str, ...]:
     spec = entry.spec
     if spec is None:
-        return (entry.id, f"unreadable: {entry.problem}", "", "", "", entry.origin, "")
+        return (entry.id, "", "", "", entry.origin, f"unreadable: {entry.problem}")
     direction = "higher is better" if spec.higher_is_better else "lower is better"
     return (
         entry.id,
-        spec.name,
         spec.metric or "unknown",
         direction if spec.metric else "",
         spec.kind,
         entry.origin,
-        "yes" if entry.built else "no",
+        _status(entry),
     )
 
 
@@ -56,6 +65,7 @@ def validate_command(
     report = validate_submission(submission, competition)
     if report.valid:
         stream.write(f"Submission is valid: {report.rows} rows for {competition.id} ({submission})\n")
+        stream.writelines(f"  warning: {warning}\n" for warning in report.warnings)
         return ExitCode.OK
     count = len(report.problems)
     stream.write(f"Submission is invalid for {competition.id} ({submission}): {count} problem{'s' * (count > 1)}\n")
@@ -69,15 +79,23 @@ def render_grade(report: GradeReport) -> str:
     problems = data.pop("problems")
     width = max(len(k) for k in data)
     lines = [f"{key.ljust(width)}  {'null' if value is None else value}" for key, value in data.items()]
+    warnings = data.pop("warnings")
     lines += [f"problem: {p}" for p in problems]
+    lines += [f"warning: {w}" for w in warnings]
     return "\n".join(lines) + "\n"
 
 
 def grade_command(  # noqa: PLR0917 - the command line passes its options in this order
-    submission: Path, competition_id: str, data_dir: Path | None, cache_dir: Path, stream: TextIO, as_json: bool
+    submission: Path,
+    competition_id: str,
+    data_dir: Path | None,
+    cache_dir: Path,
+    stream: TextIO,
+    as_json: bool,
+    leaderboard: Path | None = None,
 ) -> int:
     """Grade a submission against the answers and the leaderboard; 0 when graded, 1 when it is invalid."""
-    competition = find_competition(competition_id, data_dir=data_dir, cache_dir=cache_dir)
+    competition = find_competition(competition_id, data_dir=data_dir, cache_dir=cache_dir, leaderboard=leaderboard)
     report = grade_submission(submission, competition)
     stream.write(json.dumps(report.to_dict(), indent=2) + "\n" if as_json else render_grade(report))
     return ExitCode.OK if report.valid_submission else ExitCode.FAILED

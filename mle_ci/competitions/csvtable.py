@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import csv
 import io
+import math
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,6 +33,30 @@ NA_VALUES = frozenset(
         "null",
     }
 )
+
+
+_NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
+
+
+def canonical_label(value: object) -> str:
+    """A cell as a label to compare: ``1``, ``1.0`` and `` 1`` alike, ``true`` as ``True``."""
+    if isinstance(value, bool):
+        return "True" if value else "False"
+    if isinstance(value, int | float):
+        return _canonical_number(float(value))
+    text = str(value)
+    stripped = text.strip()
+    if _NUMBER.fullmatch(stripped):
+        return _canonical_number(float(stripped))
+    if stripped.lower() in ("true", "false"):
+        return stripped.capitalize()
+    return text
+
+
+def _canonical_number(number: float) -> str:
+    if math.isfinite(number) and number.is_integer() and abs(number) < 2**53:
+        return str(int(number))
+    return repr(number)
 
 
 class TableError(ValueError):

@@ -15,11 +15,12 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from numpy.typing import NDArray
 
-from mle_ci.competitions.csvtable import NA_VALUES, TableError, read_csv
-from mle_ci.competitions.metrics import canonical_label, get_metric, score
+from mle_ci.competitions.csvtable import NA_VALUES, TableError, canonical_label, read_csv
 from mle_ci.competitions.model import Competition, CompetitionError, GradeReport, Medals, Thresholds
 from mle_ci.competitions.validate import Inspection, inspect_submission
+from mle_ci.metrics import Metric, get_metric, score
 
 SCORE_DECIMALS = 5
 
@@ -109,12 +110,24 @@ def aligned_predictions(inspection: Inspection, competition: Competition) -> tup
     return y_true, y_pred
 
 
+def typed_cells(cells: Any, metric: Metric) -> NDArray[Any]:
+    """Cells (rows of a CSV, or any array) as the metric reads them: numbers (``True`` as 1), else labels."""
+    array = np.asarray(cells, dtype=object)
+    labels = np.array([canonical_label(c) for c in array.ravel()], dtype=object).reshape(array.shape)
+    if not metric.numeric:
+        return labels.astype(str)
+    flat = [1.0 if v == "True" else 0.0 if v == "False" else float(v) for v in labels.ravel()]
+    return np.array(flat, dtype=np.float64).reshape(labels.shape)
+
+
 def submission_score(inspection: Inspection, competition: Competition) -> float:
     """The metric of a valid submission against the answers, rows matched by id; ``ValueError`` if undefined."""
+    if inspection.graded is not None:
+        return inspection.graded.value
     y_true, y_pred = aligned_predictions(inspection, competition)
-    metric = competition.spec.metric
-    assert metric is not None
-    return score(metric, y_true, y_pred)
+    assert competition.spec.metric is not None
+    metric = get_metric(competition.spec.metric)
+    return score(metric.name, typed_cells(y_true, metric), typed_cells(y_pred, metric))
 
 
 def grade_submission(path: Path, competition: Competition, *, now: datetime | None = None) -> GradeReport:
@@ -131,14 +144,17 @@ def grade_submission(path: Path, competition: Competition, *, now: datetime | No
     limits = thresholds(read_leaderboard(competition.leaderboard)) if competition.leaderboard else None
     inspection = inspect_submission(path, competition)
     problems = list(inspection.report.problems)
+    warnings = list(inspection.report.warnings)
     value: float | None = None
     if inspection.report.valid:
         try:
             value = round(submission_score(inspection, competition), SCORE_DECIMALS)
         except ValueError as exc:
             problems.append(f"the score could not be computed: {exc}")
+    if value is not None and math.isnan(value):
+        warnings.append("the score is not a number (NaN); MLE-bench counts such a file as valid")
     if limits is None:
-        problems.append("no leaderboard.csv: medal thresholds are unknown")
+        warnings.append(f"medals unknown: {competition.leaderboard_problem or 'no leaderboard'}")
     flags = medals(value, limits) if limits is not None else Medals()
     return GradeReport(
         competition_id=spec.id,
@@ -158,4 +174,6 @@ def grade_submission(path: Path, competition: Competition, *, now: datetime | No
         created_at=now if now is not None else datetime.now(),
         submission_path=str(path),
         problems=tuple(problems),
+        warnings=tuple(warnings),
+        leaderboard=None if competition.leaderboard is None else str(competition.leaderboard),
     )

@@ -10,8 +10,9 @@ from typing import Any, Literal
 
 from mle_ci.errors import ConfigError
 
-CompetitionKind = Literal["tabular", "image"]
-Origin = Literal["embedded", "discovered"]
+CompetitionKind = Literal["tabular", "text", "image", "audio", "image-to-image", "text-to-text"]
+"""What a competition's inputs are; the last two map an input to an output of the same kind."""
+Origin = Literal["embedded", "discovered", "mle-bench"]
 
 
 class CompetitionError(ConfigError):
@@ -44,6 +45,7 @@ class Competition:
     answers: Path | None
     leaderboard: Path | None
     embedded: bool
+    leaderboard_problem: str | None = None
 
     @property
     def id(self) -> str:
@@ -61,6 +63,8 @@ class CompetitionEntry:
     spec: CompetitionSpec | None
     root: Path | None
     problem: str | None = None
+    missing: tuple[str, ...] = ()
+    gradeable: bool = True
 
 
 @dataclass(frozen=True)
@@ -71,10 +75,17 @@ class ValidationReport:
     problems: tuple[str, ...]
     rows: int | None
     path: str
+    warnings: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict."""
-        return {"valid": self.valid, "problems": list(self.problems), "rows": self.rows, "path": self.path}
+        return {
+            "valid": self.valid,
+            "problems": list(self.problems),
+            "warnings": list(self.warnings),
+            "rows": self.rows,
+            "path": self.path,
+        }
 
 
 @dataclass(frozen=True)
@@ -134,6 +145,8 @@ class GradeReport:
     created_at: datetime
     submission_path: str
     problems: tuple[str, ...] = field(default=())
+    warnings: tuple[str, ...] = field(default=())
+    leaderboard: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """MLE-bench's report dict (``created_at`` in ISO format) with ``problems`` added."""
@@ -155,7 +168,23 @@ class GradeReport:
             "created_at": self.created_at.isoformat(),
             "submission_path": self.submission_path,
             "problems": list(self.problems),
+            "warnings": list(self.warnings),
+            "leaderboard": self.leaderboard,
         }
+
+    @property
+    def medal(self) -> str:
+        """``gold``, ``silver``, ``bronze``, ``none``, or ``unknown`` when no leaderboard gave thresholds."""
+        if not self.medals_known:
+            return "unknown"
+        return (
+            "gold" if self.gold_medal else "silver" if self.silver_medal else "bronze" if self.bronze_medal else "none"
+        )
+
+    @property
+    def medals_known(self) -> bool:
+        """Whether medal thresholds came from a leaderboard (without one, no medal flag means anything)."""
+        return self.gold_threshold is not None
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> GradeReport:
@@ -178,4 +207,6 @@ class GradeReport:
             created_at=datetime.fromisoformat(str(data["created_at"])),
             submission_path=str(data["submission_path"]),
             problems=tuple(str(p) for p in data.get("problems", ())),
+            warnings=tuple(str(w) for w in data.get("warnings", ())),
+            leaderboard=None if data.get("leaderboard") is None else str(data["leaderboard"]),
         )

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from mle_ci.competitions.metrics import get_metric, score
+from mle_ci.metrics import get_metric, score
 
 # teams' probabilities are kept off 0 and 1, as Kaggle teams clip theirs so one sure mistake does not ruin a log loss
 PROBABILITY_FLOOR = 1e-3

@@ -1,8 +1,11 @@
 """Finding competitions: the embedded demos, and folders in MLE-bench's prepared layout under a data directory.
 
 A discovered competition lives at ``<data_dir>/<id>/prepared/{public,private}``. What it asks for comes from,
-in order: an optional ``<data_dir>/<id>/competition.yaml``; MLE-bench's lite split table (metric, direction);
-the sample submission's header (first column the id, the others the targets). ``competition.yaml`` keys, all
+in order: an optional ``<data_dir>/<id>/competition.yaml``; MLE-bench's lite split table (``lite``: files, columns,
+metric, direction); the sample submission's header (first column the id, the others the targets). A leaderboard
+is looked for where MLE-bench keeps it (an installed ``mlebench`` package's ``competitions/<id>/``), then in the
+data folder (``prepared/private/`` or ``<id>/``), unless one is given; a Git LFS pointer is not a leaderboard.
+``competition.yaml`` keys, all
 optional: ``name``, ``description``, ``metric``, ``higher_is_better``, ``id_column``, ``target_columns`` (a
 list), ``kind`` (``tabular``/``image``), and ``answers``, ``sample_submission``, ``leaderboard`` (paths relative
 to ``prepared/``). Embedded ids are served from the demos even when a data directory has a folder of that name.
@@ -10,6 +13,8 @@ to ``prepared/``). Embedded ids are served from the demos even when a data direc
 
 from __future__ import annotations
 
+import dataclasses
+import importlib.util
 import re
 from pathlib import Path
 from typing import Any
@@ -18,7 +23,7 @@ import yaml
 
 from mle_ci.competitions.csvtable import TableError, read_header
 from mle_ci.competitions.demos import DEMO_SPECS, demo_competition, demo_folder, is_demo_built
-from mle_ci.competitions.metrics import COLUMN_OVERRIDES, LITE_COMPETITIONS, get_metric, known_kind
+from mle_ci.competitions.lite import LITE, LITE_SPLIT, LiteCompetition
 from mle_ci.competitions.model import (
     Competition,
     CompetitionEntry,
@@ -26,6 +31,7 @@ from mle_ci.competitions.model import (
     CompetitionKind,
     CompetitionSpec,
 )
+from mle_ci.metrics import get_metric
 
 DEFAULT_COMPETITION = "digits-png"
 CONFIG_NAME = "competition.yaml"
@@ -42,6 +48,8 @@ _KEYS = {
     "leaderboard": str,
 }
 _SAMPLE = re.compile(r"sample_?submission.*\.csv", re.IGNORECASE)
+_LFS_POINTER = b"version https://git-lfs.github.com/spec/"
+_KINDS = ("tabular", "text", "image", "audio", "image-to-image", "text-to-text")
 _IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp"})
 
 
@@ -64,8 +72,8 @@ def _read_config(path: Path) -> dict[str, Any]:
     targets = data.get("target_columns")
     if targets is not None and (not targets or not all(isinstance(t, str) for t in targets)):
         raise CompetitionError(f"{path}: target_columns must be a non-empty list of column names")
-    if data.get("kind", "tabular") not in ("tabular", "image"):
-        raise CompetitionError(f"{path}: kind must be tabular or image, got {data['kind']!r}")
+    if data.get("kind", "tabular") not in _KINDS:
+        raise CompetitionError(f"{path}: kind must be one of {', '.join(_KINDS)}, got {data['kind']!r}")
     return data
 
 
@@ -106,7 +114,61 @@ def _located(root: Path, value: Any, found: Path | None) -> Path | None:
     return root / str(value) if value is not None else found
 
 
-def discover(competition_id: str, data_dir: Path) -> Competition:
+def mlebench_leaderboard(competition_id: str) -> Path | None:
+    """Where an installed ``mlebench`` package keeps this competition's leaderboard (found without importing it)."""
+    try:
+        spec = importlib.util.find_spec("mlebench")
+    except (ImportError, ValueError):
+        return None
+    locations = list(spec.submodule_search_locations or ()) if spec is not None else []
+    return next(iter(Path(p) / "competitions" / competition_id / "leaderboard.csv" for p in locations), None)
+
+
+def find_leaderboard(candidates: list[Path | None]) -> tuple[Path | None, str | None]:
+    """The first candidate that is a leaderboard, else ``None`` and why none is usable."""
+    problems = []
+    for path in candidates:
+        if path is None or not path.is_file():
+            continue
+        try:
+            with path.open("rb") as handle:
+                head = handle.read(len(_LFS_POINTER))
+        except OSError as exc:
+            problems.append(f"{path} cannot be read ({exc.strerror or exc})")
+            continue
+        if head == _LFS_POINTER:
+            problems.append(f"{path} is a Git LFS pointer, not the leaderboard (run `git lfs pull` where it lives)")
+            continue
+        return path, None
+    return None, "; ".join(problems) or "no leaderboard (give --leaderboard, or install mlebench with its leaderboards)"
+
+
+def given_leaderboard(path: Path | None) -> tuple[Path, None] | None:
+    """A leaderboard given on the command line, checked; ``None`` when none was given."""
+    if path is None:
+        return None
+    board, problem = find_leaderboard([path])
+    if board is None:
+        raise CompetitionError(f"--leaderboard {path}: {problem if path.is_file() else 'no such file'}")
+    return board, None
+
+
+def _lite_files(lite: LiteCompetition | None, root: Path) -> tuple[Path | None, Path | None]:
+    """The sample submission and the answers where MLE-bench's config.yaml puts them."""
+    if lite is None:
+        return None, None
+    return root / lite.sample_submission, root / lite.answers
+
+
+def missing_files(competition: Competition) -> tuple[str, ...]:
+    """The public files MLE-bench's prepare.py writes that this competition's folder lacks (lite ones only)."""
+    lite = LITE.get(competition.id)
+    if competition.embedded or lite is None:
+        return ()
+    return tuple(f"public/{name}" for name in lite.public if not (competition.public / name).exists())
+
+
+def discover(competition_id: str, data_dir: Path, *, leaderboard: Path | None = None) -> Competition:
     """A competition in MLE-bench's prepared layout under ``data_dir``; ``CompetitionError`` naming what is missing."""
     folder = data_dir / competition_id
     root = folder / "prepared"
@@ -118,30 +180,35 @@ def discover(competition_id: str, data_dir: Path) -> Competition:
             f"<data-dir>/<id>/prepared/public (embedded competitions: {', '.join(DEMO_SPECS)})"
         )
     config = _read_config(folder / CONFIG_NAME)
+    lite = LITE.get(competition_id)
     private = root / "private" if (root / "private").is_dir() else None
-    sample = _located(root, config.get("sample_submission"), _sample_submission(public))
+    lite_sample, lite_answers = _lite_files(lite, root)
+    found_sample = lite_sample if lite_sample is not None and lite_sample.is_file() else _sample_submission(public)
+    sample = _located(root, config.get("sample_submission"), found_sample)
     if sample is None or not sample.is_file():
-        raise CompetitionError(
-            f"competition {competition_id!r}: no sample submission ({sample or public / 'sample_submission.csv'})"
-        )
+        wanted = sample or lite_sample or public / "sample_submission.csv"
+        raise CompetitionError(f"competition {competition_id!r}: no sample submission ({wanted})")
     try:
         header = read_header(sample)
     except TableError as exc:
         raise CompetitionError(f"competition {competition_id!r}: the sample submission {sample}: {exc}") from None
-    id_column, targets = COLUMN_OVERRIDES.get(competition_id, (header[0], tuple(header[1:])))
-    id_column = config.get("id_column", id_column)
-    targets = tuple(config.get("target_columns", [c for c in targets if c != id_column]))
+    id_column = config.get("id_column", lite.id_column if lite is not None else header[0])
+    known_targets = lite.targets if lite is not None and lite.targets else tuple(header)
+    targets = tuple(config.get("target_columns", [c for c in known_targets if c != id_column]))
     if not targets:
         raise CompetitionError(f"competition {competition_id!r}: no target column in {sample} (set target_columns)")
-    metric, higher = _metric(competition_id, config, folder / CONFIG_NAME)
-    answers = _located(root, config.get("answers"), _answers(private))
-    leaderboard = _located(
-        root,
-        config.get("leaderboard"),
-        next((p for p in (root / "private" / "leaderboard.csv", folder / "leaderboard.csv") if p.is_file()), None),
+    metric, higher = _metric(lite, config, folder / CONFIG_NAME)
+    answers = _located(root, config.get("answers"), lite_answers if lite_answers is not None else _answers(private))
+    board, board_problem = given_leaderboard(leaderboard) or find_leaderboard(
+        [
+            root / str(config["leaderboard"]) if "leaderboard" in config else None,
+            mlebench_leaderboard(competition_id),
+            root / "private" / "leaderboard.csv",
+            folder / "leaderboard.csv",
+        ]
     )
     kind: CompetitionKind = (
-        config.get("kind") or known_kind(competition_id) or ("image" if _has_images(public) else "tabular")
+        config.get("kind") or (lite.kind if lite else None) or ("image" if _has_images(public) else "tabular")
     )
     spec = CompetitionSpec(
         id=competition_id,
@@ -160,13 +227,14 @@ def discover(competition_id: str, data_dir: Path) -> Competition:
         private=private,
         sample_submission=sample,
         answers=answers if answers is not None and answers.is_file() else None,
-        leaderboard=leaderboard if leaderboard is not None and leaderboard.is_file() else None,
+        leaderboard=board,
         embedded=False,
+        leaderboard_problem=board_problem,
     )
 
 
-def _metric(competition_id: str, config: dict[str, Any], source: Path) -> tuple[str | None, bool]:
-    known = LITE_COMPETITIONS.get(competition_id)
+def _metric(lite: LiteCompetition | None, config: dict[str, Any], source: Path) -> tuple[str | None, bool]:
+    known = (lite.metric, lite.higher_is_better) if lite is not None else None
     name = config.get("metric", known[0] if known else None)
     if name is None:
         return None, bool(config.get("higher_is_better", True))
@@ -178,20 +246,40 @@ def _metric(competition_id: str, config: dict[str, Any], source: Path) -> tuple[
     return metric.name, bool(config.get("higher_is_better", default))
 
 
-def find_competition(competition_id: str, *, data_dir: Path | None, cache_dir: Path) -> Competition:
+def find_competition(
+    competition_id: str, *, data_dir: Path | None, cache_dir: Path, leaderboard: Path | None = None
+) -> Competition:
     """The competition of this id: an embedded demo (built on demand) or ``<data_dir>/<id>/prepared``."""
     if competition_id in DEMO_SPECS:
-        return demo_competition(competition_id, cache_dir)
+        demo = demo_competition(competition_id, cache_dir)
+        given = given_leaderboard(leaderboard)
+        return demo if given is None else dataclasses.replace(demo, leaderboard=given[0])
     if data_dir is None:
         raise CompetitionError(
             f"competition {competition_id!r} is not embedded (embedded: {', '.join(DEMO_SPECS)}); "
             "give --data-dir with <data-dir>/<id>/prepared in MLE-bench's layout"
         )
-    return discover(competition_id, data_dir)
+    return discover(competition_id, data_dir, leaderboard=leaderboard)
+
+
+def _discovered(folder: Path, data_dir: Path) -> CompetitionEntry:
+    try:
+        competition = discover(folder.name, data_dir)
+    except CompetitionError as exc:
+        return CompetitionEntry(folder.name, "discovered", True, None, folder / "prepared", str(exc))
+    return CompetitionEntry(
+        folder.name,
+        "discovered",
+        True,
+        competition.spec,
+        competition.root,
+        missing=missing_files(competition),
+        gradeable=competition.answers is not None,
+    )
 
 
 def list_competitions(*, data_dir: Path | None, cache_dir: Path) -> list[CompetitionEntry]:
-    """The embedded demos, then every competition folder under ``data_dir`` (one that cannot be read says why)."""
+    """The embedded demos, every competition folder under ``data_dir``, then the lite ones not prepared there."""
     entries = [
         CompetitionEntry(
             id=cid,
@@ -202,15 +290,30 @@ def list_competitions(*, data_dir: Path | None, cache_dir: Path) -> list[Competi
         )
         for cid, spec in DEMO_SPECS.items()
     ]
-    if data_dir is None:
-        return entries
-    if not data_dir.is_dir():
-        raise CompetitionError(f"the data directory {data_dir} does not exist")
-    for folder in sorted(p for p in data_dir.iterdir() if (p / "prepared").is_dir() and p.name not in DEMO_SPECS):
-        try:
-            competition = discover(folder.name, data_dir)
-        except CompetitionError as exc:
-            entries.append(CompetitionEntry(folder.name, "discovered", True, None, folder / "prepared", str(exc)))
-        else:
-            entries.append(CompetitionEntry(folder.name, "discovered", True, competition.spec, competition.root))
+    if data_dir is not None:
+        if not data_dir.is_dir():
+            raise CompetitionError(f"the data directory {data_dir} does not exist")
+        folders = sorted(p for p in data_dir.iterdir() if (p / "prepared").is_dir() and p.name not in DEMO_SPECS)
+        entries += [_discovered(folder, data_dir) for folder in folders]
+    seen = {e.id for e in entries}
+    entries += [
+        CompetitionEntry(cid, "mle-bench", False, lite_spec(cid), None, problem="not prepared")
+        for cid in LITE_SPLIT
+        if cid not in seen
+    ]
     return entries
+
+
+def lite_spec(competition_id: str) -> CompetitionSpec:
+    """What is known of a lite competition before its data is prepared (its targets come from the data)."""
+    lite = LITE[competition_id]
+    return CompetitionSpec(
+        id=lite.id,
+        name=lite.id,
+        metric=lite.metric,
+        higher_is_better=lite.higher_is_better,
+        id_column=lite.id_column,
+        target_columns=lite.targets,
+        kind=lite.kind,
+        description="",
+    )

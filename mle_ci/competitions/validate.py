@@ -1,8 +1,11 @@
-"""Submission checks as MLE-bench's graders make them, with every problem listed rather than the first.
+"""Submission checks: the competition's own grading rule decides, and a strict reading explains.
 
-Rows are counted from 1 after the header. Ids are compared as pandas would read them (``7`` and ``7.0`` alike).
-Log-loss rows must sum to 1 within ``1e-6 + 1e-5`` (``numpy.isclose(sum, 1, atol=1e-6)``, as MLE-bench's
-spooky-author-identification grader checks).
+For an MLE-bench lite competition with its answers at hand, the verdict is its grading rule's (``rules``): a file
+is valid exactly when MLE-bench's grader would score it. The strict checks here (every problem listed rather than
+the first) then become warnings where the rule accepts the file, and details where it does not. Elsewhere (the
+embedded demos, competitions described by a competition.yaml, or no answers to grade against) the strict checks
+decide. Rows are counted from 1 after the header; ids are compared as labels (``7`` and ``7.0`` alike).
+Log-loss rows must sum to 1 within ``1e-6 + 1e-5`` (``numpy.isclose(sum, 1, atol=1e-6)``).
 """
 
 from __future__ import annotations
@@ -13,9 +16,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from mle_ci.competitions.csvtable import NA_VALUES, Table, TableError, read_csv
-from mle_ci.competitions.metrics import Metric, canonical_label, get_metric
+from mle_ci.competitions.csvtable import NA_VALUES, Table, TableError, canonical_label, read_csv
+from mle_ci.competitions.lite import LITE
 from mle_ci.competitions.model import Competition, CompetitionError, CompetitionSpec, ValidationReport
+from mle_ci.competitions.rules import Graded, InvalidSubmission, Rule, read_frame, run_rule
+from mle_ci.metrics import Metric, get_metric
 
 EXAMPLES = 3
 ROW_SUM_TOLERANCE = 1e-6 + 1e-5
@@ -38,6 +43,7 @@ class Inspection:
     exists: bool
     submission: Table | None
     reference: Reference
+    graded: Graded | None = None
 
 
 def _listed(texts: Sequence[str], separator: str = ", ") -> str:
@@ -188,31 +194,65 @@ def check_table(table: Table, spec: CompetitionSpec, reference: Reference) -> li
     return problems
 
 
+def grading_rule(competition: Competition) -> Rule | None:
+    """The competition's own grading rule (an MLE-bench lite competition with its answers), else ``None``."""
+    lite = LITE.get(competition.spec.id)
+    if competition.embedded or competition.answers is None or lite is None or lite.rule is None:
+        return None
+    return lite.grading_rule(competition.spec.id_column, competition.spec.target_columns)
+
+
+def _strict_problems(path: Path, competition: Competition, reference: Reference) -> tuple[list[str], Table | None]:
+    named = [] if path.suffix.lower() == ".csv" else [f"the file name must end in .csv (got {path.name!r})"]
+    try:
+        table = read_csv(path)
+    except TableError as exc:
+        return [*named, f"{path.name} cannot be read as CSV: {exc}"], None
+    return [*named, *check_table(table, competition.spec, reference)], table
+
+
+def _rule_verdict(rule: Rule, path: Path, competition: Competition) -> Graded | str:
+    """The rule's score, or why it refuses the file."""
+    assert competition.answers is not None
+    try:
+        return run_rule(rule, read_frame(path), read_frame(competition.answers))
+    except InvalidSubmission as exc:
+        return str(exc)
+
+
 def inspect_submission(path: Path, competition: Competition) -> Inspection:
     """Validate a submission file and keep what was read; the competition's own files must be readable."""
     reference = load_reference(competition)
-    problems: list[str] = []
-    table: Table | None = None
     exists = path.is_file()
     if not exists:
-        problems.append(f"{path} does not exist" if not path.exists() else f"{path} is not a file")
+        problem = f"{path} does not exist" if not path.exists() else f"{path} is not a file"
+        report = ValidationReport(valid=False, problems=(problem,), rows=None, path=str(path))
+        return Inspection(report=report, exists=False, submission=None, reference=reference)
+    strict, table = _strict_problems(path, competition, reference)
+    rows = None if table is None else len(table.rows)
+    rule = grading_rule(competition)
+    graded: Graded | None = None
+    warnings: list[str] = []
+    if rule is None or path.suffix.lower() != ".csv":
+        problems = strict
     else:
-        if path.suffix.lower() != ".csv":
-            problems.append(f"the file name must end in .csv (got {path.name!r})")
-        try:
-            table = read_csv(path)
-        except TableError as exc:
-            problems.append(f"{path.name} cannot be read as CSV: {exc}")
+        verdict = _rule_verdict(rule, path, competition)
+        if isinstance(verdict, str):
+            problems = [verdict, *(p for p in strict if p != verdict)]
         else:
-            problems += check_table(table, competition.spec, reference)
+            graded, problems = verdict, []
+            warnings = [f"{p} (MLE-bench's grader accepts this)" for p in strict] + [
+                f"scikit-learn: {w}" for w in verdict.warnings
+            ]
     report = ValidationReport(
-        valid=not problems,
-        problems=tuple(problems),
-        rows=None if table is None else len(table.rows),
-        path=str(path),
+        valid=not problems, problems=tuple(problems), rows=rows, path=str(path), warnings=tuple(warnings)
     )
     return Inspection(
-        report=report, exists=exists and path.suffix.lower() == ".csv", submission=table, reference=reference
+        report=report,
+        exists=path.suffix.lower() == ".csv",
+        submission=table,
+        reference=reference,
+        graded=graded,
     )
 
 

@@ -194,18 +194,7 @@ def verdict_line(result: RunResult) -> str:
         parts.append(f"CV {cv} ({metric_phrase(result)})")
     grade = result.grade
     if grade is not None and grade.score is not None:
-        medal = next(
-            (
-                m
-                for m, won in (
-                    ("gold", grade.gold_medal),
-                    ("silver", grade.silver_medal),
-                    ("bronze", grade.bronze_medal),
-                )
-                if won
-            ),
-            "no medal",
-        )
+        medal = {"none": "no medal", "unknown": "medals unknown: no leaderboard"}.get(grade.medal, grade.medal)
         parts.append(f"graded {format_score(grade.score)}: {medal}")
     parts.extend(gate.message for gate in result.gates if not gate.passed)
     if result.crash is not None:
