@@ -174,6 +174,13 @@ def find_metric(name: str) -> Metric | None:
     return None if entry is None else entry[0]
 
 
+def same_metric(a: str | None, b: str | None) -> bool:
+    """Whether two names (or aliases) name the same metric; unknown names are compared as written."""
+    if a is None or b is None:
+        return a is b
+    return _key(a) == _key(b)
+
+
 def get_metric(name: str) -> Metric:
     """The metric of this name or alias; ``ValueError`` naming the known ones otherwise."""
     metric = find_metric(name)

@@ -244,6 +244,7 @@ class RunResult:
     child_signal: str | None = None
     competition: str | None = None
     metric: Metric = field(default_factory=Metric)
+    graded_metric: Metric | None = None
     folds: tuple[FoldResult, ...] = ()
     total_folds: int | None = None
     epochs: tuple[EpochRecord, ...] = ()
@@ -333,6 +334,9 @@ class RunResult:
             "deadline": self.deadline,
             "child": {"pid": self.child_pid, "exit_code": self.child_exit_code, "signal": self.child_signal},
             "metric": {"name": self.metric.name, "higher_is_better": self.metric.higher_is_better},
+            "graded_metric": None
+            if self.graded_metric is None
+            else {"name": self.graded_metric.name, "higher_is_better": self.graded_metric.higher_is_better},
             "score": _finite(self.score),
             "cv_mean": _finite(self.cv_mean),
             "cv_std": _finite(self.cv_std),
@@ -423,6 +427,9 @@ class RunResult:
                 child_exit_code=child.get("exit_code"),
                 child_signal=child.get("signal"),
                 metric=Metric(metric.get("name"), bool(metric.get("higher_is_better", True))),
+                graded_metric=_optional(
+                    data.get("graded_metric"), lambda m: Metric(m.get("name"), bool(m.get("higher_is_better", True)))
+                ),
                 reported_score=data.get("reported_score"),
                 last_score=data.get("last_score"),
                 min_score=data.get("min_score"),

@@ -19,14 +19,14 @@ from mle_ci.hardware.nvml import NvmlBackend
 from mle_ci.monitor import RunMonitor
 from mle_ci.preflight import Preflight
 from mle_ci.publishing import open_outlets, publish, result_json, scrub_files
-from mle_ci.result import BaselineComparison, Gate, RunResult, RunStatus
+from mle_ci.result import BaselineComparison, Gate, Metric, RunResult, RunStatus
 from mle_ci.runplan import Launch, ResultFiles
 from mle_ci.settings import Settings
 from mle_ci.supervisor import ChildExit, RunningChild, StopReason
 from mle_ci.tracker import RunTracker
 
 if TYPE_CHECKING:
-    from mle_ci.competitions.model import Competition
+    from mle_ci.competitions.model import Competition, GradeReport
 
 DEFAULT_AGENT_FOLDS = 5
 """The built-in agents' fold count when none is set (as the baseline's own default)."""
@@ -302,6 +302,19 @@ def _child_seed(env: Mapping[str, str]) -> int | None:
     return int(raw) if raw.lstrip("-").isdigit() else None
 
 
+def _graded_gates(result: RunResult, grade: GradeReport | None, competition: Competition) -> tuple[Gate, ...]:
+    """The run's gates, with ``min-score`` held against the graded score in the competition's metric."""
+    if grade is None or grade.score is None or result.min_score is None:
+        return result.gates
+    metric = Metric(competition.spec.metric, competition.spec.higher_is_better)
+    graded = min_score_gate(grade.score, result.min_score, metric)
+    assert graded is not None
+    graded = replace(graded, message=f"graded {graded.message}")
+    return tuple(graded if g.name == "min-score" else g for g in result.gates) + (
+        () if any(g.name == "min-score" for g in result.gates) else (graded,)
+    )
+
+
 def judge_submission(result: RunResult, path: Path, competition: Competition) -> RunResult:
     """Validate the submission the run left (and grade it when the answers exist); invalid fails the run."""
     from mle_ci.competitions.grade import grade_submission
@@ -314,10 +327,11 @@ def judge_submission(result: RunResult, path: Path, competition: Competition) ->
     else:
         shown = "; ".join(validation.problems[:3]) + (" …" if len(validation.problems) > 3 else "")
         gate = Gate("submission-valid", False, f"{path.name} is not a valid submission: {shown}")
-    gates = (*result.gates, gate)
+    gates = (*_graded_gates(result, grade, competition), gate)
     status = result.status
-    if status is RunStatus.SUCCESS and not gate.passed:
-        status = RunStatus.FAILED
+    if status in (RunStatus.SUCCESS, RunStatus.FAILED):
+        # only the gates decide between these two, and the graded score may have changed one
+        status = RunStatus.SUCCESS if all(g.passed for g in gates) else RunStatus.FAILED
     return replace(
         result,
         status=status,

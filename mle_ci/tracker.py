@@ -17,6 +17,7 @@ from mle_ci.events import (
     SubmissionEvent,
     UsageEvent,
 )
+from mle_ci.metrics import same_metric
 from mle_ci.result import (
     AgentUsage,
     EpochRecord,
@@ -61,8 +62,11 @@ class RunTracker:
         self.total_folds = total_folds
         self._folds_configured = total_folds is not None
         self._metric_name = metric_name
+        self._metric_fixed = metric_name is not None
         self._direction_fixed = higher_is_better is not None
         self._higher_is_better = higher_is_better
+        self._agent_metric: str | None = None
+        self._agent_higher: bool | None = None
         self._folds: dict[int, _Fold] = {}
         self._epochs: list[EpochRecord] = []
         self._current_fold: int | None = None
@@ -87,6 +91,18 @@ class RunTracker:
 
     @property
     def metric(self) -> Metric:
+        """The metric of the scores the child reports: its own when it names another than the competition's."""
+        if self._agent_metric is not None:
+            higher = self._agent_higher
+            return Metric(self._agent_metric, guess_higher_is_better(self._agent_metric) if higher is None else higher)
+        return self._configured_metric()
+
+    @property
+    def graded_metric(self) -> Metric | None:
+        """The competition's metric when the child reports scores in another one; ``None`` when they agree."""
+        return self._configured_metric() if self._agent_metric is not None else None
+
+    def _configured_metric(self) -> Metric:
         higher = self._higher_is_better
         if higher is None:
             higher = guess_higher_is_better(self._metric_name)
@@ -95,7 +111,18 @@ class RunTracker:
     def _name_metric(self, name: str | None, higher_is_better: bool | None) -> None:
         if name and self._metric_name is None:
             self._metric_name = name
-        if higher_is_better is not None and not self._direction_fixed:
+        elif name and self._metric_fixed and self._agent_metric is None and not same_metric(name, self._metric_name):
+            # the child's scores are in its own metric: shown as its own, never relabelled as the competition's
+            self._agent_metric = name
+            self.warnings.append(
+                f"the agent reports its scores as {name}, the competition is graded on {self._metric_name}: "
+                "cross-validation scores are shown as the agent's, gates use the graded score"
+            )
+        if higher_is_better is None:
+            return
+        if self._agent_metric is not None:
+            self._agent_higher = higher_is_better
+        elif not self._direction_fixed:
             self._higher_is_better = higher_is_better
 
     def _fold(self, index: int) -> _Fold:
@@ -263,6 +290,7 @@ class RunTracker:
         return replace(
             base,
             metric=self.metric,
+            graded_metric=self.graded_metric,
             folds=folds,
             total_folds=self.total_folds,
             epochs=epochs,

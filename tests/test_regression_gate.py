@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -205,3 +206,34 @@ def test_renderers_show_the_comparison() -> None:
     plain = decide_outputs(RunResult(RunStatus.SUCCESS), files={})
     assert plain["baseline-score"] == plain["score-delta"] == ""
     assert RunResult.from_dict(result.to_dict()).baseline == comparison
+
+
+def test_min_score_is_held_against_the_graded_score_in_the_competitions_metric(tmp_path: Path) -> None:
+    """The agent's CV is RMSE 0.4 (a miss against min-score 0.7 read as accuracy); graded accuracy 0.75 passes."""
+    from mle_ci.competitions.registry import discover
+    from mle_ci.result import Gate
+    from mle_ci.session import judge_submission
+    from tests.competitions_toy import make_competition
+
+    make_competition(tmp_path / "data", config={"metric": "accuracy"})
+    competition = discover("toy", tmp_path / "data")
+    submission = tmp_path / "submission.csv"
+    submission.write_text("id,label\n1,a\n2,b\n3,a\n4,x\n")
+    cv_gate = Gate("min-score", False, "score 0.4 misses min-score 0.7")
+    result = RunResult(
+        status=RunStatus.FAILED,
+        metric=Metric("rmse", False),
+        graded_metric=Metric("accuracy", True),
+        min_score=0.7,
+        gates=(cv_gate,),
+    )
+    judged = judge_submission(result, submission, competition)
+    assert judged.grade is not None and judged.grade.score == 0.75
+    assert [(g.name, g.passed) for g in judged.gates] == [("min-score", True), ("submission-valid", True)]
+    assert judged.gates[0].message.startswith("graded score 0.75 meets min-score 0.7 (higher is better")
+    assert judged.status is RunStatus.SUCCESS
+    worse = judge_submission(
+        replace(result, min_score=0.8, status=RunStatus.SUCCESS, gates=()), submission, competition
+    )
+    assert [(g.name, g.passed) for g in worse.gates] == [("min-score", False), ("submission-valid", True)]
+    assert worse.status is RunStatus.FAILED

@@ -110,3 +110,25 @@ def test_a_fold_reported_again_keeps_its_last_score_and_model() -> None:
     back = RunResult.from_dict(result.to_dict())
     assert [f.model for f in back.folds] == ["linear", "linear", None]
     assert "model" not in result.to_dict()["folds"][2]
+
+
+def test_the_agents_own_metric_is_never_relabelled_as_the_competitions() -> None:
+    """Graded on AUC, the agent reports RMSE: the scores are shown as RMSE (lower is better), AUC kept as graded."""
+    t = RunTracker(started_at=0.0, metric_name="auc", higher_is_better=True)
+    t.apply(MetricEvent(ts=0, name="rmse"))
+    for fold, score in ((1, 0.4), (2, 0.3)):
+        t.apply(FoldEvent(ts=fold, fold=fold, score=score, metric="rmse"))
+    result = t.snapshot(BASE, final=True)
+    assert (result.metric.name, result.metric.higher_is_better) == ("rmse", False)
+    assert result.graded_metric is not None
+    assert (result.graded_metric.name, result.graded_metric.higher_is_better) == ("auc", True)
+    assert any("graded on auc" in w for w in result.warnings)
+    assert RunResult.from_dict(result.to_dict()).graded_metric == result.graded_metric
+
+
+def test_an_alias_of_the_competitions_metric_is_the_same_metric() -> None:
+    """`roc_auc` from the agent on an AUC competition is AUC: nothing is relabelled, nothing warned."""
+    t = RunTracker(started_at=0.0, metric_name="auc", higher_is_better=True)
+    t.apply(FoldEvent(ts=1, fold=1, score=0.8, metric="ROC-AUC"))
+    result = t.snapshot(BASE, final=True)
+    assert (result.metric.name, result.graded_metric, result.warnings) == ("auc", None, ())

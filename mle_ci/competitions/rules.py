@@ -10,6 +10,7 @@ against MLE-bench's own verdicts and scores on crafted files (tests/golden/lite)
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -377,7 +378,11 @@ def read_frame(path: Path) -> pd.DataFrame:
     ``InvalidSubmission`` when pandas cannot read it at all (MLE-bench's ``grade_csv`` stops with the error).
     """
     try:
-        return pd.read_csv(path, float_precision="round_trip")
+        with warnings.catch_warnings():
+            # pandas 3 deprecates the argument MLE-bench still passes; passing it keeps its reading exactly
+            warnings.simplefilter("ignore", FutureWarning)
+            warnings.simplefilter("ignore", DeprecationWarning)
+            return pd.read_csv(path, float_precision="round_trip")
     except pd.errors.EmptyDataError:
         return pd.DataFrame()
     except (OSError, ValueError, pd.errors.ParserError) as exc:

@@ -61,8 +61,11 @@ def exact_number(value: float | None) -> str:
 
 
 def passes_min_score(result: RunResult, score: float | None) -> bool:
-    """Whether ``score`` meets ``result.min_score`` in the metric's direction (no minimum: always)."""
-    if result.min_score is None:
+    """Whether ``score`` meets ``result.min_score`` in the metric's direction (no minimum: always).
+
+    Scores in the agent's own metric, not the graded one, are not held against a minimum of the graded metric.
+    """
+    if result.min_score is None or result.graded_metric is not None:
         return True
     if score is None or not math.isfinite(score):
         return False
