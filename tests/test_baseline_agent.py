@@ -22,7 +22,7 @@ import pytest
 from mle_ci.agents.baseline.agent import _config, _scorer, batch_size, main
 from mle_ci.agents.baseline.data import CategoricalCoder, NumericCoder, build_dataset, fit_coders
 from mle_ci.agents.baseline.deadline import FoldDecision, StopSignal, decide_fold, folds_started
-from mle_ci.agents.baseline.metrics import canonical_metric, fold_indices, roc_auc
+from mle_ci.agents.baseline.metrics import canonical_metric, classification_score, fold_indices
 from mle_ci.agents.baseline.models import TabularEnsemble, build_model
 from mle_ci.agents.baseline.options import AgentOptions, OptionsError, load_options
 from mle_ci.agents.baseline.submission import Ensemble, render, write_atomic
@@ -129,6 +129,38 @@ def test_prefixed_class_columns_are_matched_to_numeric_labels() -> None:
     assert task.classes == ("2", "0", "1")
 
 
+def test_several_zero_one_targets_are_labels_of_their_own() -> None:
+    """Jigsaw's shape: 0/1 columns that are not one-hot are a multi-label task, graded on AUC per column."""
+    from mle_ci.agents.baseline.tables import Table
+
+    train = Table(
+        ("id", "text", "toxic", "insult"),
+        {"id": ["a", "b", "c", "d"], "text": ["x"] * 4, "toxic": ["1", "0", "1", "0"], "insult": ["1", "0", "0", "0"]},
+    )
+    test = Table(("id", "text"), {"id": ["e"], "text": ["y"]})
+    sample = Table(("id", "toxic", "insult"), {"id": ["e"], "toxic": ["0.5"], "insult": ["0.5"]})
+    task = infer_task(train, test, sample, metric="auc")
+    assert (task.kind, task.metric, task.classes) == (Kind.MULTILABEL, "auc", ("toxic", "insult"))
+    assert not task.kind.classification
+    assert any("each label is predicted on its own" in note for note in task.notes)
+
+
+def test_the_submission_keeps_the_samples_own_cells() -> None:
+    """Ids are written as the sample holds them (spaces kept), and columns that are not targets pass through."""
+    from mle_ci.agents.baseline.tables import Table
+
+    train = Table(("Insult", "Date", "Comment"), {"Insult": ["1", "0"], "Date": ["d1", ""], "Comment": ["a", "b"]})
+    test = Table(("Date", "Comment"), {"Date": ["", "d2"], "Comment": [" you ", "hi"]})
+    sample = Table(
+        ("Insult", "Date", "Comment"), {"Insult": ["0", "0"], "Date": ["d2", ""], "Comment": ["hi", " you "]}
+    )
+    task = infer_task(train, test, sample, metric="auc")
+    assert task.id_column == "Comment"
+    assert task.target_columns == ("Insult",)
+    text = render(task, sample, ("you", "hi"), np.array([[0.2, 0.8], [0.9, 0.1]]))
+    assert text.splitlines() == ["Insult,Date,Comment", "0.1,d2,hi", "0.8,, you "]
+
+
 def test_binary_target_with_probability_sample_is_auc(tmp_path: Path) -> None:
     """0/1 targets and 0.5 in the sample submission: one positive-class probability column, scored by AUC."""
     task = read_competition(make_competition(tmp_path, kind="binary"), metric=None, higher_is_better=None).task
@@ -223,16 +255,22 @@ def test_categorical_strings_and_missing_values_are_encoded(tmp_path: Path) -> N
 # --- small pure parts -------------------------------------------------------------------------------------
 
 
-def test_auc_matches_scikit_learn_with_ties() -> None:
-    """The rank AUC gives tied scores half credit, as scikit-learn does."""
-    from sklearn.metrics import roc_auc_score
+def test_validation_scores_are_the_graders_metric() -> None:
+    """Class indices and probability rows scored as the grader scores the CSV: AUC, one-hot log loss, QWK."""
+    from sklearn.metrics import cohen_kappa_score, log_loss, roc_auc_score
 
     rng = np.random.default_rng(1)
-    y = rng.integers(0, 2, 200)
-    p = np.round(rng.random(200), 1)
-    assert math.isclose(roc_auc(y, p), roc_auc_score(y, p), rel_tol=1e-12)
+    y = rng.integers(0, 3, 200)
+    proba = rng.dirichlet(np.ones(3), 200)
+    binary = np.stack([1 - proba[:, 0], proba[:, 0]], axis=1)
+    assert classification_score("auc", (y == 0).astype(np.int64), binary) == roc_auc_score(y == 0, proba[:, 0])
+    assert classification_score("log_loss", y, proba) == log_loss(np.eye(3)[y], proba)
+    assert classification_score("qwk", y, proba) == cohen_kappa_score(y, proba.argmax(axis=1), weights="quadratic")
+    # a class absent from the rows leaves its AUC column out rather than failing the fold
+    assert classification_score("auc", np.array([0, 1, 0, 1]), np.eye(3)[[0, 1, 0, 1]] * 0.8 + 0.05) == 1.0
     assert canonical_metric("Multi-LogLoss") == "log_loss"
-    assert canonical_metric("f1") is None
+    assert canonical_metric("quadratic-weighted-kappa") == "qwk"
+    assert canonical_metric("brier") is None
 
 
 def test_stratified_folds_cover_every_row_once_and_balance_classes() -> None:
@@ -277,7 +315,8 @@ def test_flags_beat_environment_and_bad_values_exit_2(tmp_path: Path, capsys: py
 
 
 def test_agent_imports_nothing_of_the_harness_but_progress() -> None:
-    """Agents are child processes: of mle_ci they import only the progress API and its event schema."""
+    """Agents are child processes: of mle_ci they import only the progress API, its event schema and the metrics
+    (the one implementation the grader scores with)."""
     imported: set[str] = set()
     for path in (ROOT / "mle_ci" / "agents").rglob("*.py"):
         for node in ast.walk(ast.parse(path.read_text())):
@@ -286,7 +325,7 @@ def test_agent_imports_nothing_of_the_harness_but_progress() -> None:
             elif isinstance(node, ast.Import):
                 imported.update(alias.name for alias in node.names)
     harness = {name for name in imported if name.startswith("mle_ci") and not name.startswith("mle_ci.agents")}
-    assert harness <= {"mle_ci.progress", "mle_ci.events"}
+    assert harness <= {"mle_ci.progress", "mle_ci.events", "mle_ci.metrics"}
     assert "mle_ci.progress" in harness
 
 

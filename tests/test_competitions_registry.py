@@ -210,3 +210,77 @@ def test_grade_command_text_and_json(tmp_path: Path) -> None:
     assert grade_command(tmp_path / "none.csv", "toy", tmp_path / "data", tmp_path / "cache", out, False) == 1
     assert ["score", "null"] in [line.split(None, 1) for line in out.getvalue().splitlines()]
     assert f"problem: {tmp_path / 'none.csv'} does not exist" in out.getvalue()
+
+
+LFS = "version https://git-lfs.github.com/spec/v1\noid sha256:1087af\nsize 67155\n"
+
+
+def _installed_mlebench(root: Path, monkeypatch: pytest.MonkeyPatch, competition_id: str, board: str) -> Path:
+    """A package named mlebench on sys.path with one competition's leaderboard, as MLE-bench installs it."""
+    package = root / "site" / "mlebench"
+    (package / "competitions" / competition_id).mkdir(parents=True)
+    (package / "__init__.py").write_text("raise RuntimeError('the registry must not import mlebench')\n")
+    path = package / "competitions" / competition_id / "leaderboard.csv"
+    path.write_text(board)
+    monkeypatch.syspath_prepend(str(root / "site"))
+    return path
+
+
+def test_the_leaderboard_is_found_where_mle_bench_keeps_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An installed mlebench's competitions/<id>/leaderboard.csv is found without importing the package."""
+    make_competition(tmp_path / "data", "spooky-author-identification", targets=("EAP", "HPL", "MWS"))
+    board = _installed_mlebench(tmp_path, monkeypatch, "spooky-author-identification", "teamName,score\na,0.1\nb,0.4\n")
+    competition = discover("spooky-author-identification", tmp_path / "data")
+    assert competition.leaderboard == board
+    assert competition.leaderboard_problem is None
+
+
+def test_a_git_lfs_pointer_is_not_a_leaderboard(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A fetched MLE-bench checkout holds LFS pointers: medals are unknown, and the grade says why."""
+    make_competition(tmp_path / "data", "toy", config={"metric": "accuracy"})
+    _installed_mlebench(tmp_path, monkeypatch, "toy", LFS)
+    competition = discover("toy", tmp_path / "data")
+    assert competition.leaderboard is None
+    assert competition.leaderboard_problem is not None
+    assert "is a Git LFS pointer, not the leaderboard" in competition.leaderboard_problem
+    out = io.StringIO()
+    submission = tmp_path / "submission.csv"
+    submission.write_text("id,label\n1,a\n2,b\n3,a\n4,c\n")
+    assert grade_command(submission, "toy", tmp_path / "data", tmp_path / "cache", out, False) == 0
+    text = out.getvalue()
+    assert "any_medal" in text
+    assert "warning: medals unknown: " in text and "Git LFS pointer" in text
+
+
+def test_a_leaderboard_given_on_the_command_line_wins(tmp_path: Path) -> None:
+    """--leaderboard is used as given; a missing file or an LFS pointer there is a usage error (exit 2)."""
+    make_competition(tmp_path / "data", "toy", config={"metric": "accuracy"}, leaderboard=[1.0, 0.5])
+    given = write_rows(tmp_path / "board.csv", ["teamName", "score"], [["a", 0.9], ["b", 0.8], ["c", 0.1]])
+    competition = find_competition("toy", data_dir=tmp_path / "data", cache_dir=tmp_path, leaderboard=given)
+    assert competition.leaderboard == given
+    with pytest.raises(CompetitionError, match=r"--leaderboard .*nope\.csv: no such file") as caught:
+        find_competition("toy", data_dir=tmp_path / "data", cache_dir=tmp_path, leaderboard=tmp_path / "nope.csv")
+    assert caught.value.exit_code == 2
+    (tmp_path / "lfs.csv").write_text(LFS)
+    with pytest.raises(CompetitionError, match="Git LFS pointer"):
+        find_competition("toy", data_dir=tmp_path / "data", cache_dir=tmp_path, leaderboard=tmp_path / "lfs.csv")
+
+
+def test_a_lite_competition_is_read_where_mle_bench_prepares_it(tmp_path: Path) -> None:
+    """text-normalization keeps its sample submission in private/ and its public data in zips only."""
+    from lite import LAYOUTS
+
+    LAYOUTS["text-normalization-challenge-english-language"].build(
+        tmp_path / "text-normalization-challenge-english-language"
+    )
+    competition = discover("text-normalization-challenge-english-language", tmp_path)
+    assert competition.sample_submission.relative_to(competition.root).as_posix() == "private/sample_submission.csv"
+    assert competition.answers is not None and competition.answers.name == "answers.csv"
+    assert (competition.spec.id_column, competition.spec.target_columns) == ("id", ("after",))
+    assert competition.spec.kind == "text-to-text"
+    entries = {e.id: e for e in list_competitions(data_dir=tmp_path, cache_dir=tmp_path / "cache")}
+    ready = entries["text-normalization-challenge-english-language"]
+    assert (ready.missing, ready.gradeable) == ((), True)
+    (competition.public / "en_train.csv.zip").unlink()
+    entries = {e.id: e for e in list_competitions(data_dir=tmp_path, cache_dir=tmp_path / "cache")}
+    assert entries["text-normalization-challenge-english-language"].missing == ("public/en_train.csv.zip",)

@@ -15,7 +15,7 @@ from numpy.typing import NDArray
 from mle_ci import progress
 from mle_ci.agents.baseline.data import Dataset, build_dataset
 from mle_ci.agents.baseline.deadline import StopSignal, decide_fold
-from mle_ci.agents.baseline.metrics import classification_score, fold_indices, regression_score
+from mle_ci.agents.baseline.metrics import classification_score, fold_indices, multilabel_score, regression_score
 from mle_ci.agents.baseline.models import IMAGE_CANDIDATES, TABULAR_CANDIDATES, build_model
 from mle_ci.agents.baseline.options import AgentOptions, OptionsError, load_options
 from mle_ci.agents.baseline.selection import CandidateFit, Candidates
@@ -77,12 +77,18 @@ def _prior(dataset: Dataset) -> NDArray[np.float64]:
     if dataset.y_class is not None:
         counts = np.bincount(dataset.y_class, minlength=dataset.outputs) + 1.0
         return np.tile(counts / counts.sum(), (rows, 1))
+    if dataset.multilabel:
+        assert dataset.y_value is not None
+        share = (dataset.y_value.sum(axis=0) + 1.0) / (len(dataset.y_value) + 2.0)
+        return np.tile(share.astype(np.float64), (rows, 1))
     return np.zeros((rows, dataset.outputs))
 
 
 def _outputs(model: torch.nn.Module, x: NDArray[Any], dataset: Dataset, config: TrainConfig) -> NDArray[np.float64]:
     """Model outputs: class probabilities, or regression values on the model's (scaled) target scale."""
     raw = predict(model, x, config)
+    if dataset.multilabel:
+        return torch.sigmoid(torch.from_numpy(raw)).numpy()
     return torch.softmax(torch.from_numpy(raw), dim=1).numpy() if dataset.y_class is not None else raw
 
 
@@ -96,6 +102,10 @@ def _scorer(task: Task, dataset: Dataset, rows: NDArray[np.int64]) -> Callable[[
     if dataset.y_class is not None:
         labels = dataset.y_class[rows]
         return lambda proba: classification_score(task.metric, labels, proba)
+    if dataset.multilabel:
+        assert dataset.y_value is not None
+        answers = dataset.y_value[rows].astype(np.float64)
+        return lambda proba: multilabel_score(task.metric, answers, proba)
     scaler, truth = dataset.scaler, dataset.y_value
     assert scaler is not None
     assert truth is not None
@@ -154,6 +164,7 @@ def _fit_fold(
         train_rows=np.setdiff1d(np.arange(len(y)), val_rows),
         val_rows=val_rows,
         classification=dataset.y_class is not None,
+        multilabel=dataset.multilabel,
         score=_scorer(task, dataset, val_rows),
         higher_is_better=task.higher_is_better,
         config=config,

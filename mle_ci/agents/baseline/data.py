@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from mle_ci.agents.baseline.metrics import LOG_TARGET_METRICS
 from mle_ci.agents.baseline.tables import Table, is_missing, numeric, parse_float
 from mle_ci.agents.baseline.task import Competition, Kind, Task, TaskError
 
@@ -197,10 +198,15 @@ class Dataset:
     outputs: int
     dropped: int
 
+    @property
+    def multilabel(self) -> bool:
+        """Whether each output is a label of its own (0/1 targets, no scaler), not a class or a value."""
+        return self.y_class is None and self.scaler is None
+
 
 def _targets(task: Task, train: Table) -> tuple[NDArray[np.int64] | None, NDArray[np.float64] | None]:
     """Class index (or NaN-marked float targets) per train row; -1 or NaN marks a row without a target."""
-    if task.kind is Kind.REGRESSION:
+    if task.kind in (Kind.REGRESSION, Kind.MULTILABEL):
         columns = [[parse_float(c) for c in train.column(name)] for name in task.source_columns]
         return None, np.array(columns, dtype=np.float64).T  # None becomes NaN
     position = {label: i for i, label in enumerate(task.classes)}
@@ -251,8 +257,10 @@ def build_dataset(
         raise TaskError(f"only {len(rows)} usable training row(s)")
     scaler = None
     y_scaled = None
-    if y_value is not None:
-        scaler = TargetScaler.fit(y_value[rows], log=task.metric == "rmsle")
+    if y_value is not None and task.kind is Kind.MULTILABEL:
+        y_scaled = y_value[rows].astype(np.float32)
+    elif y_value is not None:
+        scaler = TargetScaler.fit(y_value[rows], log=task.metric in LOG_TARGET_METRICS)
         y_scaled = scaler.forward(y_value[rows])
     return Dataset(
         x_train=x_train,

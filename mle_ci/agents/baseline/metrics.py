@@ -1,51 +1,36 @@
-"""Competition metrics on numpy arrays, their names and directions, and the cross-validation splits."""
+"""The competition metric on the agent's arrays (through ``mle_ci.metrics``, as the grader computes it), and folds.
+
+The agent scores its validation rows with the very function the grader uses, so it chooses models on the metric
+it is graded on; only the shapes differ: the agent holds class indices and probability rows, the grader CSV cells.
+"""
 
 from __future__ import annotations
 
 import numpy as np
 from numpy.typing import NDArray
 
+from mle_ci.metrics import find_metric, get_metric
+from mle_ci.metrics import score as metric_score
+
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
 
-HIGHER_IS_BETTER = {
-    "accuracy": True,
-    "auc": True,
-    "log_loss": False,
-    "rmse": False,
-    "mse": False,
-    "mae": False,
-    "rmsle": False,
-}
+SUPPORTED = ("accuracy", "auc", "log_loss", "qwk", "f1", "rmse", "mse", "mae", "rmsle", "mean_columnwise_rmsle")
+"""The metrics the agent can optimise."""
+
+HIGHER_IS_BETTER = {name: get_metric(name).higher_is_better for name in SUPPORTED}
 """The metrics the agent can compute, with their direction."""
 
-REGRESSION_METRICS = frozenset({"rmse", "mse", "mae", "rmsle"})
+REGRESSION_METRICS = frozenset(name for name in SUPPORTED if get_metric(name).regression)
 
-_ALIASES = {
-    "acc": "accuracy",
-    "classification_accuracy": "accuracy",
-    "roc_auc": "auc",
-    "auroc": "auc",
-    "roc_auc_score": "auc",
-    "logloss": "log_loss",
-    "mlogloss": "log_loss",
-    "multi_logloss": "log_loss",
-    "multiclass_log_loss": "log_loss",
-    "cross_entropy": "log_loss",
-    "root_mean_squared_error": "rmse",
-    "mean_squared_error": "mse",
-    "mean_absolute_error": "mae",
-    "root_mean_squared_log_error": "rmsle",
-}
-
-_EPS = 1e-15
+LOG_TARGET_METRICS = frozenset({"rmsle", "mean_columnwise_rmsle"})
+"""Regression metrics on log1p of the target: the agent learns on that scale."""
 
 
 def canonical_metric(name: str) -> str | None:
-    """The agent's name for a metric (``ROC-AUC`` -> ``auc``), or None when it cannot compute it."""
-    key = name.strip().lower().replace("-", "_").replace(" ", "_")
-    key = _ALIASES.get(key, key)
-    return key if key in HIGHER_IS_BETTER else None
+    """The metric's canonical name (``ROC-AUC`` -> ``auc``), or None when the agent cannot compute it."""
+    metric = find_metric(name)
+    return metric.name if metric is not None and metric.name in SUPPORTED else None
 
 
 def better(a: float, b: float, higher_is_better: bool) -> bool:
@@ -53,53 +38,48 @@ def better(a: float, b: float, higher_is_better: bool) -> bool:
     return a > b if higher_is_better else a < b
 
 
-def roc_auc(y: NDArray[np.int64], p: FloatArray) -> float:
-    """Area under the ROC curve from ranks (ties get their mean rank); 0.5 when only one class is present."""
-    positives = int(y.sum())
-    negatives = len(y) - positives
-    if positives == 0 or negatives == 0:
-        return 0.5
-    order = np.argsort(p, kind="mergesort")
-    sorted_p = p[order]
-    ranks = np.empty(len(p), dtype=np.float64)
-    start = 0
-    while start < len(p):
-        end = start
-        while end + 1 < len(p) and sorted_p[end + 1] == sorted_p[start]:
-            end += 1
-        ranks[order[start : end + 1]] = (start + end) / 2.0 + 1.0
-        start = end + 1
-    return float((ranks[y == 1].sum() - positives * (positives + 1) / 2.0) / (positives * negatives))
+def _one_hot(y: IntArray, classes: int) -> FloatArray:
+    return np.eye(classes, dtype=np.float64)[y]
+
+
+def _column_auc(truth: FloatArray, proba: FloatArray) -> float:
+    """The mean AUC of the columns whose rows hold both classes (a fold may lack a rare class entirely)."""
+    defined = [j for j in range(truth.shape[1]) if 0.0 < truth[:, j].mean() < 1.0]
+    if not defined:
+        raise ValueError("AUC is undefined: no column holds both classes in these rows")
+    return float(np.mean([metric_score("auc", truth[:, j], proba[:, j]) for j in defined]))
 
 
 def classification_score(metric: str, y: IntArray, proba: FloatArray) -> float:
-    """Score class probabilities (rows × classes) against class indices."""
-    if metric == "accuracy":
-        return float(np.mean(proba.argmax(axis=1) == y))
+    """Score class probabilities (rows x classes) against class indices."""
+    classes = proba.shape[1]
+    if metric in ("accuracy", "qwk", "f1"):
+        return metric_score(metric, y, proba.argmax(axis=1))
     if metric == "auc":
-        if proba.shape[1] == 2:
-            return roc_auc(y, proba[:, 1])
-        # One-vs-rest, macro-averaged, as scikit-learn's multi-class AUC.
-        return float(np.mean([roc_auc((y == c).astype(np.int64), proba[:, c]) for c in range(proba.shape[1])]))
+        if classes == 2:
+            return _column_auc(_one_hot(y, 2)[:, 1:], proba[:, 1:])
+        return _column_auc(_one_hot(y, classes), proba)
     if metric == "log_loss":
-        clipped = np.clip(proba, _EPS, 1.0)
-        clipped = clipped / clipped.sum(axis=1, keepdims=True)
-        return float(-np.mean(np.log(clipped[np.arange(len(y)), y])))
+        return metric_score("log_loss", _one_hot(y, classes), proba)
     raise ValueError(f"{metric} does not score class probabilities")
 
 
+def multilabel_score(metric: str, y: FloatArray, proba: FloatArray) -> float:
+    """Score one probability per label column (rows x labels) against 0/1 answers."""
+    if metric == "auc":
+        return _column_auc(y, proba)
+    if metric == "log_loss":
+        return float(np.mean([metric_score("log_loss", y[:, j], proba[:, j]) for j in range(y.shape[1])]))
+    raise ValueError(f"{metric} does not score several labels")
+
+
 def regression_score(metric: str, y: FloatArray, pred: FloatArray) -> float:
-    """Score predictions against targets (rows × columns), averaged over columns."""
-    if metric == "rmse":
-        return float(np.mean(np.sqrt(np.mean((pred - y) ** 2, axis=0))))
-    if metric == "mse":
-        return float(np.mean((pred - y) ** 2))
-    if metric == "mae":
-        return float(np.mean(np.abs(pred - y)))
-    if metric == "rmsle":
-        diff = np.log1p(np.clip(pred, 0.0, None)) - np.log1p(np.clip(y, 0.0, None))
-        return float(np.mean(np.sqrt(np.mean(diff**2, axis=0))))
-    raise ValueError(f"{metric} does not score regression predictions")
+    """Score predictions against targets (rows x columns), averaged over columns."""
+    if metric not in REGRESSION_METRICS:
+        raise ValueError(f"{metric} does not score regression predictions")
+    if metric in LOG_TARGET_METRICS:
+        pred = np.clip(pred, 0.0, None)
+    return metric_score(metric, y, pred)
 
 
 def fold_indices(n: int, folds: int, seed: int, labels: IntArray | None = None) -> list[IntArray]:

@@ -31,13 +31,13 @@ def write_atomic(path: Path, text: str) -> None:
         raise
 
 
-def row_order(sample: Table, id_column: str, test_ids: tuple[str, ...]) -> NDArray[np.int64]:
-    """Test-row index of each submission row: the sample submission's id order when it lists the test ids."""
+def row_order(sample: Table, id_column: str, test_ids: tuple[str, ...]) -> NDArray[np.int64] | None:
+    """Test-row index of each sample submission row, or None when the sample does not list the test ids."""
     position = {value: i for i, value in enumerate(test_ids)}
     wanted = [cell.strip() for cell in sample.column(id_column)]
     if len(wanted) == len(test_ids) and all(value in position for value in wanted):
         return np.array([position[value] for value in wanted], dtype=np.int64)
-    return np.arange(len(test_ids), dtype=np.int64)
+    return None
 
 
 def _number(value: float) -> str:
@@ -47,7 +47,14 @@ def _number(value: float) -> str:
 def render(task: Task, sample: Table, test_ids: tuple[str, ...], values: NDArray[np.float64]) -> str:
     """The submission's CSV text from test outputs in test.csv order (probabilities, or values on the target scale)."""
     order = row_order(sample, task.id_column, test_ids)
-    columns: dict[str, list[str]] = {task.id_column: [test_ids[i] for i in order]}
+    columns: dict[str, list[str]]
+    if order is None:
+        order = np.arange(len(test_ids), dtype=np.int64)
+        columns = {name: [""] * len(test_ids) for name in task.submission_columns}
+        columns[task.id_column] = list(test_ids)
+    else:
+        # the sample's own cells, unstripped: graders compare ids (and keep other columns) exactly as written
+        columns = {name: list(sample.column(name)) for name in task.submission_columns}
     picked = values[order]
     if task.kind is Kind.LABELS:
         columns[task.target_columns[0]] = [task.classes[i] for i in picked.argmax(axis=1)]

@@ -39,23 +39,27 @@ class Kind(enum.Enum):
     LABELS = "labels"  # one column of class labels
     PROBABILITIES = "probabilities"  # one probability column per class
     BINARY = "binary"  # one probability column, for the positive class
+    MULTILABEL = "multilabel"  # one probability column per label, each 0/1 on its own
     REGRESSION = "regression"  # one or more numeric columns
 
     @property
     def classification(self) -> bool:
-        return self is not Kind.REGRESSION
+        """Whether each row is one class of several (the model's outputs are one softmax)."""
+        return self not in (Kind.REGRESSION, Kind.MULTILABEL)
 
 
 _DEFAULT_METRIC = {
     Kind.LABELS: "accuracy",
     Kind.PROBABILITIES: "log_loss",
     Kind.BINARY: "auc",
+    Kind.MULTILABEL: "auc",
     Kind.REGRESSION: "rmse",
 }
 _ALLOWED_METRICS = {
-    Kind.LABELS: frozenset({"accuracy"}),
+    Kind.LABELS: frozenset({"accuracy", "qwk", "f1"}),
     Kind.PROBABILITIES: frozenset({"log_loss", "auc", "accuracy"}),
     Kind.BINARY: frozenset({"auc", "log_loss", "accuracy"}),
+    Kind.MULTILABEL: frozenset({"auc", "log_loss"}),
     Kind.REGRESSION: REGRESSION_METRICS,
 }
 
@@ -151,7 +155,7 @@ def _single_column_kind(cells: list[str], sample_cells: list[str], metric: str |
         return Kind.REGRESSION
     if metric in ("auc", "log_loss") and len(labels) == 2:
         return Kind.BINARY
-    if metric == "accuracy":
+    if metric in ("accuracy", "qwk", "f1"):
         return Kind.LABELS
     if not is_numeric:
         return Kind.LABELS
@@ -160,12 +164,27 @@ def _single_column_kind(cells: list[str], sample_cells: list[str], metric: str |
     return Kind.REGRESSION
 
 
-def _columns(train: Table, test: Table, sample: Table) -> tuple[str, tuple[str, ...], tuple[str, ...]]:
-    """The id column, the submission's target columns, and the train.csv columns that hold the targets."""
-    id_column = next((name for name in sample.header if name in test.header), None)
-    if id_column is None:
+def _id_column(test: Table, sample: Table) -> str:
+    """The sample column that names the test rows: in test.csv, every value present and distinct (the first such)."""
+    shared = [name for name in sample.header if name in test.header]
+    if not shared:
         raise TaskError("no column of sample_submission.csv is in test.csv: cannot find the id column")
-    targets = tuple(name for name in sample.header if name != id_column)
+    for name in shared:
+        values = [cell.strip() for cell in test.column(name)]
+        if all(values) and len(set(values)) == len(values):
+            return name
+    return shared[0]
+
+
+def _columns(train: Table, test: Table, sample: Table) -> tuple[str, tuple[str, ...], tuple[str, ...]]:
+    """The id column, the submission's target columns, and the train.csv columns that hold the targets.
+
+    The targets are the sample's columns that test.csv lacks; a column both have besides the id (e.g. a date
+    beside a comment) is copied from the sample as it is.
+    """
+    id_column = _id_column(test, sample)
+    others = tuple(name for name in sample.header if name != id_column)
+    targets = tuple(name for name in others if name not in test.header) or others
     if not targets:
         raise TaskError("sample_submission.csv has no column besides the id")
     if all(name in train.header for name in targets):
@@ -214,8 +233,12 @@ def _kind(
         if not all(numeric(column) for column in columns):
             raise TaskError(f"target columns {', '.join(targets)} are not all numeric")
         one_hot = [0.0] * (len(targets) - 1) + [1.0]
-        if all(sorted(parse_float(cell) or 0.0 for cell in row) == one_hot for row in zip(*columns, strict=True)):
+        rows = [[parse_float(cell) or 0.0 for cell in row] for row in zip(*columns, strict=True)]
+        if all(sorted(row) == one_hot for row in rows):
             return Kind.PROBABILITIES, targets
+        if wanted not in REGRESSION_METRICS and all(v in (0.0, 1.0) for row in rows for v in row):
+            notes.append(f"{len(targets)} target columns of 0/1, not one-hot: each label is predicted on its own")
+            return Kind.MULTILABEL, targets
         return Kind.REGRESSION, ()
     labels = {cell.strip() for cell in train.column(sources[0]) if not is_missing(cell)}
     matched = _match_class_columns(targets, labels)

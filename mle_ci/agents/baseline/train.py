@@ -230,6 +230,7 @@ def train_fold(
     val_rows: NDArray[np.int64],
     classification: bool,
     score: Callable[[NDArray[np.float64]], float],
+    multilabel: bool = False,
     higher_is_better: bool,
     config: TrainConfig,
     seed: int,
@@ -249,7 +250,7 @@ def train_fold(
     trainer = _Trainer(
         model=model,
         optimizer=optimizer,
-        loss_fn=nn.CrossEntropyLoss() if classification else nn.MSELoss(),
+        loss_fn=nn.CrossEntropyLoss() if classification else nn.BCEWithLogitsLoss() if multilabel else nn.MSELoss(),
         loader=loader,
         passes=max(1, math.ceil(min_steps / max(1, len(loader)))),
         shift=max(1, min(x.shape[-2:]) // 16) if config.images else 0,
@@ -277,7 +278,13 @@ def train_fold(
             break
         out = torch.from_numpy(predict(model, x[val_rows], config))
         val_loss = float(trainer.loss_fn(out.float(), y_val))
-        val_score = score(torch.softmax(out, dim=1).numpy() if classification else out.numpy())
+        val_score = score(
+            torch.softmax(out, dim=1).numpy()
+            if classification
+            else torch.sigmoid(out).numpy()
+            if multilabel
+            else out.numpy()
+        )
         scheduler.step(val_loss)
         last_seconds = time.perf_counter() - started
         if report:
