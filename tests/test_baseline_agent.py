@@ -25,8 +25,9 @@ from mle_ci.agents.baseline.deadline import FoldDecision, StopSignal, decide_fol
 from mle_ci.agents.baseline.metrics import canonical_metric, classification_score, fold_indices
 from mle_ci.agents.baseline.models import TabularEnsemble, build_model
 from mle_ci.agents.baseline.options import AgentOptions, OptionsError, load_options
+from mle_ci.agents.baseline.reading import read_competition
 from mle_ci.agents.baseline.submission import Ensemble, render, write_atomic
-from mle_ci.agents.baseline.task import Kind, TaskError, infer_task, metric_from_description, read_competition
+from mle_ci.agents.baseline.task import Kind, TaskError, infer_task, metric_from_description
 from mle_ci.agents.baseline.train import EarlyStopping, predict, train_fold
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -482,7 +483,10 @@ def test_full_run_writes_a_valid_submission_and_reports_epochs_and_folds(tmp_pat
     final = [r for r in records if r["type"] == "metric"][-1]
     assert final["name"] == "auc"
     assert final["value"] > 0.7
-    assert [r["folds"] for r in records if r["type"] == "submission"] == [0, 1, 2, 3]
+    # the sample submission first, then the prior, then the fold models' mean after each fold
+    handed_in = [r for r in records if r["type"] == "submission"]
+    assert [r.get("folds") for r in handed_in] == [None, 0, 1, 2, 3]
+    assert handed_in[0]["producer"] == "the sample submission"
     choice = [r["text"] for r in records if r["type"] == "message" and r["text"].startswith("out-of-fold auc: ")]
     assert len(choice) == 1
     assert " mlp " in choice[0]

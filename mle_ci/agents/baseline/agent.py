@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import math
 import os
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -15,12 +18,15 @@ from numpy.typing import NDArray
 from mle_ci import progress
 from mle_ci.agents.baseline.data import Dataset, build_dataset
 from mle_ci.agents.baseline.deadline import StopSignal, decide_fold
+from mle_ci.agents.baseline.layout import LayoutError, sample_submission
 from mle_ci.agents.baseline.metrics import classification_score, fold_indices, multilabel_score, regression_score
 from mle_ci.agents.baseline.models import IMAGE_CANDIDATES, TABULAR_CANDIDATES, build_model
 from mle_ci.agents.baseline.options import AgentOptions, OptionsError, load_options
+from mle_ci.agents.baseline.reading import read_competition
 from mle_ci.agents.baseline.selection import CandidateFit, Candidates
-from mle_ci.agents.baseline.submission import Ensemble, render, write_atomic
-from mle_ci.agents.baseline.task import Competition, Kind, Task, TaskError, read_competition
+from mle_ci.agents.baseline.special import SpecialResult, solve_special
+from mle_ci.agents.baseline.submission import Ensemble, render, render_rows, write_atomic
+from mle_ci.agents.baseline.task import Competition, Kind, Task, TaskError
 from mle_ci.agents.baseline.train import CUT_SHORT, FoldOutcome, TrainConfig, predict, train_fold
 
 DEFAULT_MAX_EPOCHS = 100
@@ -263,11 +269,58 @@ def record_fold(
 BUDGET_EXHAUSTED = 124
 
 
+def _hand_in_sample(options: AgentOptions, scratch: Path) -> None:
+    """The sample submission on disk before anything else: whatever the data turn out to be, a file is handed in."""
+    try:
+        sample = sample_submission(options.data_dir, scratch)
+        text = sample.read_text(encoding="utf-8-sig")
+    except (LayoutError, OSError, UnicodeDecodeError) as exc:
+        progress.message(f"no sample submission to hand in first: {exc}", "warning")
+        return
+    write_atomic(options.submission_path, text)
+    rows = max(0, len(text.splitlines()) - 1)
+    progress.submission(options.submission_path, rows=rows, producer="the sample submission")
+    progress.message(f"the sample submission ({sample.name}) stands until a model replaces it")
+
+
+def _hand_in_special(options: AgentOptions, solved: SpecialResult) -> None:
+    """A special solver's submission, its score beside the floor it beat, in the log and the events."""
+    for note in solved.notes:
+        progress.message(note)
+    write_atomic(options.submission_path, render_rows(solved.header, solved.rows))
+    progress.submission(options.submission_path, rows=len(solved.rows), producer=f"baseline {solved.model}")
+    floor = "" if solved.fallback_score is None else f" (its floor: {solved.fallback_score:.5g})"
+    if solved.cv_score is None:
+        progress.message(f"{solved.kind}: {solved.model}, not scored on held-out rows{floor}", "warning")
+        progress.metric(solved.metric, higher_is_better=solved.higher_is_better)
+        return
+    progress.message(f"{solved.kind}: {solved.model}, held-out {solved.metric} {solved.cv_score:.5g}{floor}")
+    progress.metric(solved.metric, solved.cv_score, higher_is_better=solved.higher_is_better)
+
+
 def run(options: AgentOptions, stop: StopSignal, *, workers: int = 1) -> int:
     """Train and write the submission; 0 when every fold ran, 124 when the time budget cut the run short."""
-    competition = read_competition(options.data_dir, metric=options.metric, higher_is_better=options.higher_is_better)
+    with tempfile.TemporaryDirectory(prefix="mle-ci-baseline-") as scratch:
+        _hand_in_sample(options, Path(scratch))
+        remaining = progress.remaining()
+        deadline = None if math.isinf(remaining) else time.monotonic() + max(0.0, remaining - options.margin)
+        solved = solve_special(options.data_dir, Path(scratch), seed=options.seed, deadline=deadline)
+        if solved is not None:
+            _hand_in_special(options, solved)
+            return 0
+        competition = read_competition(
+            options.data_dir,
+            metric=options.metric,
+            higher_is_better=options.higher_is_better,
+            scratch=Path(scratch),
+        )
+        return _learn(options, stop, competition, workers)
+
+
+def _learn(options: AgentOptions, stop: StopSignal, competition: Competition, workers: int) -> int:
+    """The general learner: folds of the task's candidate models, the submission rewritten after each fold."""
     task = competition.task
-    for note in task.notes:
+    for note in (*competition.notes, *task.notes):
         progress.message(note)
     progress.metric(task.metric, higher_is_better=task.higher_is_better)
     dataset = build_dataset(competition, threads=max(1, options.num_workers or (os.cpu_count() or 1)), stop=stop.is_set)

@@ -72,6 +72,15 @@ def render(task: Task, sample: Table, test_ids: tuple[str, ...], values: NDArray
     return buffer.getvalue()
 
 
+def render_rows(header: tuple[str, ...], rows: list[list[str]]) -> str:
+    """CSV text of a header and rows of cells, as every submission here is written."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(header)
+    writer.writerows(rows)
+    return buffer.getvalue()
+
+
 @dataclass
 class Ensemble:
     """The running mean of the fold models' test outputs (probabilities are averaged, never labels)."""

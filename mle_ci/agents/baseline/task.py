@@ -8,9 +8,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from mle_ci.agents.baseline.metrics import HIGHER_IS_BETTER, REGRESSION_METRICS, canonical_metric
-from mle_ci.agents.baseline.tables import Table, is_missing, numeric, parse_float, read_csv, sort_labels
+from mle_ci.agents.baseline.tables import Table, is_missing, numeric, parse_float, sort_labels
 
 IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp"})
+
+MIN_FEATURES_OVER_IMAGES = 8
+"""With images and at least this many feature columns (leaf's 192 measurements), the features are learned from;
+fewer (a melanoma's age and site) and the images are. Both as candidates is not built yet."""
 
 MAX_LABEL_CLASSES = 30
 """Integer targets with more distinct values than this (and no metric saying otherwise) are regression."""
@@ -128,7 +132,11 @@ def _normalise(name: str) -> str:
 
 
 def _match_class_columns(columns: tuple[str, ...], labels: set[str]) -> tuple[str, ...] | None:
-    """Each submission column's class label (``class_0`` <- ``0``, ``EAP`` <- ``EAP``), or None when ambiguous."""
+    """Each submission column's class label (``class_0`` <- ``0``, ``EAP`` <- ``EAP``), or None when ambiguous.
+
+    Every label must name a column; a column no train label names is a class never seen in train (its name is
+    its label), as when a rare class of a hundred has no row in the rows read.
+    """
     by_norm = {_normalise(label): label for label in labels}
     if len(by_norm) != len(labels):
         return None
@@ -140,10 +148,8 @@ def _match_class_columns(columns: tuple[str, ...], labels: set[str]) -> tuple[st
             continue
         # A prefix such as "class_" or "target" before the label: the longest label that ends the name.
         candidates = [label for key, label in by_norm.items() if key and norm.endswith(key)]
-        if not candidates:
-            return None
-        matched.append(max(candidates, key=len))
-    if len(set(matched)) != len(columns) or set(matched) != labels:
+        matched.append(max(candidates, key=len) if candidates else column)
+    if len(set(matched)) != len(columns) or not labels <= set(matched):
         return None
     return tuple(matched)
 
@@ -242,6 +248,8 @@ def _kind(
         return Kind.REGRESSION, ()
     labels = {cell.strip() for cell in train.column(sources[0]) if not is_missing(cell)}
     matched = _match_class_columns(targets, labels)
+    if matched is not None and len(labels) < len(targets):
+        notes.append(f"{len(targets) - len(labels)} of the {len(targets)} classes have no train row")
     if matched is None and len(labels) == len(targets):
         matched = sort_labels(labels)
         notes.append(f"class columns {', '.join(targets)} matched to labels in sorted order")
@@ -277,8 +285,13 @@ def infer_task(
     direction = HIGHER_IS_BETTER[chosen] if higher_is_better is None or wanted is None else higher_is_better
 
     test_ids = [cell.strip() for cell in test.column(id_column)]
-    images = bool(image_ids) and bool(test_ids) and all(value in image_ids for value in test_ids)
+    named = bool(image_ids) and bool(test_ids) and all(value in image_ids for value in test_ids)
     features = tuple(name for name in test.header if name != id_column and name in train.header and name not in sources)
+    images = named and len(features) < MIN_FEATURES_OVER_IMAGES
+    if named and not images:
+        notes.append(f"images named by the ids too, but {len(features)} feature columns are learned from instead")
+    elif images and features:
+        notes.append(f"images learned from; the {len(features)} feature columns beside them are not used")
     if not images and not features:
         raise TaskError("test.csv has no feature column shared with train.csv and no images named by its ids")
     return Task(
@@ -305,25 +318,4 @@ class Competition:
     test: Table
     sample: Table
     images: dict[str, Path]
-
-
-def read_competition(data_dir: Path, *, metric: str | None, higher_is_better: bool | None) -> Competition:
-    """Read ``train.csv``, ``test.csv``, ``sample_submission.csv``, ``description.md`` and ``images/``."""
-    paths = {name: data_dir / f"{name}.csv" for name in ("train", "test", "sample_submission")}
-    for path in paths.values():
-        if not path.is_file():
-            raise TaskError(f"{path.name} is missing from the data folder")
-    description_path = data_dir / "description.md"
-    description = description_path.read_text(encoding="utf-8", errors="replace") if description_path.is_file() else ""
-    train, test, sample = (read_csv(path) for path in paths.values())
-    images = image_index(data_dir / "images")
-    task = infer_task(
-        train,
-        test,
-        sample,
-        description=description,
-        metric=metric,
-        higher_is_better=higher_is_better,
-        image_ids=frozenset(images),
-    )
-    return Competition(task, train, test, sample, images)
+    notes: tuple[str, ...] = ()
