@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -59,61 +61,113 @@ MLSP_SPECIES = (
 MLSP_HEADER = "rec_id,[histogram of segment features]\n"
 
 
-def build_mlsp(folder: Path) -> None:
+@dataclass(frozen=True)
+class BirdRecording:
+    """One recording of mlsp-2013-birds: its files and the rows it has in the three supplemental tables."""
+
+    name: str
+    species: tuple[int, ...]  # the class ids heard, sorted
+    test: bool  # fold 1, labels hidden
+    wav: bytes
+    spectrograms: tuple[bytes, ...]  # one BMP for each of MLSP_SPECTROGRAMS, in that order
+    segmentation_example: bytes | None
+    histogram: tuple[float, ...]  # 100 bins
+    segments: tuple[tuple[tuple[float, ...], tuple[int, int, int, int]], ...]  # 38 features, (x0, x1, y0, y1)
+
+
+MLSP_SPECTROGRAMS = ("filtered_spectrograms", "spectrograms", "supervised_segmentation")
+
+
+def write_mlsp(folder: Path, recordings: Sequence[BirdRecording], clusters: bytes, mosaic: bytes) -> None:
+    """Recordings in rec_id order; ``clusters`` and ``mosaic`` the two supplemental BMPs."""
     public, private = _dirs(folder)
     essential, supplemental = public / "essential_data", public / "supplemental_data"
-    rng = np.random.default_rng(201)
-    count, test_ids = 12, (1, 6, 9)
-    names = [
-        f"PC{1 + k % 4}_200906{6 + k % 3:02d}_0{5 + k % 2}{(7 * k) % 60:02d}12_{10 * (k + 1):04d}" for k in range(count)
-    ]
-    labels = [sorted({int(s) for s in rng.choice(19, int(rng.integers(0, 4)), replace=False)}) for _ in range(count)]
-    labels[test_ids[0]] = labels[test_ids[0]] or [2]  # the test set holds at least one bird
-
-    write_csv(essential / "CVfolds_2.txt", ["rec_id", "fold"], [(k, int(k in test_ids)) for k in range(count)])
-    write_csv(essential / "rec_id2filename.txt", ["rec_id", "filename"], list(enumerate(names)))
+    write_csv(essential / "CVfolds_2.txt", ["rec_id", "fold"], [(k, int(r.test)) for k, r in enumerate(recordings)])
+    names = [(k, r.name) for k, r in enumerate(recordings)]
+    write_csv(essential / "rec_id2filename.txt", ["rec_id", "filename"], names)
     lines = ["rec_id,[labels]\n"]
-    for k, species in enumerate(labels):
-        shown = "?" if k in test_ids else ",".join(map(str, species))
+    for k, recording in enumerate(recordings):
+        shown = "?" if recording.test else ",".join(map(str, recording.species))
         lines.append(f"{k},{shown}\n" if shown else f"{k}\n")
     write(essential / "rec_labels_test_hidden.txt", "".join(lines))
     species_lines = "".join(f"{k},{code},{name}\n" for k, (code, name) in enumerate(MLSP_SPECIES))
     write(essential / "species_list.txt", "class_id,code,species\n" + species_lines)
 
-    for k, name in enumerate(names):
-        write(essential / "src_wavs" / f"{name}.wav", wav_bytes(_tone(rng, 160, 8000), 16000))
-        for sub in ("filtered_spectrograms", "spectrograms", "supervised_segmentation"):
-            write(supplemental / sub / f"{name}.bmp", bmp_bytes(_grey(rng, 6, 10)))
-        if k % 3 == 0:
-            write(supplemental / "segmentation_examples" / f"{name}.bmp", bmp_bytes(_grey(rng, 6, 10)))
+    for recording in recordings:
+        write(essential / "src_wavs" / f"{recording.name}.wav", recording.wav)
+        for sub, image in zip(MLSP_SPECTROGRAMS, recording.spectrograms, strict=True):
+            write(supplemental / sub / f"{recording.name}.bmp", image)
+        if recording.segmentation_example is not None:
+            write(supplemental / "segmentation_examples" / f"{recording.name}.bmp", recording.segmentation_example)
     (supplemental / "segmentation_examples").mkdir(parents=True, exist_ok=True)
-    write(supplemental / "segment_clusters.bmp", bmp_bytes(_grey(rng, 8, 8)))
-    write(supplemental / "segment_mosaic.bmp", bmp_bytes(_grey(rng, 8, 12)))
+    write(supplemental / "segment_clusters.bmp", clusters)
+    write(supplemental / "segment_mosaic.bmp", mosaic)
 
     histogram, features, rectangles = [MLSP_HEADER], [MLSP_HEADER], [MLSP_HEADER]
-    for k in range(count):
-        segments = len(labels[k]) + k % 2
-        bins = np.zeros(100)
-        for s in range(segments):
-            bins[int(rng.integers(100))] += 1 / segments
-            values = ",".join(f"{v:.6f}" for v in rng.random(38))
-            features.append(f"{k},{s},{values}\n")
-            x, y = int(rng.integers(0, 900)), int(rng.integers(0, 200))
-            rectangles.append(f"{k},{s},{x},{x + 40},{y},{y + 30},\n")
-        histogram.append(f"{k}," + ",".join(f"{v:.6f}" for v in bins) + "\n")
+    for k, recording in enumerate(recordings):
+        for s, (values, (x0, x1, y0, y1)) in enumerate(recording.segments):
+            features.append(f"{k},{s}," + ",".join(f"{v:.6f}" for v in values) + "\n")
+            rectangles.append(f"{k},{s},{x0},{x1},{y0},{y1},\n")
+        histogram.append(f"{k}," + ",".join(f"{v:.6f}" for v in recording.histogram) + "\n")
     write(supplemental / "histogram_of_segments.txt", "".join(histogram))
     write(supplemental / "segment_features.txt", "".join(features))
     write(supplemental / "segment_rectangles.txt", "".join(rectangles))
 
-    answers = [(k * 100 + s, int(s in labels[k])) for k in test_ids for s in range(19)]
+    answers = [(k * 100 + s, int(s in r.species)) for k, r in enumerate(recordings) if r.test for s in range(19)]
     write_csv(private / "answers.csv", ["Id", "Probability"], answers)
     write_csv(public / "sample_submission.csv", ["Id", "Probability"], [(i, 0) for i, _ in answers])
+
+
+def mlsp_name(k: int) -> str:
+    """The k-th recording's file stem, in the form of the original ones (site, date, time, number)."""
+    return f"PC{1 + k % 4}_200906{6 + k % 3:02d}_0{5 + k % 2}{(7 * k) % 60:02d}12_{10 * (k + 1):04d}"
+
+
+def build_mlsp(folder: Path) -> None:
+    rng = np.random.default_rng(201)
+    count, test_ids = 12, (1, 6, 9)
+    labels = [sorted({int(s) for s in rng.choice(19, int(rng.integers(0, 4)), replace=False)}) for _ in range(count)]
+    labels[test_ids[0]] = labels[test_ids[0]] or [2]  # the test set holds at least one bird
+    media = []
+    for k in range(count):
+        wav = wav_bytes(_tone(rng, 160, 8000), 16000)
+        images = tuple(bmp_bytes(_grey(rng, 6, 10)) for _ in MLSP_SPECTROGRAMS)
+        example = bmp_bytes(_grey(rng, 6, 10)) if k % 3 == 0 else None
+        media.append((wav, images, example))
+    clusters, mosaic = bmp_bytes(_grey(rng, 8, 8)), bmp_bytes(_grey(rng, 8, 12))
+    recordings = []
+    for k in range(count):
+        segment_count = len(labels[k]) + k % 2
+        bins = np.zeros(100)
+        segments = []
+        for _ in range(segment_count):
+            bins[int(rng.integers(100))] += 1 / segment_count
+            values = tuple(float(v) for v in rng.random(38))
+            x, y = int(rng.integers(0, 900)), int(rng.integers(0, 200))
+            segments.append((values, (x, x + 40, y, y + 30)))
+        wav, images, example = media[k]
+        recordings.append(
+            BirdRecording(
+                name=mlsp_name(k),
+                species=tuple(labels[k]),
+                test=k in test_ids,
+                wav=wav,
+                spectrograms=images,
+                segmentation_example=example,
+                histogram=tuple(float(v) for v in bins),
+                segments=tuple(segments),
+            )
+        )
+    write_mlsp(folder, recordings, clusters, mosaic)
 
 
 # --- the-icml-2013-whale-challenge-right-whale-redux ---------------------------------------------------------------
 # The original train2 clips (YYYYMMDD_HHMMSS_<offset>_TRAIN<i>_<label>.aif) of 4 days split by day: the first two
 # stay train (re-indexed in name order), the last two become test, renamed ..._Test<i>.aif. Both go into zips made by
 # shutil.make_archive (a folder entry, then the deflated clips); the answers name each test clip.
+
+
+WhaleClip = tuple[str, int, bytes]  # original name (..._TRAIN<i>_<label>.aif), label, AIFF bytes
 
 
 def _clip_names(rng: np.random.Generator, day: str, count: int, start: int) -> list[tuple[str, int]]:
@@ -126,26 +180,33 @@ def _clip_names(rng: np.random.Generator, day: str, count: int, start: int) -> l
     return clips
 
 
-def build_whale(folder: Path) -> None:
+def write_whale(folder: Path, train: Sequence[WhaleClip], test: Sequence[WhaleClip]) -> None:
+    """Clips under their original names, sorted; train clips are re-indexed, test clips renamed ``..._Test<i>``."""
     public, private = _dirs(folder)
-    rng = np.random.default_rng(202)
-    days = [_clip_names(rng, day, 6, 30 * d) for d, day in enumerate(("20090328", "20090329", "20090330", "20090331"))]
-    train = sorted(days[0] + days[1])
-    test = sorted(days[2] + days[3])
     train_entries: list[tuple[str, bytes | None]] = [("train2/", None)]
-    for idx, (name, _) in enumerate(train):
+    for idx, (name, _, clip) in enumerate(train):
         new_name = name.split("TRAIN")[0] + f"TRAIN{idx}_" + name.rsplit("_", 1)[1]
-        train_entries.append((f"train2/{new_name}", aiff_bytes(_tone(rng, 40, 3000), 2000)))
+        train_entries.append((f"train2/{new_name}", clip))
     test_entries: list[tuple[str, bytes | None]] = [("test2/", None)]
     answers = []
-    for idx, (name, label) in enumerate(test):
+    for idx, (name, label, clip) in enumerate(test):
         new_name = name.split("TRAIN")[0] + f"Test{idx}.aif"
-        test_entries.append((f"test2/{new_name}", aiff_bytes(_tone(rng, 40, 3000), 2000)))
+        test_entries.append((f"test2/{new_name}", clip))
         answers.append((new_name, label))
     write(public / "train2.zip", zip_bytes(train_entries, deflate=True))
     write(public / "test2.zip", zip_bytes(test_entries, deflate=True))
     write_csv(private / "test.csv", ["clip", "probability"], answers)
     write_csv(public / "sampleSubmission.csv", ["clip", "probability"], [(c, 0) for c, _ in answers])
+
+
+def build_whale(folder: Path) -> None:
+    rng = np.random.default_rng(202)
+    days = [_clip_names(rng, day, 6, 30 * d) for d, day in enumerate(("20090328", "20090329", "20090330", "20090331"))]
+    train = sorted(days[0] + days[1])
+    test = sorted(days[2] + days[3])
+    train_clips = [(name, label, aiff_bytes(_tone(rng, 40, 3000), 2000)) for name, label in train]
+    test_clips = [(name, label, aiff_bytes(_tone(rng, 40, 3000), 2000)) for name, label in test]
+    write_whale(folder, train_clips, test_clips)
 
 
 LAYOUTS: tuple[LiteLayout, ...] = (

@@ -1,6 +1,7 @@
 """MLE-bench's lite image competitions as tiny fixtures.
 
-Each builder writes, from small synthetic data, the files that MLE-bench's ``prepare.py`` of that competition writes
+Each builder draws small synthetic data and hands it to its competition's ``write_*`` function (which the learnable
+data in ``learnable/`` shares), which writes the files that MLE-bench's ``prepare.py`` of that competition writes
 under ``prepared/public`` and ``prepared/private``: the same file and folder names, image formats, CSV columns in the
 same order, id formats, the sample submission under its real name and the answers where ``config.yaml`` names them.
 The images are real, decodable files (a few dozen pixels a side) whose brightness or colour leans with the label.
@@ -14,7 +15,6 @@ from __future__ import annotations
 
 import csv
 import io
-import struct
 import zipfile
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -22,9 +22,12 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from .files import dicom_bytes, tf_example, tfrecord_bytes
 from .model import LiteLayout
 
 Row = Sequence[object]
+Picture = tuple[str, int, bytes]  # id, label, encoded image
+Page = tuple[int, np.ndarray, np.ndarray]  # number, noisy page, clean page
 
 # --------------------------------------------------------------------------------------------------------------------
 # Writers shared by the builders
@@ -70,7 +73,7 @@ def _pixels(rng: np.random.Generator, width: int, height: int, colour: Sequence[
     return np.clip(base + noise, 0, 255).astype(np.uint8)
 
 
-def _encode(array: np.ndarray, fmt: str) -> bytes:
+def encode_image(array: np.ndarray, fmt: str) -> bytes:
     image = Image.fromarray(array)  # uint8: "L" for two dimensions, "RGB" for three
     buffer = io.BytesIO()
     if fmt == "JPEG":
@@ -88,7 +91,7 @@ def _hex(rng: np.random.Generator, digits: int) -> str:
     return rng.bytes((digits + 1) // 2).hex()[:digits]
 
 
-def _unique(make: Iterable[str], count: int) -> list[str]:
+def unique(make: Iterable[str], count: int) -> list[str]:
     """The first ``count`` distinct values that ``make`` yields."""
     seen: dict[str, None] = {}
     for value in make:
@@ -98,8 +101,8 @@ def _unique(make: Iterable[str], count: int) -> list[str]:
     raise AssertionError("ran out of values")
 
 
-def _hex_ids(rng: np.random.Generator, digits: int, count: int) -> list[str]:
-    return _unique((_hex(rng, digits) for _ in range(count * 4)), count)
+def hex_ids(rng: np.random.Generator, digits: int, count: int) -> list[str]:
+    return unique((_hex(rng, digits) for _ in range(count * 4)), count)
 
 
 def _labels(rng: np.random.Generator, counts: Sequence[int]) -> list[int]:
@@ -118,46 +121,59 @@ def _size(rng: np.random.Generator, low: int, high: int) -> tuple[int, int]:
 # prepare.py's compress() writes members relative to the zipped folder, so they sit at the zip's root (no "train/").
 
 
+def write_aerial_cactus(folder: Path, train: Sequence[Picture], test: Sequence[Picture]) -> None:
+    """Pictures ``(id, has_cactus, JPEG)``, the id a file name."""
+    public, private = _dirs(folder)
+    _write_csv(public / "train.csv", ["id", "has_cactus"], [(i, label) for i, label, _ in train])
+    _write_csv(private / "test.csv", ["id", "has_cactus"], [(i, label) for i, label, _ in test])
+    _write_csv(public / "sample_submission.csv", ["id", "has_cactus"], [(i, 0.5) for i, _, _ in test])
+    _write_zip(public / "train.zip", [(i, data) for i, _, data in train])
+    _write_zip(public / "test.zip", [(i, data) for i, _, data in test])
+
+
 def _build_aerial_cactus(folder: Path) -> None:
     rng = np.random.default_rng(1001)
-    public, private = _dirs(folder)
     train_labels = _labels(rng, [6, 18])  # about three in four have a cactus, as in Kaggle's data
     test_labels = _labels(rng, [2, 4])
-    ids = [f"{v}.jpg" for v in _hex_ids(rng, 32, len(train_labels) + len(test_labels))]
-    train = list(zip(ids, train_labels, strict=False))
-    test = list(zip(ids[len(train_labels) :], test_labels, strict=True))
+    ids = [f"{v}.jpg" for v in hex_ids(rng, 32, len(train_labels) + len(test_labels))]
 
     def image(label: int) -> bytes:
-        return _encode(_pixels(rng, 32, 32, (150, 130, 100) if label == 0 else (110, 150, 90)), "JPEG")
+        return encode_image(_pixels(rng, 32, 32, (150, 130, 100) if label == 0 else (110, 150, 90)), "JPEG")
 
-    _write_csv(public / "train.csv", ["id", "has_cactus"], train)
-    _write_csv(private / "test.csv", ["id", "has_cactus"], test)
-    _write_csv(public / "sample_submission.csv", ["id", "has_cactus"], [(i, 0.5) for i, _ in test])
-    _write_zip(public / "train.zip", [(i, image(label)) for i, label in train])
-    _write_zip(public / "test.zip", [(i, image(label)) for i, label in test])
+    train = [(i, label, image(label)) for i, label in zip(ids, train_labels, strict=False)]
+    test = [(i, label, image(label)) for i, label in zip(ids[len(train_labels) :], test_labels, strict=True)]
+    write_aerial_cactus(folder, train, test)
 
 
 # --------------------------------------------------------------------------------------------------------------------
 # aptos2019-blindness-detection: colour PNG fundus photographs named "<12 hex id_code>.png", diagnosis 0-4.
 
 
+def write_aptos(folder: Path, train: Sequence[Picture], test: Sequence[Picture]) -> None:
+    """Pictures ``(id_code, diagnosis, PNG)``."""
+    public, private = _dirs(folder)
+    for subdir, pictures in (("train_images", train), ("test_images", test)):
+        for id_code, _, data in pictures:
+            _write(public / subdir / f"{id_code}.png", data)
+    _write_csv(public / "train.csv", ["id_code", "diagnosis"], [(i, label) for i, label, _ in train])
+    _write_csv(private / "test.csv", ["id_code", "diagnosis"], [(i, label) for i, label, _ in test])
+    _write_csv(public / "test.csv", ["id_code"], [(i,) for i, _, _ in test])
+    _write_csv(public / "sample_submission.csv", ["id_code", "diagnosis"], [(i, 0) for i, _, _ in test])
+
+
 def _build_aptos(folder: Path) -> None:
     rng = np.random.default_rng(1002)
-    public, private = _dirs(folder)
     train_labels = _labels(rng, [8, 3, 5, 2, 2])
     test_labels = _labels(rng, [3, 2, 2, 1, 2])
-    ids = _hex_ids(rng, 12, len(train_labels) + len(test_labels))
-    train = list(zip(ids, train_labels, strict=False))
-    test = list(zip(ids[len(train_labels) :], test_labels, strict=True))
+    ids = hex_ids(rng, 12, len(train_labels) + len(test_labels))
 
-    for subdir, rows in (("train_images", train), ("test_images", test)):
-        for id_code, diagnosis in rows:
-            pixels = _pixels(rng, *_size(rng, 20, 32), (200 - 25 * diagnosis, 90, 40 + 10 * diagnosis))
-            _write(public / subdir / f"{id_code}.png", _encode(pixels, "PNG"))
-    _write_csv(public / "train.csv", ["id_code", "diagnosis"], train)
-    _write_csv(private / "test.csv", ["id_code", "diagnosis"], test)
-    _write_csv(public / "test.csv", ["id_code"], [(i,) for i, _ in test])
-    _write_csv(public / "sample_submission.csv", ["id_code", "diagnosis"], [(i, 0) for i, _ in test])
+    def image(diagnosis: int) -> bytes:
+        pixels = _pixels(rng, *_size(rng, 20, 32), (200 - 25 * diagnosis, 90, 40 + 10 * diagnosis))
+        return encode_image(pixels, "PNG")
+
+    train = [(i, label, image(label)) for i, label in zip(ids, train_labels, strict=False)]
+    test = [(i, label, image(label)) for i, label in zip(ids[len(train_labels) :], test_labels, strict=True)]
+    write_aptos(folder, train, test)
 
 
 # --------------------------------------------------------------------------------------------------------------------
@@ -168,11 +184,29 @@ def _build_aptos(folder: Path) -> None:
 # names (as strings: "101.png" before "11.png") and pixels row by row; sampleSubmission.csv is the same ids with 1.
 
 
+def write_denoising(folder: Path, train: Sequence[Page], test: Sequence[Page]) -> None:
+    """Pages ``(number, noisy, clean)``, greyscale uint8 arrays; the test pages' clean pixels become the answers."""
+    public, private = _dirs(folder)
+    for number, noisy, clean in train:
+        _write(public / "train" / f"{number}.png", encode_image(noisy, "PNG"))
+        _write(public / "train_cleaned" / f"{number}.png", encode_image(clean, "PNG"))
+    for number, noisy, _ in test:
+        _write(public / "test" / f"{number}.png", encode_image(noisy, "PNG"))
+    answers: list[tuple[str, float]] = []
+    for number, _, clean in sorted(test, key=lambda page: f"{page[0]}.png"):
+        height, width = clean.shape
+        answers.extend(
+            (f"{number}_{row + 1}_{col + 1}", int(clean[row, col]) / 255.0)
+            for row in range(height)
+            for col in range(width)
+        )
+    _write_csv(private / "answers.csv", ["id", "value"], answers)
+    _write_csv(public / "sampleSubmission.csv", ["id", "value"], [(i, 1) for i, _ in answers])
+
+
 def _build_denoising(folder: Path) -> None:
     rng = np.random.default_rng(1003)
-    public, private = _dirs(folder)
     numbers = [int(v) for v in rng.choice(np.arange(1, 217), size=8, replace=False)]
-    train_numbers, test_numbers = numbers[:6], numbers[6:]
 
     def pages(height: int) -> tuple[np.ndarray, np.ndarray]:
         clean = np.full((height, 18), 255, dtype=np.int16)
@@ -184,28 +218,10 @@ def _build_denoising(folder: Path) -> None:
         noisy[top : top + height // 2, left : left + 9] -= 50  # a coffee stain
         return np.clip(clean, 0, 255).astype(np.uint8), np.clip(noisy, 0, 255).astype(np.uint8)
 
-    answers: list[tuple[str, float]] = []
-    clean_tests: dict[str, np.ndarray] = {}
-    for index, number in enumerate(numbers):
-        clean, noisy = pages(9 if index % 2 == 0 else 14)
-        if number in train_numbers:
-            _write(public / "train" / f"{number}.png", _encode(noisy, "PNG"))
-            _write(public / "train_cleaned" / f"{number}.png", _encode(clean, "PNG"))
-        else:
-            _write(public / "test" / f"{number}.png", _encode(noisy, "PNG"))
-            clean_tests[f"{number}.png"] = clean
-    assert len(clean_tests) == len(test_numbers)
-    for name in sorted(clean_tests):
-        clean = clean_tests[name]
-        stem = name.removesuffix(".png")
-        height, width = clean.shape
-        answers.extend(
-            (f"{stem}_{row + 1}_{col + 1}", int(clean[row, col]) / 255.0)
-            for row in range(height)
-            for col in range(width)
-        )
-    _write_csv(private / "answers.csv", ["id", "value"], answers)
-    _write_csv(public / "sampleSubmission.csv", ["id", "value"], [(i, 1) for i, _ in answers])
+    made = [(number, *pages(9 if index % 2 == 0 else 14)) for index, number in enumerate(numbers)]
+    write_denoising(
+        folder, [(n, noisy, clean) for n, clean, noisy in made[:6]], [(n, noisy, clean) for n, clean, noisy in made[6:]]
+    )
 
 
 # --------------------------------------------------------------------------------------------------------------------
@@ -338,28 +354,30 @@ assert len(DOG_BREEDS) == 120
 assert list(DOG_BREEDS) == sorted(DOG_BREEDS)
 
 
+def write_dog_breed(folder: Path, train: Sequence[Picture], test: Sequence[Picture]) -> None:
+    """Pictures ``(id, index into DOG_BREEDS, JPEG)``."""
+    public, private = _dirs(folder)
+    for subdir, pictures in (("train", train), ("test", test)):
+        for dog_id, _, data in pictures:
+            _write(public / subdir / f"{dog_id}.jpg", data)
+    _write_csv(public / "labels.csv", ["id", "breed"], [(i, DOG_BREEDS[b]) for i, b, _ in train])
+    header = ["id", *DOG_BREEDS]
+    one_hot = [(i, *(int(k == b) for k in range(len(DOG_BREEDS)))) for i, b, _ in test]
+    _write_csv(private / "test.csv", header, one_hot)
+    _write_csv(public / "sample_submission.csv", header, [(i, *[1 / 120] * len(DOG_BREEDS)) for i, _, _ in test])
+
+
 def _build_dog_breed(folder: Path) -> None:
     rng = np.random.default_rng(1004)
-    public, private = _dirs(folder)
     n_train, n_test = 24, 8
-    ids = _hex_ids(rng, 32, n_train + n_test)
+    ids = hex_ids(rng, 32, n_train + n_test)
     breeds = [int(v) for v in rng.choice(len(DOG_BREEDS), size=n_train + n_test, replace=True)]
     assert len(set(breeds[n_train:])) >= 2
-
-    for index, (dog_id, breed) in enumerate(zip(ids, breeds, strict=True)):
+    pictures = []
+    for dog_id, breed in zip(ids, breeds, strict=True):
         colour = (60 + breed * 3 % 180, 200 - breed % 150, 40 + breed * 7 % 200)
-        subdir = "train" if index < n_train else "test"
-        _write(public / subdir / f"{dog_id}.jpg", _encode(_pixels(rng, *_size(rng, 20, 32), colour), "JPEG"))
-    _write_csv(
-        public / "labels.csv", ["id", "breed"], [(i, DOG_BREEDS[b]) for i, b in zip(ids, breeds, strict=True)][:n_train]
-    )
-    header = ["id", *DOG_BREEDS]
-    one_hot = [
-        (i, *(int(k == b) for k in range(len(DOG_BREEDS))))
-        for i, b in zip(ids[n_train:], breeds[n_train:], strict=True)
-    ]
-    _write_csv(private / "test.csv", header, one_hot)
-    _write_csv(public / "sample_submission.csv", header, [(i, *[1 / 120] * len(DOG_BREEDS)) for i in ids[n_train:]])
+        pictures.append((dog_id, breed, encode_image(_pixels(rng, *_size(rng, 20, 32), colour), "JPEG")))
+    write_dog_breed(folder, pictures[:n_train], pictures[n_train:])
 
 
 # --------------------------------------------------------------------------------------------------------------------
@@ -369,49 +387,64 @@ def _build_dog_breed(folder: Path) -> None:
 # stay next to the zips: both are written here.
 
 
+def write_dogs_vs_cats(folder: Path, train: Sequence[tuple[int, bytes]], test: Sequence[tuple[int, bytes]]) -> None:
+    """Pictures ``(label, JPEG)``, 1 for a dog; the names are given here, by class and number."""
+    public, private = _dirs(folder)
+    named_train: list[tuple[str, bytes]] = []
+    counters = {0: 0, 1: 0}
+    for label, data in train:
+        named_train.append((f"{'dog' if label else 'cat'}.{counters[label]}.jpg", data))
+        counters[label] += 1
+    named_test = [(f"{n}.jpg", data) for n, (_, data) in enumerate(test, start=1)]
+    for subdir, members in (("train", named_train), ("test", named_test)):
+        for name, data in members:
+            _write(public / subdir / name, data)
+        _write_zip(public / f"{subdir}.zip", members)
+    _write_csv(private / "answers.csv", ["id", "label"], [(n, label) for n, (label, _) in enumerate(test, start=1)])
+    _write_csv(public / "sample_submission.csv", ["id", "label"], [(n, 0.5) for n in range(1, len(test) + 1)])
+
+
 def _build_dogs_vs_cats(folder: Path) -> None:
     rng = np.random.default_rng(1005)
-    public, private = _dirs(folder)
     train_labels = _labels(rng, [9, 9])
     test_labels = _labels(rng, [3, 3])
 
     def image(label: int) -> bytes:
         colour = (170, 120, 90) if label == 1 else (110, 110, 120)
-        return _encode(_pixels(rng, *_size(rng, 20, 32), colour), "JPEG")
+        return encode_image(_pixels(rng, *_size(rng, 20, 32), colour), "JPEG")
 
-    train: list[tuple[str, bytes]] = []
-    counters = {0: 0, 1: 0}
-    for label in train_labels:
-        train.append((f"{'dog' if label else 'cat'}.{counters[label]}.jpg", image(label)))
-        counters[label] += 1
-    test = [(f"{n}.jpg", image(label)) for n, label in enumerate(test_labels, start=1)]
-    for subdir, members in (("train", train), ("test", test)):
-        for name, data in members:
-            _write(public / subdir / name, data)
-        _write_zip(public / f"{subdir}.zip", members)
-    _write_csv(private / "answers.csv", ["id", "label"], [(n, label) for n, label in enumerate(test_labels, start=1)])
-    _write_csv(public / "sample_submission.csv", ["id", "label"], [(n, 0.5) for n in range(1, len(test_labels) + 1)])
+    train = [(label, image(label)) for label in train_labels]
+    test = [(label, image(label)) for label in test_labels]
+    write_dogs_vs_cats(folder, train, test)
 
 
 # --------------------------------------------------------------------------------------------------------------------
 # histopathologic-cancer-detection: colour TIFF patches (Kaggle's are 96x96) named "<40 hex id>.tif".
 
 
+def write_histopathologic(folder: Path, train: Sequence[Picture], test: Sequence[Picture]) -> None:
+    """Pictures ``(id, label, TIFF)``."""
+    public, private = _dirs(folder)
+    for subdir, pictures in (("train", train), ("test", test)):
+        for patch_id, _, data in pictures:
+            _write(public / subdir / f"{patch_id}.tif", data)
+    _write_csv(public / "train_labels.csv", ["id", "label"], [(i, label) for i, label, _ in train])
+    _write_csv(private / "answers.csv", ["id", "label"], [(i, label) for i, label, _ in test])
+    _write_csv(public / "sample_submission.csv", ["id", "label"], [(i, 0) for i, _, _ in test])
+
+
 def _build_histopathologic(folder: Path) -> None:
     rng = np.random.default_rng(1006)
-    public, private = _dirs(folder)
     train_labels = _labels(rng, [12, 8])  # about 40 % positive, as in Kaggle's data
     test_labels = _labels(rng, [5, 3])
-    ids = _hex_ids(rng, 40, len(train_labels) + len(test_labels))
-    train = list(zip(ids, train_labels, strict=False))
-    test = list(zip(ids[len(train_labels) :], test_labels, strict=True))
-    for subdir, rows in (("train", train), ("test", test)):
-        for patch_id, label in rows:
-            colour = (120, 50, 140) if label else (220, 160, 210)
-            _write(public / subdir / f"{patch_id}.tif", _encode(_pixels(rng, 24, 24, colour), "TIFF"))
-    _write_csv(public / "train_labels.csv", ["id", "label"], train)
-    _write_csv(private / "answers.csv", ["id", "label"], test)
-    _write_csv(public / "sample_submission.csv", ["id", "label"], [(i, 0) for i, _ in test])
+    ids = hex_ids(rng, 40, len(train_labels) + len(test_labels))
+
+    def image(label: int) -> bytes:
+        return encode_image(_pixels(rng, 24, 24, (120, 50, 140) if label else (220, 160, 210)), "TIFF")
+
+    train = [(i, label, image(label)) for i, label in zip(ids, train_labels, strict=False)]
+    test = [(i, label, image(label)) for i, label in zip(ids[len(train_labels) :], test_labels, strict=True)]
+    write_histopathologic(folder, train, test)
 
 
 # --------------------------------------------------------------------------------------------------------------------
@@ -421,21 +454,30 @@ def _build_histopathologic(folder: Path) -> None:
 PLANT_CLASSES = ("healthy", "multiple_diseases", "rust", "scab")
 
 
-def _build_plant_pathology(folder: Path) -> None:
-    rng = np.random.default_rng(1007)
+def write_plant_pathology(folder: Path, train: Sequence[tuple[int, bytes]], test: Sequence[tuple[int, bytes]]) -> None:
+    """Pictures ``(index into PLANT_CLASSES, JPEG)``, named here ``Train_<i>`` and ``Test_<i>``."""
     public, private = _dirs(folder)
-    colours = ((60, 170, 60), (150, 120, 50), (190, 110, 40), (110, 120, 80))
     header = ["image_id", *PLANT_CLASSES]
-    splits = {"Train": _labels(rng, [5, 2, 5, 4]), "Test": _labels(rng, [2, 2, 2, 2])}
     tables: dict[str, list[Row]] = {}
-    for prefix, labels in splits.items():
-        tables[prefix] = [(f"{prefix}_{i}", *(int(k == label) for k in range(4))) for i, label in enumerate(labels)]
-        for i, label in enumerate(labels):
-            _write(public / "images" / f"{prefix}_{i}.jpg", _encode(_pixels(rng, 24, 16, colours[label]), "JPEG"))
+    for prefix, pictures in (("Train", train), ("Test", test)):
+        tables[prefix] = [
+            (f"{prefix}_{i}", *(int(k == label) for k in range(4))) for i, (label, _) in enumerate(pictures)
+        ]
+        for i, (_, data) in enumerate(pictures):
+            _write(public / "images" / f"{prefix}_{i}.jpg", data)
     _write_csv(public / "train.csv", header, tables["Train"])
     _write_csv(private / "test.csv", header, tables["Test"])
     _write_csv(public / "test.csv", ["image_id"], [row[:1] for row in tables["Test"]])
     _write_csv(public / "sample_submission.csv", header, [(row[0], 0.25, 0.25, 0.25, 0.25) for row in tables["Test"]])
+
+
+def _build_plant_pathology(folder: Path) -> None:
+    rng = np.random.default_rng(1007)
+    colours = ((60, 170, 60), (150, 120, 50), (190, 110, 40), (110, 120, 80))
+    train_labels, test_labels = _labels(rng, [5, 2, 5, 4]), _labels(rng, [2, 2, 2, 2])
+    train = [(label, encode_image(_pixels(rng, 24, 16, colours[label]), "JPEG")) for label in train_labels]
+    test = [(label, encode_image(_pixels(rng, 24, 16, colours[label]), "JPEG")) for label in test_labels]
+    write_plant_pathology(folder, train, test)
 
 
 # --------------------------------------------------------------------------------------------------------------------
@@ -461,7 +503,7 @@ RANZCR_LABELS = (
 RANZCR_CLASSES = RANZCR_LABELS[:9]
 
 
-def _ranzcr_labels(ett: int, ngt: int, cvc: int, swan: int) -> list[int]:
+def ranzcr_labels(ett: int, ngt: int, cvc: int, swan: int) -> list[int]:
     """ETT state 0 (none) to 3, NGT 0 (none) to 4, CVC 0 (none) to 3, Swan Ganz 0/1 as the 11 label columns."""
     return [
         *(int(ett == k) for k in (1, 2, 3)),
@@ -471,18 +513,34 @@ def _ranzcr_labels(ett: int, ngt: int, cvc: int, swan: int) -> list[int]:
     ]
 
 
+def write_ranzcr(
+    folder: Path, train: Sequence[Row], test: Sequence[Row], images: Sequence[bytes], annotations: Sequence[Row]
+) -> None:
+    """Rows ``(StudyInstanceUID, *RANZCR_LABELS, PatientID)``; one JPEG per row, the train rows' then the test rows';
+    annotations ``(StudyInstanceUID, label, data)`` of training studies."""
+    public, private = _dirs(folder)
+    for (subdir, row), data in zip([*(("train", r) for r in train), *(("test", r) for r in test)], images, strict=True):
+        _write(public / subdir / f"{row[0]}.jpg", data)
+    header = ["StudyInstanceUID", *RANZCR_LABELS, "PatientID"]
+    _write_csv(public / "train.csv", header, train)
+    _write_csv(public / "train_annotations.csv", ["StudyInstanceUID", "label", "data"], annotations)
+    _write_csv(private / "test.csv", header, test)
+    _write_csv(
+        public / "sample_submission.csv", ["StudyInstanceUID", *RANZCR_CLASSES], [(r[0], *[0] * 9) for r in test]
+    )
+
+
 def _build_ranzcr(folder: Path) -> None:
     rng = np.random.default_rng(1008)
-    public, private = _dirs(folder)
     n_train, n_test = 18, 10
-    uids = _unique(
+    uids = unique(
         (
             "1.2.826.0.1.3680043.8.498." + str(int(rng.integers(1, 10))) + "".join(map(str, rng.integers(0, 10, 37)))
             for _ in range(4 * (n_train + n_test))
         ),
         n_train + n_test,
     )
-    patients = _hex_ids(rng, 9, 20)
+    patients = hex_ids(rng, 9, 20)
     train_states = [
         (int(rng.integers(0, 4)), int(rng.integers(0, 5)), int(rng.integers(0, 4)), int(rng.random() < 0.1))
         for _ in range(n_train)
@@ -492,15 +550,12 @@ def _build_ranzcr(folder: Path) -> None:
     test_states = [test_states[int(i)] for i in rng.permutation(n_test)]
     rows: list[Row] = []
     for uid, state in zip(uids, train_states + test_states, strict=True):
-        rows.append((uid, *_ranzcr_labels(*state), patients[int(rng.integers(0, len(patients)))]))
-    header = ["StudyInstanceUID", *RANZCR_LABELS, "PatientID"]
+        rows.append((uid, *ranzcr_labels(*state), patients[int(rng.integers(0, len(patients)))]))
     train, test = rows[:n_train], rows[n_train:]
-
-    for subdir, table in (("train", train), ("test", test)):
-        for row in table:
-            lines = sum(int(v) for v in row[1:-1])
-            pixels = _pixels(rng, 24, 24, (70 + 15 * lines,))
-            _write(public / subdir / f"{row[0]}.jpg", _encode(pixels, "JPEG"))
+    images = []
+    for row in [*train, *test]:
+        lines = sum(int(v) for v in row[1:-1])
+        images.append(encode_image(_pixels(rng, 24, 24, (70 + 15 * lines,)), "JPEG"))
     annotations: list[Row] = []
     for row in train:
         for label, value in zip(RANZCR_LABELS, row[1:-1], strict=True):
@@ -508,12 +563,7 @@ def _build_ranzcr(folder: Path) -> None:
                 points = rng.integers(0, 24, size=(int(rng.integers(2, 6)), 2))
                 data = "[" + ", ".join(f"[{x}, {y}]" for x, y in points) + "]"
                 annotations.append((row[0], label, data))
-    _write_csv(public / "train.csv", header, train)
-    _write_csv(public / "train_annotations.csv", ["StudyInstanceUID", "label", "data"], annotations)
-    _write_csv(private / "test.csv", header, test)
-    _write_csv(
-        public / "sample_submission.csv", ["StudyInstanceUID", *RANZCR_CLASSES], [(r[0], *[0] * 9) for r in test]
-    )
+    write_ranzcr(folder, train, test, images, annotations)
 
 
 # --------------------------------------------------------------------------------------------------------------------
@@ -539,128 +589,67 @@ SIIM_TRAIN_COLUMNS = (
 )
 
 
-def _crc32c_table() -> tuple[int, ...]:
-    table = []
-    for byte in range(256):
-        crc = byte
-        for _ in range(8):
-            crc = (crc >> 1) ^ 0x82F63B78 if crc & 1 else crc >> 1
-        table.append(crc)
-    return tuple(table)
-
-
-_CRC32C = _crc32c_table()
-
-
-def _masked_crc32c(data: bytes) -> int:
-    """TFRecord's checksum: CRC-32C, rotated right by 15 bits, plus a constant."""
-    crc = 0xFFFFFFFF
-    for byte in data:
-        crc = _CRC32C[(crc ^ byte) & 0xFF] ^ (crc >> 8)
-    crc ^= 0xFFFFFFFF
-    return (((crc >> 15) | (crc << 17)) + 0xA282EAD8) & 0xFFFFFFFF
-
-
-def _varint(value: int) -> bytes:
-    value &= (1 << 64) - 1  # negative int64 as ten bytes of two's complement, as protobuf does
-    out = bytearray()
-    while True:
-        low, value = value & 0x7F, value >> 7
-        if not value:
-            out.append(low)
-            return bytes(out)
-        out.append(low | 0x80)
-
-
-def _field(number: int, payload: bytes) -> bytes:
-    """A length-delimited protobuf field."""
-    return _varint(number << 3 | 2) + _varint(len(payload)) + payload
-
-
-def _tf_example(features: dict[str, bytes | int]) -> bytes:
-    """A serialized tf.train.Example: bytes as a BytesList (field 1), ints as a packed Int64List (field 3)."""
-    encoded = b""
-    for key in sorted(features):
-        value = features[key]
-        feature = _field(1, _field(1, value)) if isinstance(value, bytes) else _field(3, _field(1, _varint(value)))
-        encoded += _field(1, _field(1, key.encode()) + _field(2, feature))
-    return _field(1, encoded)
-
-
-def _tfrecord(records: Iterable[bytes]) -> bytes:
-    out = b""
-    for record in records:
-        length = struct.pack("<Q", len(record))
-        out += length + struct.pack("<I", _masked_crc32c(length)) + record + struct.pack("<I", _masked_crc32c(record))
-    return out
-
-
-def _dicom_element(group: int, element: int, vr: str, value: bytes) -> bytes:
-    """One data element in explicit-VR little endian, its value padded to an even length."""
-    if len(value) % 2:
-        value += b"\0" if vr in ("UI", "OB") else b" "
-    head = struct.pack("<HH", group, element) + vr.encode("ascii")
-    if vr in ("OB", "OW", "SQ", "UN", "UT"):
-        return head + b"\0\0" + struct.pack("<I", len(value)) + value
-    return head + struct.pack("<H", len(value)) + value
-
-
-def _dicom(jpeg: bytes, width: int, height: int, instance_uid: str, patient_id: str, sex: str | None) -> bytes:
-    """A DICOM file (VL Photographic Image, JPEG Baseline transfer syntax) whose encapsulated frame is ``jpeg``."""
-    sop_class, transfer_syntax = "1.2.840.10008.5.1.4.1.1.77.1.4", "1.2.840.10008.1.2.4.50"
-    meta = b"".join(
-        (
-            _dicom_element(0x0002, 0x0001, "OB", b"\0\1"),
-            _dicom_element(0x0002, 0x0002, "UI", sop_class.encode()),
-            _dicom_element(0x0002, 0x0003, "UI", instance_uid.encode()),
-            _dicom_element(0x0002, 0x0010, "UI", transfer_syntax.encode()),
-            _dicom_element(0x0002, 0x0012, "UI", b"2.25.1"),
+def write_siim_isic(
+    folder: Path,
+    rows: Sequence[Sequence[object]],
+    pictures: Sequence[tuple[np.ndarray, str]],
+    tfrecords: Sequence[int],
+    test_files: tuple[int, int],
+) -> None:
+    """Rows in ``SIIM_TRAIN_COLUMNS`` order, sorted by name; per row its RGB pixels and DICOM instance UID, and the
+    raw Kaggle tfrecord it sits in (0 to n-1): the rows of ``test_files`` are the test set."""
+    public, private = _dirs(folder)
+    n_files = max(tfrecords) + 1
+    is_test = [f in test_files for f in tfrecords]
+    records: dict[int, list[bytes]] = {f: [] for f in range(n_files)}
+    for i, (row, (pixels, uid)) in enumerate(zip(rows, pictures, strict=True)):
+        name, patient, sex, age, site, diagnosis, _, target = row
+        assert isinstance(name, str) and isinstance(patient, str) and isinstance(target, int)
+        height, width = pixels.shape[:2]
+        jpeg = encode_image(pixels, "JPEG")
+        subdir = "test" if is_test[i] else "train"
+        _write(public / "jpeg" / subdir / f"{name}.jpg", jpeg)
+        _write(
+            public / subdir / f"{name}.dcm",
+            dicom_bytes(jpeg, width, height, uid, patient, sex if isinstance(sex, str) else None),
         )
-    )
-    meta = _dicom_element(0x0002, 0x0000, "UL", struct.pack("<I", len(meta))) + meta
-
-    def us(value: int) -> bytes:
-        return struct.pack("<H", value)
-
-    fragment = jpeg + (b"\0" if len(jpeg) % 2 else b"")
-    pixel_data = (
-        struct.pack("<HH", 0x7FE0, 0x0010)
-        + b"OB\0\0"
-        + struct.pack("<I", 0xFFFFFFFF)  # undefined length: encapsulated frames follow
-        + struct.pack("<HHI", 0xFFFE, 0xE000, 0)  # an empty basic offset table
-        + struct.pack("<HHI", 0xFFFE, 0xE000, len(fragment))
-        + fragment
-        + struct.pack("<HHI", 0xFFFE, 0xE0DD, 0)
-    )
-    dataset = b"".join(
-        (
-            _dicom_element(0x0008, 0x0016, "UI", sop_class.encode()),
-            _dicom_element(0x0008, 0x0018, "UI", instance_uid.encode()),
-            _dicom_element(0x0008, 0x0060, "CS", b"XC"),
-            _dicom_element(0x0010, 0x0020, "LO", patient_id.encode()),
-            _dicom_element(0x0010, 0x0040, "CS", {"male": b"M", "female": b"F"}.get(sex or "", b"O")),
-            _dicom_element(0x0028, 0x0002, "US", us(3)),
-            _dicom_element(0x0028, 0x0004, "CS", b"YBR_FULL_422"),
-            _dicom_element(0x0028, 0x0006, "US", us(0)),
-            _dicom_element(0x0028, 0x0010, "US", us(height)),
-            _dicom_element(0x0028, 0x0011, "US", us(width)),
-            _dicom_element(0x0028, 0x0100, "US", us(8)),
-            _dicom_element(0x0028, 0x0101, "US", us(8)),
-            _dicom_element(0x0028, 0x0102, "US", us(7)),
-            _dicom_element(0x0028, 0x0103, "US", us(0)),
-            pixel_data,
+        # Kaggle's train tfrecords hold the image resized to a square, its name, the metadata and the target; the
+        # feature names are Kaggle's, the integer codes of the categories (-1 when missing) ours.
+        side = min(width, height)
+        square = np.asarray(Image.fromarray(pixels).resize((side, side), Image.Resampling.NEAREST))
+        records[tfrecords[i]].append(
+            tf_example(
+                {
+                    "image": encode_image(square, "JPEG"),
+                    "image_name": name.encode(),
+                    "patient_id": int(patient.removeprefix("IP_")),
+                    "sex": {"female": 0, "male": 1}.get(sex if isinstance(sex, str) else "", -1),
+                    "age_approx": int(age) if isinstance(age, float) else -1,
+                    "anatom_site_general_challenge": SIIM_SITES.index(site) if isinstance(site, str) else -1,
+                    "diagnosis": SIIM_DIAGNOSES.index(str(diagnosis)),
+                    "target": target,
+                }
+            )
         )
-    )
-    return b"\0" * 128 + b"DICM" + meta + dataset
+    renamed = {f: f"test{test_files.index(f):02d}" for f in test_files}
+    renamed |= {f: f"train{k:02d}" for k, f in enumerate(f for f in range(n_files) if f not in test_files)}
+    for f, new_name in renamed.items():
+        _write(public / "tfrecords" / f"{new_name}-2071.tfrec", tfrecord_bytes(records[f]))
+
+    train = [row for i, row in enumerate(rows) if not is_test[i]]
+    test = [row for i, row in enumerate(rows) if is_test[i]]
+    _write_csv(public / "train.csv", SIIM_TRAIN_COLUMNS, train)
+    _write_csv(public / "test.csv", SIIM_TRAIN_COLUMNS[:5], [row[:5] for row in test])
+    _write_csv(public / "sample_submission.csv", ["image_name", "target"], [(row[0], 0) for row in test])
+    _write_csv(private / "test.csv", ["image_name", "target"], [(row[0], row[7]) for row in test])
 
 
 def _build_siim_isic(folder: Path) -> None:
     rng = np.random.default_rng(1009)
-    public, private = _dirs(folder)
     per_file, n_files, test_files = 3, 8, (0, 6)  # raw train00..train07; Kaggle's train00 and train06 become the test
     count = per_file * n_files
-    names = sorted(_unique((f"ISIC_{int(v):07d}" for v in rng.integers(0, 10**7, size=4 * count)), count))
-    patients = _unique((f"IP_{int(v):07d}" for v in rng.integers(0, 10**7, size=40)), 9)
+    names = sorted(unique((f"ISIC_{int(v):07d}" for v in rng.integers(0, 10**7, size=4 * count)), count))
+    patients = unique((f"IP_{int(v):07d}" for v in rng.integers(0, 10**7, size=40)), 9)
     files = [int(v) for v in rng.permutation(np.repeat(np.arange(n_files), per_file))]  # raw tfrecord of each image
     is_test = [f in test_files for f in files]
     # Two melanomas among the test images and two among the training ones, the rest benign.
@@ -685,49 +674,11 @@ def _build_siim_isic(folder: Path) -> None:
         patient = patients[int(rng.integers(0, len(patients)))]
         rows.append([name, patient, sex, age, site, diagnosis, "malignant" if target else "benign", target])
 
-    records: dict[int, list[bytes]] = {f: [] for f in range(n_files)}
-    for i, row in enumerate(rows):
-        name, patient, sex, age, site, diagnosis, _, target = row
-        assert isinstance(name, str) and isinstance(patient, str) and isinstance(target, int)
-        colour = (90, 50, 40) if target else (170, 120, 100)
-        width, height = 24, 16
-        pixels = _pixels(rng, width, height, colour)
-        jpeg = _encode(pixels, "JPEG")
-        subdir = "test" if is_test[i] else "train"
-        uid = "2.25." + str(int.from_bytes(rng.bytes(16), "big"))
-        _write(public / "jpeg" / subdir / f"{name}.jpg", jpeg)
-        _write(
-            public / subdir / f"{name}.dcm",
-            _dicom(jpeg, width, height, uid, patient, sex if isinstance(sex, str) else None),
-        )
-        # Kaggle's train tfrecords hold the image resized to a square, its name, the metadata and the target; the
-        # feature names are Kaggle's, the integer codes of the categories (-1 when missing) ours.
-        square = np.asarray(Image.fromarray(pixels).resize((16, 16), Image.Resampling.NEAREST))
-        records[files[i]].append(
-            _tf_example(
-                {
-                    "image": _encode(square, "JPEG"),
-                    "image_name": name.encode(),
-                    "patient_id": int(patient.removeprefix("IP_")),
-                    "sex": {"female": 0, "male": 1}.get(sex if isinstance(sex, str) else "", -1),
-                    "age_approx": int(age) if isinstance(age, float) else -1,
-                    "anatom_site_general_challenge": SIIM_SITES.index(site) if isinstance(site, str) else -1,
-                    "diagnosis": SIIM_DIAGNOSES.index(str(diagnosis)),
-                    "target": target,
-                }
-            )
-        )
-    renamed = {f: f"test{test_files.index(f):02d}" for f in test_files}
-    renamed |= {f: f"train{k:02d}" for k, f in enumerate(f for f in range(n_files) if f not in test_files)}
-    for f, new_name in renamed.items():
-        _write(public / "tfrecords" / f"{new_name}-2071.tfrec", _tfrecord(records[f]))
-
-    train = [row for i, row in enumerate(rows) if not is_test[i]]
-    test = [row for i, row in enumerate(rows) if is_test[i]]
-    _write_csv(public / "train.csv", SIIM_TRAIN_COLUMNS, train)
-    _write_csv(public / "test.csv", SIIM_TRAIN_COLUMNS[:5], [row[:5] for row in test])
-    _write_csv(public / "sample_submission.csv", ["image_name", "target"], [(row[0], 0) for row in test])
-    _write_csv(private / "test.csv", ["image_name", "target"], [(row[0], row[7]) for row in test])
+    pictures = []
+    for row in rows:
+        pixels = _pixels(rng, 24, 16, (90, 50, 40) if row[7] else (170, 120, 100))
+        pictures.append((pixels, "2.25." + str(int.from_bytes(rng.bytes(16), "big"))))
+    write_siim_isic(folder, rows, pictures, files, test_files)
 
 
 # --------------------------------------------------------------------------------------------------------------------

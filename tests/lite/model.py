@@ -24,3 +24,6 @@ class LiteLayout:
     sample_submission: str  # relative to prepared/
     values: Values
     rows_sum_to_one: bool = False
+    learnable: Callable[[Path, int, int], None] | None = None
+    """``learnable(folder, rows, seed)`` writes the same layout with about ``rows`` training and ``rows // 4`` test
+    examples whose targets depend on their inputs as the competition's do, plus noise."""

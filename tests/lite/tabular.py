@@ -1,7 +1,11 @@
-"""Lite fixtures of the tabular competitions, and ``LAYOUTS`` for all 13 non-image lite competitions."""
+"""Lite fixtures of the tabular competitions, and ``LAYOUTS`` for all 13 non-image lite competitions.
+
+Each ``build_*`` draws tiny data and hands it to its ``write_*``, the layout writer that the learnable data in
+``learnable/`` shares."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -9,6 +13,8 @@ import numpy as np
 from . import audio, text
 from .files import Cell, jpeg_bytes, write, write_csv
 from .model import LiteLayout
+
+Row = Sequence[Cell]
 
 
 def _dirs(folder: Path) -> tuple[Path, Path]:
@@ -57,8 +63,20 @@ def _leaf_image(rng: np.random.Generator) -> list[list[int]]:
     return [[255 if v else 0 for v in row] for row in inside]
 
 
-def build_leaf(folder: Path) -> None:
+def write_leaf(folder: Path, train: Sequence[Row], test: Sequence[Row], images: Sequence[bytes]) -> None:
+    """Rows ``[id, species, *LEAF_FEATURES]``; ``images`` one JPEG per row, the train rows' then the test rows'."""
     public, private = _dirs(folder)
+    write_csv(public / "train.csv", ["id", "species", *LEAF_FEATURES], train)
+    write_csv(public / "test.csv", ["id", *LEAF_FEATURES], [[r[0], *r[2:]] for r in test])
+    header = ["id", *LEAF_SPECIES]
+    write_csv(private / "test.csv", header, [[r[0], *[int(r[1] == s) for s in LEAF_SPECIES]] for r in test])
+    write_csv(public / "sample_submission.csv", header, [[r[0], *[1 / len(LEAF_SPECIES)] * 99] for r in test])
+    (private / "images").mkdir(exist_ok=True)  # prepare.py makes it and leaves it empty
+    for r, image in zip([*train, *test], images, strict=True):
+        write(public / "images" / f"{r[0]}.jpg", image)
+
+
+def build_leaf(folder: Path) -> None:
     rng = np.random.default_rng(301)
     ids = [int(i) for i in rng.choice(np.arange(1, 1585), 40, replace=False)]
     species = [LEAF_SPECIES[int(s)] for s in rng.integers(0, len(LEAF_SPECIES), 40)]
@@ -68,15 +86,7 @@ def build_leaf(folder: Path) -> None:
         shape = _floats(rng, 64, 0.0002, 0.002, 8)
         texture = _floats(rng, 64, 0, 0.2, 6)
         rows.append([ident, kind, *margin, *shape, *texture])
-    train, test = rows[:30], rows[30:]
-    write_csv(public / "train.csv", ["id", "species", *LEAF_FEATURES], train)
-    write_csv(public / "test.csv", ["id", *LEAF_FEATURES], [[r[0], *r[2:]] for r in test])
-    header = ["id", *LEAF_SPECIES]
-    write_csv(private / "test.csv", header, [[r[0], *[int(r[1] == s) for s in LEAF_SPECIES]] for r in test])
-    write_csv(public / "sample_submission.csv", header, [[r[0], *[1 / len(LEAF_SPECIES)] * 99] for r in test])
-    (private / "images").mkdir(exist_ok=True)  # prepare.py makes it and leaves it empty
-    for r in rows:
-        write(public / "images" / f"{r[0]}.jpg", jpeg_bytes(_leaf_image(rng)))
+    write_leaf(folder, rows[:30], rows[30:], [jpeg_bytes(_leaf_image(rng)) for _ in rows])
 
 
 # --- new-york-city-taxi-fare-prediction ----------------------------------------------------------------------------
@@ -98,8 +108,17 @@ TAXI_RTF = (
 )
 
 
-def build_taxi(folder: Path) -> None:
+def write_taxi(folder: Path, train: Sequence[Row], test: Sequence[Row]) -> None:
+    """Rows in ``TAXI_COLUMNS`` order."""
     public, private = _dirs(folder)
+    write_csv(public / "labels.csv", TAXI_COLUMNS, train)
+    write_csv(public / "test.csv", [c for c in TAXI_COLUMNS if c != "fare_amount"], [[r[0], *r[2:]] for r in test])
+    write_csv(public / "sample_submission.csv", ["key", "fare_amount"], [[r[0], 11.35] for r in test])
+    write_csv(private / "test.csv", TAXI_COLUMNS, test)
+    write(public / "GCP-Coupons-Instructions.rtf", TAXI_RTF)
+
+
+def build_taxi(folder: Path) -> None:
     rng = np.random.default_rng(302)
     rows: list[list[Cell]] = []
     for k in range(40):
@@ -110,12 +129,7 @@ def build_taxi(folder: Path) -> None:
         x1, y1 = round(x0 + float(rng.uniform(-0.03, 0.03)), 6), round(y0 + float(rng.uniform(-0.03, 0.03)), 6)
         fare = round(2.5 + 0.5 * int(rng.integers(1, 60)), 2)
         rows.append([f"{when}.{k % 9 + 1:07d}", fare, f"{when} UTC", x0, y0, x1, y1, int(rng.integers(1, 7))])
-    train, test = rows[:30], rows[30:]
-    write_csv(public / "labels.csv", TAXI_COLUMNS, train)
-    write_csv(public / "test.csv", [c for c in TAXI_COLUMNS if c != "fare_amount"], [[r[0], *r[2:]] for r in test])
-    write_csv(public / "sample_submission.csv", ["key", "fare_amount"], [[r[0], 11.35] for r in test])
-    write_csv(private / "test.csv", TAXI_COLUMNS, test)
-    write(public / "GCP-Coupons-Instructions.rtf", TAXI_RTF)
+    write_taxi(folder, rows[:30], rows[30:])
 
 
 # --- nomad2018-predict-transparent-conductors ----------------------------------------------------------------------
@@ -153,34 +167,42 @@ def _nomad_row(rng: np.random.Generator, ident: int) -> list[Cell]:
     return [ident, spacegroup, atoms, al / 8, ga / 8, (8 - al - ga) / 8, *lattice, *angles, *energies]
 
 
-def _geometry(rng: np.random.Generator, row: list[Cell]) -> str:
+def geometry_xyz(lattice: Sequence[float], atoms: Sequence[tuple[Sequence[float], str]]) -> str:
+    """A geometry.xyz as ASE writes it: orthogonal lattice vectors of the given lengths, then each atom's position."""
     lines = ["#=======================================================", "#Created using the Atomic Simulation "
              "Environment (ASE)", "#======================================================="]  # fmt: skip
     for axis in range(3):
         vector = [0.0, 0.0, 0.0]
-        vector[axis] = float(row[6 + axis])  # type: ignore[arg-type]
+        vector[axis] = float(lattice[axis])
         lines.append("lattice_vector " + " ".join(f"{v:.16f}" for v in vector) + " ")
-    atoms = int(row[2])  # type: ignore[arg-type]
-    metals = int(atoms * 2 / 5)
-    for k in range(atoms):
-        position = " ".join(f"{v:.16f}" for v in rng.uniform(0, 10, 3))
-        element = ("Al", "Ga", "In")[k % 3] if k < metals else "O"
-        lines.append(f"atom {position} {element}")
+    lines.extend("atom " + " ".join(f"{v:.16f}" for v in position) + f" {element}" for position, element in atoms)
     return "\n".join(lines) + "\n"
 
 
-def build_nomad(folder: Path) -> None:
+def _geometry(rng: np.random.Generator, row: Row) -> str:
+    atoms = int(row[2])  # type: ignore[arg-type]
+    metals = int(atoms * 2 / 5)
+    placed = [(rng.uniform(0, 10, 3), ("Al", "Ga", "In")[k % 3] if k < metals else "O") for k in range(atoms)]
+    return geometry_xyz([float(v) for v in row[6:9]], placed)  # type: ignore[arg-type]
+
+
+def write_nomad(folder: Path, train: Sequence[Row], test: Sequence[Row], geometries: Sequence[str]) -> None:
+    """Rows in ``NOMAD_COLUMNS`` order; ``geometries`` one geometry.xyz per row, the train rows' then the test rows'."""
     public, private = _dirs(folder)
-    rng = np.random.default_rng(303)
-    train = [_nomad_row(rng, i) for i in range(1, 21)]
-    test = [_nomad_row(rng, i) for i in range(1, 9)]
     write_csv(public / "train.csv", NOMAD_COLUMNS, train)
     write_csv(private / "test.csv", NOMAD_COLUMNS, test)
     write_csv(public / "test.csv", NOMAD_COLUMNS[:-2], [r[:-2] for r in test])
-    for split, rows in (("train", train), ("test", test)):
-        for row in rows:
-            write(public / split / str(row[0]) / "geometry.xyz", _geometry(rng, row))
+    splits = [("train", row) for row in train] + [("test", row) for row in test]
+    for (split, row), geometry in zip(splits, geometries, strict=True):
+        write(public / split / str(row[0]) / "geometry.xyz", geometry)
     write_csv(public / "sample_submission.csv", ["id", *NOMAD_TARGETS], [[r[0], 0.1779, 1.8892] for r in test])
+
+
+def build_nomad(folder: Path) -> None:
+    rng = np.random.default_rng(303)
+    train = [_nomad_row(rng, i) for i in range(1, 21)]
+    test = [_nomad_row(rng, i) for i in range(1, 9)]
+    write_nomad(folder, train, test, [_geometry(rng, row) for row in [*train, *test]])
 
 
 # --- tabular-playground-series-dec-2021 ----------------------------------------------------------------------------
@@ -203,8 +225,16 @@ DEC_COLUMNS = (
 )
 
 
-def build_tps_dec(folder: Path) -> None:
+def write_tps_dec(folder: Path, train: Sequence[Row], test: Sequence[Row]) -> None:
+    """Rows in ``DEC_COLUMNS`` order."""
     public, private = _dirs(folder)
+    write_csv(public / "train.csv", DEC_COLUMNS, train)
+    write_csv(private / "test.csv", DEC_COLUMNS, test)
+    write_csv(public / "test.csv", DEC_COLUMNS[:-1], [r[:-1] for r in test])
+    write_csv(public / "sample_submission.csv", ["Id", "Cover_Type"], [[r[0], 2] for r in test])
+
+
+def build_tps_dec(folder: Path) -> None:
     rng = np.random.default_rng(304)
     ids = [int(i) for i in rng.choice(4_000_000, 40, replace=False)]
     covers = [1, 2, 2, 3, 2, 1, 7, 2, 6, 1]  # the test set's, then random ones for train
@@ -217,11 +247,7 @@ def build_tps_dec(folder: Path) -> None:
         soil = [int(rng.random() < 0.05) for _ in range(40)]
         cover = covers[k - 30] if k >= 30 else int(rng.choice([1, 2, 2, 2, 3, 7]))
         rows.append([ident, *measures, *wilderness, *soil, cover])
-    train, test = rows[:30], rows[30:]
-    write_csv(public / "train.csv", DEC_COLUMNS, train)
-    write_csv(private / "test.csv", DEC_COLUMNS, test)
-    write_csv(public / "test.csv", DEC_COLUMNS[:-1], [r[:-1] for r in test])
-    write_csv(public / "sample_submission.csv", ["Id", "Cover_Type"], [[r[0], 2] for r in test])
+    write_tps_dec(folder, rows[:30], rows[30:])
 
 
 # --- tabular-playground-series-may-2022 ----------------------------------------------------------------------------
@@ -230,8 +256,17 @@ def build_tps_dec(folder: Path) -> None:
 MAY_COLUMNS = ("id", *(f"f_{i:02d}" for i in range(31)), "target")
 
 
-def build_tps_may(folder: Path) -> None:
+def write_tps_may(folder: Path, train: Sequence[Row], test: Sequence[Row]) -> None:
+    """Rows in ``MAY_COLUMNS`` order, ids numbered on from train into test."""
     public, private = _dirs(folder)
+    write_csv(public / "train.csv", MAY_COLUMNS, train)
+    write_csv(private / "test.csv", MAY_COLUMNS, test)
+    write_csv(public / "test.csv", MAY_COLUMNS[:-1], [r[:-1] for r in test])
+    write_csv(private / "gold_submission.csv", ["id", "target"], [[r[0], r[-1]] for r in test])
+    write_csv(public / "sample_submission.csv", ["id", "target"], [[r[0], 0.5] for r in test])
+
+
+def build_tps_may(folder: Path) -> None:
     rng = np.random.default_rng(305)
     rows = []
     for ident in range(40):
@@ -244,12 +279,7 @@ def build_tps_may(folder: Path) -> None:
         rows.append(
             [ident, *first, *counts, *middle, letters, last, int(rng.integers(0, 2)), int(rng.integers(0, 3)), target]
         )
-    train, test = rows[:30], rows[30:]
-    write_csv(public / "train.csv", MAY_COLUMNS, train)
-    write_csv(private / "test.csv", MAY_COLUMNS, test)
-    write_csv(public / "test.csv", MAY_COLUMNS[:-1], [r[:-1] for r in test])
-    write_csv(private / "gold_submission.csv", ["id", "target"], [[r[0], r[-1]] for r in test])
-    write_csv(public / "sample_submission.csv", ["id", "target"], [[r[0], 0.5] for r in test])
+    write_tps_may(folder, rows[:30], rows[30:])
 
 
 TABULAR_LAYOUTS: tuple[LiteLayout, ...] = (

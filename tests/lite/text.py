@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -36,7 +37,10 @@ def _dirs(folder: Path) -> tuple[Path, Path]:
 INSULTS = ("you are a complete idiot", "what a moron", "shut up you fool", "only a loser would say that")
 
 
-def _insult_rows(rng: np.random.Generator, count: int, start: int) -> list[tuple[int, str, str]]:
+InsultRow = tuple[int, str, str]
+
+
+def _insult_rows(rng: np.random.Generator, count: int, start: int) -> list[InsultRow]:
     rows = []
     for i in range(count):
         insult = int(rng.random() < 0.35) if i > 1 else i  # rows 0 and 1 give both classes
@@ -49,11 +53,9 @@ def _insult_rows(rng: np.random.Generator, count: int, start: int) -> list[tuple
     return rows
 
 
-def build_insults(folder: Path) -> None:
+def write_insults(folder: Path, train: Sequence[InsultRow], test: Sequence[InsultRow]) -> None:
+    """Rows ``(Insult, Date, Comment)``, the comment as the raw file holds it (quoted, escapes literal)."""
     public, private = _dirs(folder)
-    rng = np.random.default_rng(101)
-    train = _insult_rows(rng, 20, 0)
-    test = _insult_rows(rng, 16, 100)
     write_csv(public / "train.csv", ["Insult", "Date", "Comment"], train)
     usage = ["PublicTest" if i % 3 else "PrivateTest" for i in range(len(test))]
     write_csv(private / "test.csv", ["Insult", "Date", "Comment", "Usage"], [(*r, u) for r, u in zip(test, usage)])
@@ -62,36 +64,48 @@ def build_insults(folder: Path) -> None:
     write_csv(public / "sample_submission_null.csv", ["Insult", "Date", "Comment"], [(0, d, c) for _, d, c in test])
 
 
+def build_insults(folder: Path) -> None:
+    rng = np.random.default_rng(101)
+    train = _insult_rows(rng, 20, 0)
+    test = _insult_rows(rng, 16, 100)
+    write_insults(folder, train, test)
+
+
 # --- jigsaw-toxic-comment-classification-challenge -----------------------------------------------------------------
 # The answers are Kaggle's test_labels.csv as is: rows that were never scored carry -1 in every class.
 
 JIGSAW_CLASSES = ("toxic", "severe_toxic", "obscene", "threat", "insult", "identity_hate")
 
 
-def _hex_ids(rng: np.random.Generator, count: int) -> list[str]:
+def hex_ids(rng: np.random.Generator, count: int) -> list[str]:
     return sorted(rng.bytes(8).hex() for _ in range(count))
 
 
-def build_jigsaw(folder: Path) -> None:
+def write_jigsaw(folder: Path, train: Sequence[Sequence[Cell]], test: Sequence[Sequence[Cell]]) -> None:
+    """Rows ``(id, comment_text, *JIGSAW_CLASSES)``; a test row that is never scored has -1 in every class."""
     public, private = _dirs(folder)
+    write_csv(public / "train.csv", ["id", "comment_text", *JIGSAW_CLASSES], train)
+    write_csv(public / "test.csv", ["id", "comment_text"], [r[:2] for r in test])
+    write_csv(public / "sample_submission.csv", ["id", *JIGSAW_CLASSES], [(r[0], *[0.5] * 6) for r in test])
+    write_csv(private / "test.csv", ["id", *JIGSAW_CLASSES], [(r[0], *r[2:]) for r in test])
+
+
+def build_jigsaw(folder: Path) -> None:
     rng = np.random.default_rng(102)
-    train_ids, test_ids = _hex_ids(rng, 18), _hex_ids(rng, 20)
-    header = ["id", "comment_text", *JIGSAW_CLASSES]
+    train_ids, test_ids = hex_ids(rng, 18), hex_ids(rng, 20)
     train = []
     for i, ident in enumerate(train_ids):
         labels = [int((i + j) % 5 == 0) for j in range(len(JIGSAW_CLASSES))]
         text = _sentence(rng) + ("\n\n" + _sentence(rng) if i % 4 == 1 else "") + (' "quoted"' if i % 6 == 2 else "")
         train.append((ident, text, *labels))
-    write_csv(public / "train.csv", header, train)
-    write_csv(public / "test.csv", ["id", "comment_text"], [(i, _sentence(rng)) for i in test_ids])
-    write_csv(public / "sample_submission.csv", ["id", *JIGSAW_CLASSES], [(i, *[0.5] * 6) for i in test_ids])
-    answers = []
-    for i, ident in enumerate(test_ids):
+    texts = [_sentence(rng) for _ in test_ids]
+    test = []
+    for i, (ident, text) in enumerate(zip(test_ids, texts, strict=True)):
         if i % 4 == 3:  # not scored
-            answers.append((ident, *[-1] * 6))
+            test.append((ident, text, *[-1] * 6))
         else:
-            answers.append((ident, *[int((i + 2 * j) % 3 == 0) for j in range(len(JIGSAW_CLASSES))]))
-    write_csv(private / "test.csv", ["id", *JIGSAW_CLASSES], answers)
+            test.append((ident, text, *[int((i + 2 * j) % 3 == 0) for j in range(len(JIGSAW_CLASSES))]))
+    write_jigsaw(folder, train, test)
 
 
 # --- spooky-author-identification ----------------------------------------------------------------------------------
@@ -100,20 +114,24 @@ SPOOKY_CLASSES = ("EAP", "HPL", "MWS")
 SPOOKY_SAMPLE = (0.403493538995863, 0.287808366106543, 0.308698094897594)
 
 
-def build_spooky(folder: Path) -> None:
+def write_spooky(folder: Path, train: Sequence[tuple[str, str, str]], test: Sequence[tuple[str, str, str]]) -> None:
+    """Rows ``(id, text, author)``."""
     public, private = _dirs(folder)
+    write_csv(public / "train.csv", ["id", "text", "author"], train)
+    write_csv(public / "test.csv", ["id", "text"], [(i, t) for i, t, _ in test])
+    write_csv(public / "sample_submission.csv", ["id", *SPOOKY_CLASSES], [(i, *SPOOKY_SAMPLE) for i, _, _ in test])
+    one_hot = [(i, *[int(a == c) for c in SPOOKY_CLASSES]) for i, _, a in test]
+    write_csv(private / "test.csv", ["id", *SPOOKY_CLASSES], one_hot)
+
+
+def build_spooky(folder: Path) -> None:
     rng = np.random.default_rng(103)
     numbers = rng.choice(np.arange(10000, 28000), size=40, replace=False)
     rows = []
     for k, number in enumerate(numbers):
         text = _sentence(rng, 6, 16) + (', "said he," ' + _sentence(rng) if k % 7 == 1 else "") + "."
         rows.append((f"id{int(number):05d}", text, SPOOKY_CLASSES[k % 3]))
-    train, test = rows[:30], rows[30:]
-    write_csv(public / "train.csv", ["id", "text", "author"], train)
-    write_csv(public / "test.csv", ["id", "text"], [(i, t) for i, t, _ in test])
-    write_csv(public / "sample_submission.csv", ["id", *SPOOKY_CLASSES], [(i, *SPOOKY_SAMPLE) for i, _, _ in test])
-    one_hot = [(i, *[int(a == c) for c in SPOOKY_CLASSES]) for i, _, a in test]
-    write_csv(private / "test.csv", ["id", *SPOOKY_CLASSES], one_hot)
+    write_spooky(folder, rows[:30], rows[30:])
 
 
 # --- random-acts-of-pizza ------------------------------------------------------------------------------------------
@@ -140,7 +158,7 @@ PIZZA_TEST_FIELDS = (
 )
 
 
-def _base36(number: int) -> str:
+def base36(number: int) -> str:
     digits = ""
     while number:
         number, digit = divmod(number, 36)
@@ -159,7 +177,7 @@ def _pizza_request(rng: np.random.Generator, k: int) -> dict[str, object]:
         "number_of_downvotes_of_request_at_retrieval": int(rng.integers(0, 5)),
         "number_of_upvotes_of_request_at_retrieval": int(rng.integers(0, 20)),
         "post_was_edited": float(stamp + 3600) if k % 7 == 4 else False,
-        "request_id": "t3_" + _base36(int(rng.integers(36**4, 36**5))),
+        "request_id": "t3_" + base36(int(rng.integers(36**4, 36**5))),
         "request_number_of_comments_at_retrieval": int(rng.integers(0, 10)),
         "request_text": _sentence(rng, 8, 20) + ("\nEDIT: thanks!" if received else ""),
         "request_text_edit_aware": _sentence(rng, 8, 20),
@@ -190,11 +208,9 @@ def _pizza_request(rng: np.random.Generator, k: int) -> dict[str, object]:
     }
 
 
-def build_pizza(folder: Path) -> None:
+def write_pizza(folder: Path, train: Sequence[dict[str, object]], test: Sequence[dict[str, object]]) -> None:
+    """Requests with every field of Kaggle's train.json; the public test.json keeps ``PIZZA_TEST_FIELDS``."""
     public, private = _dirs(folder)
-    rng = np.random.default_rng(104)
-    requests = [_pizza_request(rng, k) for k in range(36)]
-    train, test = requests[:24], requests[24:]
     test_public = [{field: r[field] for field in PIZZA_TEST_FIELDS} for r in test]
     train_json, test_json = json.dumps(train, indent=4).encode(), json.dumps(test_public, indent=4).encode()
     write(public / "train.json", train_json)
@@ -206,6 +222,12 @@ def build_pizza(folder: Path) -> None:
     header = ["request_id", "requester_received_pizza"]
     write_csv(private / "test.csv", header, answers)
     write_csv(public / "sampleSubmission.csv", header, [(i, 0) for i, _ in answers])
+
+
+def build_pizza(folder: Path) -> None:
+    rng = np.random.default_rng(104)
+    requests = [_pizza_request(rng, k) for k in range(36)]
+    write_pizza(folder, requests[:24], requests[24:])
 
 
 # --- text-normalization-challenge-{english,russian}-language -------------------------------------------------------
@@ -249,12 +271,11 @@ def _sentences(text: str) -> list[list[Token]]:
     return [[_token(spec) for spec in line.split("|")] for line in text.strip().splitlines()]
 
 
-def _build_text_normalization(folder: Path, prefix: str, text: str) -> None:
+def write_text_normalization(
+    folder: Path, prefix: str, train_sentences: Sequence[Sequence[Token]], test_sentences: Sequence[Sequence[Token]]
+) -> None:
+    """Sentences of ``(class, before, after)`` tokens; ``prefix`` is the language's ("en", "ru")."""
     public, private = _dirs(folder)
-    sentences = _sentences(text)
-    test_at = {1, 4, len(sentences) - 1}  # sentences split off for the test set, the rest train
-    train_sentences = [s for k, s in enumerate(sentences) if k not in test_at]
-    test_sentences = [s for k, s in enumerate(sentences) if k in test_at]
     train: list[list[Cell]] = [
         [sid, tid, cls, before, after]
         for sid, tokens in enumerate(train_sentences)
@@ -275,6 +296,14 @@ def _build_text_normalization(folder: Path, prefix: str, text: str) -> None:
     }
     for name, data in zipped.items():
         write(public / f"{name}.zip", zip_bytes([(name, data)], deflate=False))
+
+
+def _build_text_normalization(folder: Path, prefix: str, text: str) -> None:
+    sentences = _sentences(text)
+    test_at = {1, 4, len(sentences) - 1}  # sentences split off for the test set, the rest train
+    train_sentences = [s for k, s in enumerate(sentences) if k not in test_at]
+    test_sentences = [s for k, s in enumerate(sentences) if k in test_at]
+    write_text_normalization(folder, prefix, train_sentences, test_sentences)
 
 
 def build_text_normalization_english(folder: Path) -> None:
