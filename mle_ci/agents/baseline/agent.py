@@ -20,7 +20,7 @@ from mle_ci.agents.baseline.data import Dataset, build_dataset
 from mle_ci.agents.baseline.deadline import StopSignal, decide_fold
 from mle_ci.agents.baseline.layout import LayoutError, sample_submission
 from mle_ci.agents.baseline.metrics import classification_score, fold_indices, multilabel_score, regression_score
-from mle_ci.agents.baseline.models import IMAGE_CANDIDATES, TABULAR_CANDIDATES, build_model
+from mle_ci.agents.baseline.models import IMAGE_CANDIDATES, TABULAR_CANDIDATES, TEXT_CANDIDATES, build_model
 from mle_ci.agents.baseline.options import AgentOptions, OptionsError, load_options
 from mle_ci.agents.baseline.reading import read_competition
 from mle_ci.agents.baseline.selection import CandidateFit, Candidates
@@ -59,21 +59,30 @@ def batch_size(planned: int | None, rows: int, *, cuda: bool) -> int:
     return max(2, min(batch, cap))
 
 
+TEXT_BATCH = 256
+"""Rows per step of a text model: each step updates the whole n-gram table, so fewer, larger steps."""
+TEXT_LR = 2e-2
+"""A linear model over sparse TF-IDF rows wants larger steps than an MLP on standardised features."""
+
+
 def _config(options: AgentOptions, task: Task, rows: int) -> TrainConfig:
     device = _device(options)
     cuda = device.type == "cuda"
+    text = bool(task.text_columns)
+    planned = max(options.batch_size or 0, TEXT_BATCH) if text else options.batch_size
     return TrainConfig(
         device=device,
-        batch_size=batch_size(options.batch_size, rows, cuda=cuda),
+        batch_size=batch_size(planned, rows, cuda=cuda),
         amp=_amp(options, device),
         num_workers=options.num_workers if options.num_workers is not None else min(4, (os.cpu_count() or 1) - 1),
         max_epochs=options.max_epochs or DEFAULT_MAX_EPOCHS,
         patience=options.patience,
         # Measured on the demo data: regression on a few hundred rows wants smaller steps than classification.
-        lr=1e-3 if task.kind is Kind.REGRESSION else 3e-3,
+        lr=TEXT_LR if text else 1e-3 if task.kind is Kind.REGRESSION else 3e-3,
         weight_decay=1e-2 if task.images else 5e-2,
         margin=options.margin,
         images=task.images,
+        text=text,
     )
 
 
@@ -129,7 +138,10 @@ def _describe(task: Task, dataset: Dataset, config: TrainConfig) -> str:
     inputs = (
         "images " + "×".join(map(str, dataset.x_train.shape[1:]))
         if task.images
-        else (f"{dataset.x_train.shape[1]} encoded features from {len(task.feature_columns)} columns")
+        else (
+            f"{dataset.x_train.shape[1] - dataset.text_width} encoded features from {len(task.feature_columns)} columns"
+            + (f", n-grams of {', '.join(task.text_columns)}" if task.text_columns else "")
+        )
     )
     return (
         f"task: {task.kind.value} of {', '.join(task.target_columns)} (id {task.id_column}), metric {task.metric} "
@@ -160,7 +172,7 @@ def _fit_fold(
         dataset.outputs,
         images=task.images,
         regression=dataset.y_class is None,
-        **_image_stats(dataset) if task.images else {"candidate": candidate},
+        **_image_stats(dataset) if task.images else {"candidate": candidate, "text_width": dataset.text_width},
     )
     outcome = train_fold(
         model,
@@ -183,7 +195,9 @@ def _fit_fold(
 
 def candidate_names(task: Task) -> tuple[str, ...]:
     """The models each fold trains for this task, the default first."""
-    return tuple(IMAGE_CANDIDATES if task.images else TABULAR_CANDIDATES)
+    if task.images:
+        return tuple(IMAGE_CANDIDATES)
+    return tuple(TEXT_CANDIDATES if task.text_columns else TABULAR_CANDIDATES)
 
 
 def fit_fold_models(

@@ -15,6 +15,7 @@ from numpy.typing import NDArray
 from mle_ci.agents.baseline.metrics import LOG_TARGET_METRICS
 from mle_ci.agents.baseline.tables import Table, is_missing, numeric, parse_float
 from mle_ci.agents.baseline.task import Competition, Kind, Task, TaskError
+from mle_ci.agents.baseline.text import TextEncoder
 
 MAX_CATEGORIES = 30
 """One-hot columns per categorical feature: the most frequent values; rarer ones share the all-zero code."""
@@ -95,8 +96,9 @@ def _category(cell: str) -> str:
     return "" if is_missing(cell) else cell.strip()
 
 
-def fit_coders(train: Table, test: Table, columns: tuple[str, ...]) -> list[Coder]:
-    """One coder per feature column, fitted on train.csv (test.csv only tells whether values go missing)."""
+def fit_coders(train: Table, test: Table, columns: tuple[str, ...], *, required: bool = True) -> list[Coder]:
+    """One coder per feature column, fitted on train.csv (test.csv only tells whether values go missing);
+    ``required`` False allows none (the text columns carry the information)."""
     coders: list[Coder] = []
     for name in columns:
         cells = train.column(name)
@@ -110,13 +112,15 @@ def fit_coders(train: Table, test: Table, columns: tuple[str, ...]) -> list[Code
             ranked = sorted(counts, key=lambda value: (-counts[value], value))[:MAX_CATEGORIES]
             if len(ranked) > 1:
                 coders.append(CategoricalCoder(name, tuple(ranked)))
-    if not coders:
+    if not coders and required:
         raise TaskError("no feature column carries information (every one is constant)")
     return coders
 
 
 def encode_table(table: Table, coders: list[Coder]) -> NDArray[np.float32]:
     """The feature matrix of a table (rows × encoded width)."""
+    if not coders:
+        return np.zeros((table.rows, 0), dtype=np.float32)
     return np.concatenate([coder.encode(table.column(coder.name)) for coder in coders], axis=1)
 
 
@@ -197,6 +201,8 @@ class Dataset:
     test_ids: tuple[str, ...]
     outputs: int
     dropped: int
+    text_width: int = 0
+    """The last columns of ``x`` that are an encoded text block (hashed n-gram slots, then weights)."""
 
     @property
     def multilabel(self) -> bool:
@@ -237,6 +243,7 @@ def build_dataset(
     test_ids = tuple(c.strip() for c in test.column(task.id_column))
     x_train: NDArray[np.float32] | NDArray[np.uint8]
     x_test: NDArray[np.float32] | NDArray[np.uint8]
+    text_width = 0
     if task.images:
         if not train_ids:
             raise TaskError(f"train.csv has no {task.id_column} column naming its images")
@@ -249,10 +256,18 @@ def build_dataset(
             raise InterruptedError("stopped while loading images")
         x_test = load_images([competition.images[value] for value in test_ids], shape, threads=threads)
     else:
-        coders = fit_coders(train, test, task.feature_columns)
+        coders = fit_coders(train, test, task.feature_columns, required=not task.text_columns)
         rows = np.flatnonzero(keep)
         x_train = encode_table(train, coders)[rows]
         x_test = encode_table(test, coders)
+        if task.text_columns:
+            # the idf is fitted on the rows that train, never on the test rows
+            encoder = TextEncoder.fit([[train.column(c)[i] for i in rows] for c in task.text_columns])
+            x_train = np.hstack(
+                [x_train, encoder.encode([[train.column(c)[i] for i in rows] for c in task.text_columns])]
+            )
+            x_test = np.hstack([x_test, encoder.encode([test.column(c) for c in task.text_columns])])
+            text_width = encoder.width
     if len(rows) < 2:
         raise TaskError(f"only {len(rows)} usable training row(s)")
     scaler = None
@@ -271,4 +286,5 @@ def build_dataset(
         test_ids=test_ids,
         outputs=len(task.classes) if task.kind.classification else len(task.source_columns),
         dropped=int(len(keep) - len(rows)),
+        text_width=text_width,
     )

@@ -5,6 +5,8 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
+from mle_ci.agents.baseline.text import TextNet
+
 
 class TabularNet(nn.Module):
     """A linear model plus an MLP's correction: on small or nearly linear data the linear part carries the fit.
@@ -135,6 +137,12 @@ REGRESSION_DROPOUT = 0.5
 """Regression targets are noisier than labels: more dropout keeps the MLP's correction to the linear part small."""
 
 
+TEXT_CANDIDATES: dict[str, tuple[int, int]] = {"text-linear": (0, 20), "text-mlp": (64, 16)}
+"""Rows with free text train two models on its n-grams: (hidden width, hashed slots as a power of two). A linear
+model (logistic or ridge regression on TF-IDF, the features beside it linear too) over the encoder's 2**20 slots,
+and an MLP head over the slots folded to 2**16, whose 64-wide table would cost 64 times more per step at 2**20."""
+
+
 def build_model(
     x: torch.Size,
     outputs: int,
@@ -144,13 +152,20 @@ def build_model(
     mean: Tensor | None = None,
     std: Tensor | None = None,
     candidate: str = "mlp",
+    text_width: int = 0,
 ) -> nn.Module:
-    """The network for inputs of shape ``x`` (one row, without the batch dimension); tables: of a named candidate."""
+    """The network for inputs of shape ``x`` (one row, without the batch dimension); tables: of a named candidate;
+    rows ending in a text block of ``text_width`` values: a text model."""
     if images:
         channels, height, width = x
         assert mean is not None
         assert std is not None
         return ConvNet(channels, height, width, outputs, mean=mean, std=std)
+    if candidate in TEXT_CANDIDATES:
+        if not text_width:
+            raise ValueError(f"{candidate!r} needs rows with a text block")
+        hidden, buckets = TEXT_CANDIDATES[candidate]
+        return TextNet(x[0] - text_width, outputs, buckets=buckets, length=text_width // 2, hidden=hidden)
     if candidate not in TABULAR_CANDIDATES:
         raise ValueError(f"{candidate!r} is not a tabular model (known: {', '.join(TABULAR_CANDIDATES)})")
     return TabularEnsemble(

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from mle_ci.agents.baseline.metrics import HIGHER_IS_BETTER, REGRESSION_METRICS, canonical_metric
 from mle_ci.agents.baseline.tables import Table, is_missing, numeric, parse_float, sort_labels
+from mle_ci.agents.baseline.text import is_free_text
 
 IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp"})
 
@@ -83,6 +84,8 @@ class Task:
     feature_columns: tuple[str, ...]
     images: bool
     notes: tuple[str, ...] = ()
+    text_columns: tuple[str, ...] = ()
+    """Free-text columns (among the features, or the id itself when it is the text), learned as n-grams."""
 
 
 def image_index(folder: Path) -> dict[str, Path]:
@@ -292,7 +295,10 @@ def infer_task(
         notes.append(f"images named by the ids too, but {len(features)} feature columns are learned from instead")
     elif images and features:
         notes.append(f"images learned from; the {len(features)} feature columns beside them are not used")
-    if not images and not features:
+    texts = () if images else _text_columns(train, features, id_column)
+    if texts:
+        notes.append(f"free text in {', '.join(texts)}: word and character n-grams (TF-IDF)")
+    if not images and not features and not texts:
         raise TaskError("test.csv has no feature column shared with train.csv and no images named by its ids")
     return Task(
         id_column=id_column,
@@ -303,10 +309,17 @@ def infer_task(
         classes=classes,
         metric=chosen,
         higher_is_better=direction,
-        feature_columns=() if images else features,
+        feature_columns=() if images else tuple(name for name in features if name not in texts),
         images=images,
         notes=tuple(notes),
+        text_columns=texts,
     )
+
+
+def _text_columns(train: Table, features: tuple[str, ...], id_column: str) -> tuple[str, ...]:
+    """The features that hold free text, and the id when it is the text itself (a comment keyed by its words)."""
+    candidates = features + ((id_column,) if id_column in train.header else ())
+    return tuple(name for name in candidates if is_free_text(train.column(name)))
 
 
 @dataclass(frozen=True)

@@ -45,6 +45,8 @@ class TrainConfig:
     weight_decay: float
     margin: float
     images: bool
+    text: bool = False
+    """Rows end in a text block: an epoch is one pass, as for images (each step updates a large n-gram table)."""
 
 
 @dataclass
@@ -246,7 +248,7 @@ def train_fold(
     optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
     scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, factor=0.5, patience=1)
     loader = _loader(x, y, train_rows, config, seed)
-    min_steps = 1 if config.images else MIN_STEPS_PER_EPOCH
+    min_steps = 1 if config.images or config.text else MIN_STEPS_PER_EPOCH
     trainer = _Trainer(
         model=model,
         optimizer=optimizer,

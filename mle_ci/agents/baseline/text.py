@@ -1,0 +1,253 @@
+"""Free-text columns: telling them apart from ids and categories, and hashed TF-IDF n-grams per document.
+
+A document becomes a fixed-width float32 row, so text travels in the same dense matrix as the tabular features:
+its ``length`` highest-weighted n-gram slots, then their weights (:class:`TextEncoder`). :class:`TextNet` reads
+rows of dense features followed by such a block.
+"""
+
+from __future__ import annotations
+
+import re
+import statistics
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+from numpy.typing import NDArray
+from torch import Tensor, nn
+
+from mle_ci.agents.baseline.tables import is_missing, numeric
+
+BUCKETS = 20
+"""Hashed n-gram slots are ``2**BUCKETS``: a text competition's word 1-2-grams and character 2-5-grams (a few
+hundred thousand to a few million distinct) mostly keep a slot of their own, and a linear model over them is
+2**20 weights per output. Slot indices travel as float32, exact below 2**24, so at most 24."""
+
+LENGTH = 384
+"""N-grams kept per document (the row holds twice as many floats: slots, then weights). A 25-word sentence has
+about 450 distinct n-grams and keeps 99% of its squared TF-IDF weight; a 60-word comment about 900 and keeps ~90%,
+the dropped ones being the common character n-grams of lowest weight (bench/text_model.py prints the share kept).
+Twice as many cost twice the memory per row (3 KiB at 384) for a few points of weight kept on long documents."""
+
+MIN_DISTINCT = 10
+"""A free-text column has at least this many distinct values: a few sentences repeated are categories."""
+
+MIN_DISTINCT_SHARE = 0.5
+"""... and most of its values are distinct (a categorical column repeats a handful of values)."""
+
+MIN_MEAN_WORDS = 3.0
+"""A column whose cells hold at least this many words on average is text, however short its words."""
+
+MIN_MEDIAN_CHARS = 20
+"""A column of long cells (by median) is text when they hold two words or more on average: ids of this length
+(hex digests, UUIDs) are a single token."""
+
+CHUNK = 2048
+"""Documents hashed at once: bounds the n-gram arrays (a few thousand entries per long document) in memory."""
+
+HIDDEN_BIAS = 0.1
+"""The MLP head's hidden units start this far above zero: with zero slot vectors, ReLU passes gradients from the
+first step on."""
+
+_ANALYZERS: tuple[tuple[str, tuple[int, int]], ...] = (("word", (1, 2)), ("char_wb", (2, 5)))
+"""Word 1-2-grams and character 2-5-grams inside word boundaries, as the TF-IDF + logistic regression reference."""
+
+_BLOCK_STEP = 0x9E3779B1
+"""Odd constant (2**32 / golden ratio) that spreads the analyzers' and columns' slots apart (see ``_entries``)."""
+
+_WORD = re.compile(r"\S*[^\W\d_]\S*")
+"""A word: a whitespace-separated token holding a letter (numbers and punctuation alone are not words)."""
+
+
+def is_free_text(cells: list[str]) -> bool:
+    """Whether a column holds free text: mostly distinct values with words in them, not ids, numbers or categories."""
+    present = [cell.strip() for cell in cells if not is_missing(cell)]
+    if not present or numeric(present):
+        return False
+    distinct = len(set(present))
+    if distinct < MIN_DISTINCT or distinct < MIN_DISTINCT_SHARE * len(present):
+        return False
+    mean_words = sum(len(_WORD.findall(cell)) for cell in present) / len(present)
+    median_chars = statistics.median(len(cell) for cell in present)
+    return mean_words >= MIN_MEAN_WORDS or (median_chars >= MIN_MEDIAN_CHARS and mean_words >= 2.0)
+
+
+@dataclass(frozen=True)
+class _Entries:
+    """A chunk's non-zero n-gram slots as parallel arrays: document, part (column × analyzer), slot, weight."""
+
+    rows: NDArray[np.int64]
+    parts: NDArray[np.int64]
+    slots: NDArray[np.int64]
+    weights: NDArray[np.float32]
+
+
+@dataclass(frozen=True, eq=False)
+class TextEncoder:
+    """Hashed word and character n-grams of one or more text columns, TF-IDF weighted, top ``length`` per document.
+
+    Hashing is scikit-learn's MurmurHash3 with a fixed seed (``HashingVectorizer``): the same slots in every
+    process, unlike Python's salted ``hash()``, with no vocabulary to fit or store. It is unsigned: the network
+    learns a weight per slot, so a sign would not undo collisions for it, and the row keeps the highest *weights*.
+    Term frequency is sublinear (1 + log tf), the idf smooth (ln((1 + n) / (1 + df)) + 1) over the ``rows``
+    training documents it was fitted on, and each column's word and character parts are L2-normalised apart (as
+    a union of two TF-IDF vectorizers is), then scaled together to a unit norm per document.
+    """
+
+    columns: int
+    buckets: int
+    length: int
+    rows: int
+    idf: NDArray[np.float32]
+
+    @classmethod
+    def fit(cls, columns: Sequence[Sequence[str]], *, buckets: int = BUCKETS, length: int = LENGTH) -> TextEncoder:
+        """Fit the idf on the training rows' texts: one sequence of cells per text column, rows aligned."""
+        if not 1 <= buckets <= 24:
+            raise ValueError(f"buckets must be 1..24 (slots travel as float32), not {buckets}")
+        if length < 1:
+            raise ValueError(f"length must be at least 1, not {length}")
+        rows = _row_count(columns)
+        df = np.zeros(2**buckets, dtype=np.int64)
+        for entries in _chunks(columns, buckets, rows):
+            # A slot shared by two parts of one document (a collision) counts twice: rare, and harmless to an idf.
+            df += np.bincount(entries.slots, minlength=2**buckets)
+        idf = np.log((1.0 + rows) / (1.0 + df)) + 1.0
+        return cls(len(columns), buckets, length, rows, idf.astype(np.float32))
+
+    @property
+    def width(self) -> int:
+        """Floats per encoded document: ``length`` slots, then their weights."""
+        return 2 * self.length
+
+    def encode(self, columns: Sequence[Sequence[str]]) -> NDArray[np.float32]:
+        """Documents as rows: their ``length`` highest-weighted slots (as float32), then the weights; zero-padded."""
+        if len(columns) != self.columns:
+            raise ValueError(f"the encoder was fitted on {self.columns} text column(s), not {len(columns)}")
+        rows = _row_count(columns)
+        out = np.zeros((rows, self.width), dtype=np.float32)
+        parts = self.columns * len(_ANALYZERS)
+        for start, entries in zip(range(0, rows, CHUNK), _chunks(columns, self.buckets, rows), strict=True):
+            block = out[start : start + CHUNK]
+            weights = entries.weights * self.idf[entries.slots]
+            group = entries.rows * parts + entries.parts
+            norms = np.sqrt(
+                np.bincount(group, weights=np.square(weights, dtype=np.float64), minlength=len(block) * parts)
+            )
+            weights = weights / (norms[group] * np.sqrt(parts)).astype(np.float32)
+            _keep_top(block, _Entries(entries.rows, entries.parts, entries.slots, weights), self.length)
+        return out
+
+
+def _row_count(columns: Sequence[Sequence[str]]) -> int:
+    if not columns:
+        raise ValueError("no text column given")
+    if any(isinstance(column, str) for column in columns):
+        raise TypeError("columns must be sequences of cells (one per text column), not strings")
+    counts = {len(column) for column in columns}
+    if len(counts) != 1:
+        raise ValueError(f"text columns of different lengths: {sorted(counts)}")
+    return counts.pop()
+
+
+def _hashers(buckets: int) -> list[Any]:
+    from sklearn.feature_extraction.text import HashingVectorizer
+
+    return [
+        HashingVectorizer(
+            analyzer=analyzer,
+            ngram_range=ngrams,
+            n_features=2**buckets,
+            alternate_sign=False,
+            norm=None,
+            dtype=np.float32,
+        )
+        for analyzer, ngrams in _ANALYZERS
+    ]
+
+
+def _chunks(columns: Sequence[Sequence[str]], buckets: int, rows: int) -> Iterator[_Entries]:
+    """The documents' n-grams chunk by chunk, over all parts (column × analyzer); weights are sublinear tf."""
+    hashers = _hashers(buckets)
+    for start in range(0, rows, CHUNK):
+        parts = [
+            _entries(
+                hasher, list(column[start : start + CHUNK]), part=index * len(hashers) + analyzer, mask=2**buckets - 1
+            )
+            for index, column in enumerate(columns)
+            for analyzer, hasher in enumerate(hashers)
+        ]
+        yield _Entries(
+            np.concatenate([p.rows for p in parts]),
+            np.concatenate([p.parts for p in parts]),
+            np.concatenate([p.slots for p in parts]),
+            np.concatenate([p.weights for p in parts]),
+        )
+
+
+def _entries(hasher: Any, cells: list[str], *, part: int, mask: int) -> _Entries:
+    """One part's n-grams of a chunk of documents, with their sublinear term frequencies."""
+    matrix = hasher.transform(cells)
+    indptr = np.asarray(matrix.indptr, dtype=np.int64)
+    rows = np.repeat(np.arange(len(cells), dtype=np.int64), np.diff(indptr))
+    # An odd multiplier and an offset per part permute the slots: each part keeps its own collisions, while the
+    # same string in two parts (a word and a character n-gram, one word in two columns) lands on two slots.
+    slots = (np.asarray(matrix.indices, dtype=np.int64) * (2 * part + 1) + part * _BLOCK_STEP) & mask
+    tf = 1.0 + np.log(np.asarray(matrix.data, dtype=np.float32))
+    return _Entries(rows, np.full(len(rows), part, dtype=np.int64), slots, tf.astype(np.float32))
+
+
+def _keep_top(out: NDArray[np.float32], entries: _Entries, length: int) -> None:
+    """Write each document's ``length`` highest weights (ties by slot) and their slots into its row of ``out``."""
+    order = np.lexsort((entries.slots, -entries.weights, entries.rows))
+    rows = entries.rows[order]
+    counts = np.bincount(rows, minlength=len(out))
+    rank = np.arange(len(rows)) - np.repeat(np.cumsum(counts) - counts, counts)
+    keep = rank < length
+    out[rows[keep], rank[keep]] = entries.slots[order][keep].astype(np.float32)
+    out[rows[keep], length + rank[keep]] = entries.weights[order][keep]
+
+
+class TextNet(nn.Module):
+    """Logits from dense features and a hashed TF-IDF block: a linear model over both, or an MLP head on the text.
+
+    Input rows are ``[dense (width dense) | slots (length) | weights (length)]``. An embedding table sums each
+    document's slot vectors times their weights: with ``hidden`` 0 the vectors are the logits' weights (logistic
+    or linear regression on TF-IDF, the optimizer's weight decay as its L2); otherwise a hidden layer of that width
+    goes through ReLU and dropout to the outputs. The dense features are mapped linearly onto the logits.
+
+    ``buckets`` may be fewer than the encoder's: slots are folded onto the table by their low bits, which keeps the
+    hashing uniform. An optimizer step updates the whole table (dense gradients, as ``train_fold``'s AdamW needs),
+    so its cost grows with ``2**buckets × width``: an MLP head wants a smaller table than a linear one.
+    """
+
+    def __init__(
+        self, dense: int, outputs: int, *, buckets: int, length: int, hidden: int = 0, dropout: float = 0.3
+    ) -> None:
+        super().__init__()
+        if not 1 <= buckets <= 24:
+            raise ValueError(f"buckets must be 1..24, not {buckets}")
+        self.dense_width, self.length, self.mask = dense, length, 2**buckets - 1
+        self.table = nn.Embedding(2**buckets, hidden or outputs)
+        # Zero vectors: a slot no training document touched adds nothing to a test document's output.
+        nn.init.zeros_(self.table.weight)
+        self.hidden_bias = nn.Parameter(torch.full((hidden,), HIDDEN_BIAS)) if hidden else None
+        self.head = nn.Sequential(nn.ReLU(), nn.Dropout(dropout), nn.Linear(hidden, outputs)) if hidden else None
+        self.dense = nn.Linear(dense, outputs, bias=False) if dense else None
+        self.bias = nn.Parameter(torch.zeros(outputs))
+
+    def forward(self, x: Tensor) -> Tensor:
+        width, length = self.dense_width, self.length
+        if x.shape[-1] != width + 2 * length:
+            raise ValueError(f"rows of {x.shape[-1]} values, expected {width} dense + 2 × {length} text")
+        slots = x[:, width : width + length].long() & self.mask
+        # gather and weigh: on the CPU four times faster to train than EmbeddingBag's per-sample-weights backward
+        text = (self.table(slots) * x[:, width + length :, None].float()).sum(dim=1)
+        if self.head is not None:
+            text = self.head(text + self.hidden_bias)
+        out: Tensor = text + self.bias
+        if self.dense is not None:
+            out = out + self.dense(x[:, :width])
+        return out
