@@ -708,3 +708,29 @@ def test_images_train_the_cnn_alone_and_tables_the_mlps_first(tmp_path: Path) ->
     ).task
     assert candidate_names(table) == ("mlp", "linear")
     assert candidate_names(dataclasses.replace(table, images=True)) == ("cnn",)
+
+
+def test_a_few_far_outliers_do_not_squeeze_the_other_rows() -> None:
+    """Longitudes near -73.97 with a few rides at 0: scaled by the interquartile range, the usual rows stay apart."""
+    rng = np.random.default_rng(0)
+    values = np.concatenate([-73.97 + rng.normal(0, 0.03, 400), np.zeros(8)])
+    coder = NumericCoder.fit("lon", values, indicator=False)
+    encoded = coder.encode([str(v) for v in values]).ravel()
+    assert encoded[:400].std() > 0.5
+    assert (encoded[400:] == 6.0).all()  # clipped
+    plain = NumericCoder.fit("x", rng.normal(5, 2, 400), indicator=False)
+    assert plain.std == pytest.approx(2, rel=0.1)  # no outliers: the standard deviation as before
+
+
+def test_date_times_become_year_month_weekday_and_hour() -> None:
+    """`2014-07-10 19:55:15 UTC` is a Thursday at 19.92 h; an unreadable cell raises only the indicator."""
+    from mle_ci.agents.baseline.data import DatetimeCoder, fit_coders
+    from mle_ci.agents.baseline.tables import Table
+
+    cells = ["2014-07-10 19:55:15 UTC", "2009-01-01 00:00:00 UTC", "nope"]
+    table = Table(("when",), {"when": cells[:2] * 10 + cells[2:]})  # at least nine cells in ten are date-times
+    (coder,) = fit_coders(table, table, ("when",))
+    assert isinstance(coder, DatetimeCoder)
+    rows = coder.encode(cells)
+    assert rows[0] == pytest.approx([0.5, (7 - 6.5) / 6, 0.0, (19 + 55 / 60 + 15 / 3600 - 12) / 12, 0.0])
+    assert rows[2].tolist() == [0.0, 0.0, 0.0, 0.0, 1.0]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime
+import re
 from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -31,6 +33,15 @@ more, but with the linear model beside them on three fewer (bench/baseline_quali
 SKEWED = 0.5
 """Non-negative features more skewed than this are log1p-transformed: heavy right tails dominate an MLP's inputs."""
 
+IQR_PER_SIGMA = 1.349
+"""The interquartile range of a normal distribution in standard deviations."""
+
+OUTLIER_SPREAD = 5.0
+"""A feature whose standard deviation is this many times the one its interquartile range implies is scaled by the
+latter (and clipped at ``CLIP``): its deviation is made by a few outliers, not by the rows a model must tell apart."""
+
+_DATETIME = re.compile(r"\s*(\d{4})-(\d{2})-(\d{2})[ T](\d{2}):(\d{2})(?::(\d{2}))?")
+
 _GRAY_MODES = frozenset({"1", "L", "LA", "I", "I;16", "F"})
 
 
@@ -52,8 +63,13 @@ class NumericCoder:
         skew = float(np.mean((values - values.mean()) ** 3) / std**3) if std > 0 else 0.0
         log = bool(values.min() >= 0) and skew > SKEWED
         z = np.log1p(values) if log else values
-        spread = float(z.std())
-        return cls(name, float(np.median(z)), float(z.mean()), spread if spread > 0 else 1.0, indicator, log)
+        spread, centre = float(z.std()), float(z.mean())
+        q1, q3 = np.percentile(z, [25.0, 75.0])
+        robust = float(q3 - q1) / IQR_PER_SIGMA
+        if robust > 0 and spread > OUTLIER_SPREAD * robust:
+            # a few far-off values (taxi rides at longitude 0) would squeeze every other row onto one value
+            spread, centre = robust, float(np.median(z))
+        return cls(name, float(np.median(z)), centre, spread if spread > 0 else 1.0, indicator, log)
 
     @property
     def width(self) -> int:
@@ -89,7 +105,53 @@ class CategoricalCoder:
         return out
 
 
-Coder = NumericCoder | CategoricalCoder
+@dataclass(frozen=True)
+class DatetimeCoder:
+    """A date-time feature (``2014-07-10 19:55:15 UTC``): year, month, weekday and hour as scaled numbers."""
+
+    name: str
+    first_year: int
+
+    @property
+    def width(self) -> int:
+        return 5
+
+    def encode(self, cells: list[str]) -> NDArray[np.float32]:
+        out = np.zeros((len(cells), self.width), dtype=np.float32)
+        for row, cell in enumerate(cells):
+            parts = parse_datetime(cell)
+            if parts is None:
+                out[row, 4] = 1.0  # missing or unreadable: its own indicator, the rest at zero
+                continue
+            when, hour = parts
+            out[row, :4] = (
+                (when.year - self.first_year) / 10.0,
+                (when.month - 6.5) / 6.0,
+                (when.weekday() - 3.0) / 3.0,
+                (hour - 12.0) / 12.0,
+            )
+        return out
+
+
+def parse_datetime(cell: str) -> tuple[datetime.date, float] | None:
+    """The date and the hour of day (with minutes and seconds as its fraction) of an ISO-like cell, else None."""
+    match = _DATETIME.match(cell)
+    if match is None:
+        return None
+    year, month, day, hour, minute = (int(match.group(i)) for i in range(1, 6))
+    try:
+        date = datetime.date(year, month, day)
+    except ValueError:
+        return None
+    return date, hour + minute / 60.0 + int(match.group(6) or 0) / 3600.0
+
+
+def _is_datetime(cells: list[str]) -> bool:
+    present = [c for c in cells[:1000] if not is_missing(c)]
+    return bool(present) and sum(parse_datetime(c) is not None for c in present) >= 0.9 * len(present)
+
+
+Coder = NumericCoder | CategoricalCoder | DatetimeCoder
 
 
 def _category(cell: str) -> str:
@@ -106,6 +168,9 @@ def fit_coders(train: Table, test: Table, columns: tuple[str, ...], *, required:
             values = np.array([v for c in cells if (v := parse_float(c)) is not None], dtype=np.float64)
             indicator = any(is_missing(c) for c in cells) or any(is_missing(c) for c in test.column(name))
             coders.append(NumericCoder.fit(name, values, indicator=indicator))
+        elif _is_datetime(cells):
+            years = [p[0].year for c in cells if (p := parse_datetime(c)) is not None]
+            coders.append(DatetimeCoder(name, min(years)))
         else:
             counts = Counter(_category(c) for c in cells)
             # Most frequent first, ties by value, so the encoding does not depend on row order.
