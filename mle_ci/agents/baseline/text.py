@@ -35,17 +35,23 @@ MIN_DISTINCT = 10
 """A free-text column has at least this many distinct values: a few sentences repeated are categories."""
 
 MIN_DISTINCT_SHARE = 0.5
-"""... and most of its values are distinct (a categorical column repeats a handful of values)."""
+"""At least this share of a free-text column's values are distinct: a categorical column repeats a handful."""
 
 MIN_MEAN_WORDS = 3.0
 """A column whose cells hold at least this many words on average is text, however short its words."""
 
 MIN_MEDIAN_CHARS = 20
-"""A column of long cells (by median) is text when they hold two words or more on average: ids of this length
-(hex digests, UUIDs) are a single token."""
+"""A column of long cells (by median) is text with fewer words, down to ``MIN_LONG_WORDS`` on average."""
+
+MIN_LONG_WORDS = 2.0
+"""Words on average that a column of long cells needs: ids as long (hex digests, UUIDs, URLs) are one token."""
 
 CHUNK = 2048
 """Documents hashed at once: bounds the n-gram arrays (a few thousand entries per long document) in memory."""
+
+INVERSE_L2 = 16.0
+"""The text models' L2 as LogisticRegression's C on features of unit norm per document. Less penalty (C 32-100)
+fitted the authors corpus better and the toxic one worse; more (C 0.5-4) cost both (bench/text_model.py)."""
 
 HIDDEN_BIAS = 0.1
 """The MLP head's hidden units start this far above zero: with zero slot vectors, ReLU passes gradients from the
@@ -71,7 +77,7 @@ def is_free_text(cells: list[str]) -> bool:
         return False
     mean_words = sum(len(_WORD.findall(cell)) for cell in present) / len(present)
     median_chars = statistics.median(len(cell) for cell in present)
-    return mean_words >= MIN_MEAN_WORDS or (median_chars >= MIN_MEDIAN_CHARS and mean_words >= 2.0)
+    return mean_words >= MIN_MEAN_WORDS or (median_chars >= MIN_MEDIAN_CHARS and mean_words >= MIN_LONG_WORDS)
 
 
 @dataclass(frozen=True)
@@ -84,6 +90,7 @@ class _Entries:
     weights: NDArray[np.float32]
 
 
+# eq=False: the idf array has no single truth value, so a generated == would raise.
 @dataclass(frozen=True, eq=False)
 class TextEncoder:
     """Hashed word and character n-grams of one or more text columns, TF-IDF weighted, top ``length`` per document.
@@ -93,7 +100,7 @@ class TextEncoder:
     learns a weight per slot, so a sign would not undo collisions for it, and the row keeps the highest *weights*.
     Term frequency is sublinear (1 + log tf), the idf smooth (ln((1 + n) / (1 + df)) + 1) over the ``rows``
     training documents it was fitted on, and each column's word and character parts are L2-normalised apart (as
-    a union of two TF-IDF vectorizers is), then scaled together to a unit norm per document.
+    a union of two TF-IDF vectorizers is), then scaled by 1/sqrt(parts): a unit vector when no part is empty.
     """
 
     columns: int
@@ -210,31 +217,71 @@ def _keep_top(out: NDArray[np.float32], entries: _Entries, length: int) -> None:
     out[rows[keep], length + rank[keep]] = entries.weights[order][keep]
 
 
+class _L2Gradient(torch.autograd.Function):
+    """The identity on a weight table whose backward adds ``l2 × weight``: the gradient of an L2 penalty."""
+
+    @staticmethod
+    def forward(ctx: Any, weight: Tensor, l2: float) -> Tensor:
+        ctx.save_for_backward(weight)
+        ctx.l2 = l2
+        return weight.view_as(weight)
+
+    @staticmethod
+    def backward(ctx: Any, grad: Tensor) -> tuple[Tensor, None]:
+        (weight,) = ctx.saved_tensors
+        return grad + ctx.l2 * weight, None
+
+
+class _HiddenHead(nn.Module):
+    """A hidden layer on the summed slot vectors (their bias, ReLU, dropout), then a linear map to the outputs."""
+
+    def __init__(self, hidden: int, outputs: int, dropout: float) -> None:
+        super().__init__()
+        self.bias = nn.Parameter(torch.full((hidden,), HIDDEN_BIAS))
+        self.layers = nn.Sequential(nn.ReLU(), nn.Dropout(dropout), nn.Linear(hidden, outputs))
+
+    def forward(self, x: Tensor) -> Tensor:
+        out: Tensor = self.layers(x + self.bias)
+        return out
+
+
 class TextNet(nn.Module):
     """Logits from dense features and a hashed TF-IDF block: a linear model over both, or an MLP head on the text.
 
     Input rows are ``[dense (width dense) | slots (length) | weights (length)]``. An embedding table sums each
     document's slot vectors times their weights: with ``hidden`` 0 the vectors are the logits' weights (logistic
-    or linear regression on TF-IDF, the optimizer's weight decay as its L2); otherwise a hidden layer of that width
-    goes through ReLU and dropout to the outputs. The dense features are mapped linearly onto the logits.
+    or linear regression on TF-IDF); otherwise a hidden layer of that width goes through ReLU and dropout to the
+    outputs. The dense features are mapped linearly onto the logits.
+
+    ``l2`` adds the gradient of ``l2 / 2 × ‖table‖²`` to the table's, as LogisticRegression's penalty (see
+    :func:`l2_strength`). Not the optimizer's weight decay: AdamW's is decoupled from the gradient, and Adam alone
+    moves every n-gram's weight at the same pace whatever its evidence, so the many weakly informative n-grams
+    grew as large as the telling ones (AUC 0.94-0.95 where the penalty gives 0.97, bench/text_model.py).
 
     ``buckets`` may be fewer than the encoder's: slots are folded onto the table by their low bits, which keeps the
-    hashing uniform. An optimizer step updates the whole table (dense gradients, as ``train_fold``'s AdamW needs),
-    so its cost grows with ``2**buckets × width``: an MLP head wants a smaller table than a linear one.
+    hashing uniform. Gradients are dense (``train_fold``'s AdamW takes no sparse ones), so an optimizer step costs
+    time in proportion to ``2**buckets × width``: an MLP head wants a smaller table than a linear one.
     """
 
     def __init__(
-        self, dense: int, outputs: int, *, buckets: int, length: int, hidden: int = 0, dropout: float = 0.3
+        self,
+        dense: int,
+        outputs: int,
+        *,
+        buckets: int,
+        length: int,
+        hidden: int = 0,
+        dropout: float = 0.3,
+        l2: float = 0.0,
     ) -> None:
         super().__init__()
         if not 1 <= buckets <= 24:
             raise ValueError(f"buckets must be 1..24, not {buckets}")
-        self.dense_width, self.length, self.mask = dense, length, 2**buckets - 1
-        self.table = nn.Embedding(2**buckets, hidden or outputs)
+        self.dense_width, self.length, self.mask, self.l2 = dense, length, 2**buckets - 1, l2
+        self.bag = nn.EmbeddingBag(2**buckets, hidden or outputs, mode="sum")
         # Zero vectors: a slot no training document touched adds nothing to a test document's output.
-        nn.init.zeros_(self.table.weight)
-        self.hidden_bias = nn.Parameter(torch.full((hidden,), HIDDEN_BIAS)) if hidden else None
-        self.head = nn.Sequential(nn.ReLU(), nn.Dropout(dropout), nn.Linear(hidden, outputs)) if hidden else None
+        nn.init.zeros_(self.bag.weight)
+        self.head = _HiddenHead(hidden, outputs, dropout) if hidden else None
         self.dense = nn.Linear(dense, outputs, bias=False) if dense else None
         self.bias = nn.Parameter(torch.zeros(outputs))
 
@@ -242,12 +289,19 @@ class TextNet(nn.Module):
         width, length = self.dense_width, self.length
         if x.shape[-1] != width + 2 * length:
             raise ValueError(f"rows of {x.shape[-1]} values, expected {width} dense + 2 × {length} text")
+        table = self.bag.weight
+        if self.training and self.l2 > 0:
+            table = _L2Gradient.apply(table, self.l2)  # type: ignore[no-untyped-call]
         slots = x[:, width : width + length].long() & self.mask
-        # gather and weigh: on the CPU four times faster to train than EmbeddingBag's per-sample-weights backward
-        text = (self.table(slots) * x[:, width + length :, None].float()).sum(dim=1)
+        text = nn.functional.embedding_bag(slots, table, per_sample_weights=x[:, width + length :].float(), mode="sum")
         if self.head is not None:
-            text = self.head(text + self.hidden_bias)
+            text = self.head(text)
         out: Tensor = text + self.bias
         if self.dense is not None:
             out = out + self.dense(x[:, :width])
         return out
+
+
+def l2_strength(rows: int, c: float = INVERSE_L2) -> float:
+    """The penalty of LogisticRegression(C=c) fitted on ``rows`` rows, for a loss that is a mean over rows."""
+    return 1.0 / (c * max(1, rows))
