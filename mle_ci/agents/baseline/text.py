@@ -293,7 +293,10 @@ class TextNet(nn.Module):
         if self.training and self.l2 > 0:
             table = _L2Gradient.apply(table, self.l2)  # type: ignore[no-untyped-call]
         slots = x[:, width : width + length].long() & self.mask
-        text = nn.functional.embedding_bag(slots, table, per_sample_weights=x[:, width + length :].float(), mode="sum")
+        # gather and weigh: on the CPU about four times faster to train than embedding_bag's per-sample-weights
+        # backward (0.054 s against 0.22 s a step of 256 rows x 384 slots into 2**20 x 3, measured on this project's
+        # 2-core machine), for the same sums
+        text = (nn.functional.embedding(slots, table) * x[:, width + length :, None].float()).sum(dim=1)
         if self.head is not None:
             text = self.head(text)
         out: Tensor = text + self.bias
