@@ -46,6 +46,7 @@ def cli() -> None:
 @click.option("--competition", metavar="ID", help="Competition (default for agents: digits-png); see `competitions`.")
 @click.option("--cache-dir", "cache_dir", metavar="DIR", help="Where demo competitions are built (~/.cache/mle-ci).")
 @click.option("--data-dir", "data_dir", metavar="DIR", help="Folder of prepared competition data.")
+@click.option("--leaderboard", metavar="FILE", help="leaderboard.csv for the medals (default: mlebench's, the data's).")
 @click.option("--output-dir", "output_dir", metavar="DIR", help="Result folder (default: mle-ci-results).")
 @click.option("--timeout", metavar="DURATION", help="SIGTERM to the whole process tree at this time (90s, 30m, 1h30m).")
 @click.option("--grace", metavar="DURATION", help="SIGKILL this long after SIGTERM (default 15s).")

@@ -80,4 +80,6 @@ def resolve_competition(settings: Settings) -> Competition | None:
         return None
     from mle_ci.competitions.registry import find_competition
 
-    return find_competition(competition_id, data_dir=settings.data_dir, cache_dir=settings.cache_dir)
+    return find_competition(
+        competition_id, data_dir=settings.data_dir, cache_dir=settings.cache_dir, leaderboard=settings.leaderboard
+    )

@@ -99,6 +99,8 @@ class Settings:
     agent: str | None = None
     competition: str | None = None
     data_dir: Path | None = None
+    leaderboard: Path | None = None
+    """A leaderboard.csv for the medal thresholds, instead of the one the registry finds."""
     cache_dir: Path = Path(".mle-ci-cache")
     output_dir: Path = Path("mle-ci-results")
     timeout: float | None = None
@@ -384,6 +386,7 @@ _CONVERTERS: dict[str, Converter] = {
     "agent": _choice(*AGENTS),
     "competition": _text,
     "data_dir": _path,
+    "leaderboard": _path,
     "cache_dir": _path,
     "output_dir": _path,
     "timeout": _limit,
@@ -452,8 +455,9 @@ def load_settings(cli: Mapping[str, object], env: Mapping[str, str], cwd: Path) 
     values.update(_input_layer(env))
     values.update(_cli_layer(cli))
     values["output_dir"] = cwd / values.get("output_dir", Settings.output_dir)
-    if values.get("data_dir") is not None:
-        values["data_dir"] = cwd / values["data_dir"]
+    for key in ("data_dir", "leaderboard"):
+        if values.get(key) is not None:
+            values[key] = cwd / values[key]
     values["cache_dir"] = cwd / values["cache_dir"] if "cache_dir" in values else _default_cache(env, cwd)
     if values.get("baseline_result") is not None:
         given = values["baseline_result"]

@@ -135,3 +135,24 @@ def test_command_runs_in_the_current_folder_not_the_workspace(in_tmp: Path, monk
     monkeypatch.setenv("GITHUB_WORKSPACE", str(in_tmp))
     assert main(["run", "--", sys.executable, "-c", "import os; print('cwd=' + os.getcwd())"]) == 0
     assert f"cwd={sub}" in (sub / "mle-ci-results" / "log.txt").read_text()
+
+
+def test_a_leaderboard_given_to_run_decides_the_medal(in_tmp: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """`run --leaderboard FILE` grades the submission against that leaderboard, not "medals unknown"."""
+    from competitions_toy import make_competition, write_rows
+
+    make_competition(in_tmp / "data", config={"metric": "accuracy"})
+    write_rows(in_tmp / "board.csv", ["teamName", "score"], [[f"t{i}", 0.9 - 0.1 * i] for i in range(10)])
+    script = (
+        "import os, pathlib; pathlib.Path(os.environ['SUBMISSION_DIR'], 'submission.csv')"
+        ".write_text('id,label\\n1,a\\n2,b\\n3,a\\n4,c\\n')"
+    )
+    argv = ["run", "--competition", "toy", "--data-dir", "data", "--leaderboard", "board.csv"]
+    assert main([*argv, "--", sys.executable, "-c", script]) == 0
+    grade = json.loads((in_tmp / "mle-ci-results" / "result.json").read_text())["grade"]
+    assert grade["score"] == 1.0 and grade["gold_medal"] is True
+    assert grade["leaderboard"] == str(in_tmp / "board.csv")
+    assert main([*argv[:-2], "--", sys.executable, "-c", script]) == 0
+    alone = json.loads((in_tmp / "mle-ci-results" / "result.json").read_text())["grade"]
+    assert alone["leaderboard"] is None and alone["gold_threshold"] is None and not alone["any_medal"]
+    assert "medals unknown: no leaderboard" in " ".join(alone["warnings"])

@@ -175,10 +175,15 @@ def test_unknown_cli_key_is_a_programming_error(tmp_path: Path) -> None:
 
 
 def test_relative_paths_resolve_against_cwd_and_absolute_paths_stay(tmp_path: Path) -> None:
-    """data_dir and output_dir are made absolute against cwd."""
+    """data_dir, leaderboard and output_dir are made absolute against cwd, from any layer."""
     s = load(tmp_path, {"data_dir": "in/data", "output_dir": str(tmp_path / "abs")})
     assert s.data_dir == tmp_path / "in" / "data"
     assert s.output_dir == tmp_path / "abs"
+    assert s.leaderboard is None
+    assert load(tmp_path, env={"MLE_CI_LEADERBOARD": "lb.csv"}).leaderboard == tmp_path / "lb.csv"
+    assert load(tmp_path, env={"INPUT_LEADERBOARD": "b/lb.csv"}).leaderboard == tmp_path / "b" / "lb.csv"
+    write(tmp_path, "leaderboard: from-file.csv\n")
+    assert load(tmp_path).leaderboard == tmp_path / "from-file.csv"
 
 
 def test_workspace_and_github_actions_come_from_the_environment(tmp_path: Path) -> None:
