@@ -7,6 +7,7 @@ import csv
 import json
 import math
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -698,7 +699,9 @@ def test_a_second_model_cut_short_drops_out_and_the_first_one_stands(
     assert fits[0].test_outputs.shape == (len(dataset.test_ids), 2)
 
 
-def test_images_train_the_cnn_alone_and_tables_the_mlps_first(tmp_path: Path) -> None:
+def test_images_train_the_cnn_and_features_beside_them_the_mlps_in_the_order_their_count_gives(
+    tmp_path: Path,
+) -> None:
     import dataclasses
 
     from mle_ci.agents.baseline.agent import candidate_names
@@ -707,7 +710,58 @@ def test_images_train_the_cnn_alone_and_tables_the_mlps_first(tmp_path: Path) ->
         make_competition(tmp_path, rows=40, kind="binary"), metric=None, higher_is_better=None
     ).task
     assert candidate_names(table) == ("mlp", "linear")
-    assert candidate_names(dataclasses.replace(table, images=True)) == ("cnn",)
+    assert candidate_names(dataclasses.replace(table, images=True, feature_columns=())) == ("cnn",)
+    few = dataclasses.replace(table, images=True, feature_columns=("age", "site"))
+    assert candidate_names(few) == ("cnn", "mlp", "linear")
+    many = dataclasses.replace(table, images=True, feature_columns=tuple(f"margin{i}" for i in range(64)))
+    assert candidate_names(many) == ("mlp", "linear", "cnn")
+
+
+def _images_and_features(folder: Path, *, features: int, signal_in: str) -> Path:
+    """48 grey 8×8 images named by the ids and ``features`` numeric columns; the label is in one of the two."""
+    image = pytest.importorskip("PIL.Image")
+    (folder / "images").mkdir(parents=True)
+    rng = np.random.default_rng(7)
+    labels = [i % 2 for i in range(48)]
+    rows = []
+    for i, label in enumerate(labels):
+        pixels = rng.integers(0, 255, (8, 8), dtype=np.uint8)
+        if signal_in == "images":
+            pixels[:, :4], pixels[:, 4:] = (200, 0) if label else (0, 200)
+        image.fromarray(pixels, mode="L").save(folder / "images" / f"{i}.png")
+        values = rng.normal(size=features)
+        if signal_in == "features":
+            values[0] += 8.0 * label
+        rows.append([i, *[f"{v:.4f}" for v in values]])
+    names = [f"f{j}" for j in range(features)]
+    write_csv(folder / "train.csv", ["id", *names, "label"], [[*r, y] for r, y in zip(rows[:40], labels, strict=False)])
+    write_csv(folder / "test.csv", ["id", *names], rows[40:])
+    write_csv(folder / "sample_submission.csv", ["id", "label"], [[i, 0] for i in range(40, 48)])
+    return folder
+
+
+@pytest.mark.parametrize(
+    ("features", "signal_in", "chosen"), [(10, "features", ("mlp", "linear")), (2, "images", ("cnn",))]
+)
+def test_images_and_features_are_both_candidates_and_the_better_out_of_fold_score_wins(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], features: int, signal_in: str, chosen: tuple[str, ...]
+) -> None:
+    data = _images_and_features(tmp_path / "data", features=features, signal_in=signal_in)
+    comp = read_competition(data, metric="accuracy", higher_is_better=None)
+    assert comp.task.images and len(comp.task.feature_columns) == features
+    dataset = build_dataset(comp)
+    assert dataset.x_train.shape == (40, 1, 8, 8)
+    assert dataset.features_train is not None and dataset.features_train.shape[0] == 40
+    assert dataset.inputs(images=False)[1].shape[0] == 8
+    out = tmp_path / "out"
+    argv = ["--data-dir", str(data), "--submission-dir", str(out), "--folds", "2", "--max-epochs", "30"]
+    assert main(argv, {}, stop=StopSignal()) == 0
+    printed = capsys.readouterr().out
+    assert "a CNN and the feature models are candidates" in printed
+    said = re.search(r"the submission is the (\w+)'s fold mean", printed)
+    assert said is not None and said.group(1) in chosen
+    labels = [int(r["label"]) for r in read_rows(out / "submission.csv")]
+    assert labels == [i % 2 for i in range(40, 48)]
 
 
 def test_a_few_far_outliers_do_not_squeeze_the_other_rows() -> None:

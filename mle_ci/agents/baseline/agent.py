@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import os
 import sys
@@ -79,11 +80,25 @@ def _config(options: AgentOptions, task: Task, rows: int) -> TrainConfig:
         patience=options.patience,
         # Measured on the demo data: regression on a few hundred rows wants smaller steps than classification.
         lr=TEXT_LR if text else 1e-3 if task.kind is Kind.REGRESSION else 3e-3,
-        weight_decay=1e-2 if task.images else 5e-2,
+        weight_decay=_weight_decay(task.images),
         margin=options.margin,
         images=task.images,
         text=text,
     )
+
+
+def candidate_config(config: TrainConfig, candidate: str) -> TrainConfig:
+    """The task's training settings for one candidate: images train differently from feature rows (one step per
+    batch, shifted copies, lighter weight decay) when a competition has both."""
+    images = candidate in IMAGE_CANDIDATES
+    if images == config.images:
+        return config
+    return dataclasses.replace(config, images=images, weight_decay=_weight_decay(images))
+
+
+def _weight_decay(images: bool) -> float:
+    """AdamW's decay: lighter for a CNN, whose shifted copies already regularise, than for feature rows."""
+    return 1e-2 if images else 5e-2
 
 
 def _prior(dataset: Dataset) -> NDArray[np.float64]:
@@ -135,14 +150,17 @@ def _write(options: AgentOptions, task: Task, dataset: Dataset, ensemble: Ensemb
 
 
 def _describe(task: Task, dataset: Dataset, config: TrainConfig) -> str:
-    inputs = (
-        "images " + "×".join(map(str, dataset.x_train.shape[1:]))
-        if task.images
-        else (
-            f"{dataset.x_train.shape[1] - dataset.text_width} encoded features from {len(task.feature_columns)} columns"
-            + (f", n-grams of {', '.join(task.text_columns)}" if task.text_columns else "")
-        )
+    features, _ = dataset.inputs(images=False)
+    encoded = f"{features.shape[1] - dataset.text_width} encoded features from {len(task.feature_columns)} columns" + (
+        f", n-grams of {', '.join(task.text_columns)}" if task.text_columns else ""
     )
+    images = "images " + "×".join(map(str, dataset.x_train.shape[1:]))
+    if not task.images:
+        inputs = encoded
+    elif dataset.features_train is None:
+        inputs = images
+    else:
+        inputs = f"{images} and {encoded}"
     return (
         f"task: {task.kind.value} of {', '.join(task.target_columns)} (id {task.id_column}), metric {task.metric} "
         f"({'higher' if task.higher_is_better else 'lower'} is better); {len(dataset.x_train)} train rows, "
@@ -166,18 +184,20 @@ def _fit_fold(
     """A fresh model trained on every row outside ``val_rows``, with the best validation state loaded."""
     y = dataset.y_class if dataset.y_class is not None else dataset.y_value
     assert y is not None
+    images = candidate in IMAGE_CANDIDATES
+    x, _ = dataset.inputs(images)
     torch.manual_seed(seed)
     model = build_model(
-        torch.Size(dataset.x_train.shape[1:]),
+        torch.Size(x.shape[1:]),
         dataset.outputs,
-        images=task.images,
+        images=images,
         regression=dataset.y_class is None,
-        **_image_stats(dataset) if task.images else {"candidate": candidate, "text_width": dataset.text_width},
+        **_image_stats(dataset) if images else {"candidate": candidate, "text_width": dataset.text_width},
     )
     outcome = train_fold(
         model,
         fold=fold,
-        x=dataset.x_train,
+        x=x,
         y=y,
         train_rows=np.setdiff1d(np.arange(len(y)), val_rows),
         val_rows=val_rows,
@@ -185,7 +205,7 @@ def _fit_fold(
         multilabel=dataset.multilabel,
         score=_scorer(task, dataset, val_rows),
         higher_is_better=task.higher_is_better,
-        config=config,
+        config=candidate_config(config, candidate),
         seed=seed,
         stop=stop.is_set,
         report=report,
@@ -194,10 +214,14 @@ def _fit_fold(
 
 
 def candidate_names(task: Task) -> tuple[str, ...]:
-    """The models each fold trains for this task, the default first."""
-    if task.images:
+    """The models each fold trains for this task, the default first: with images and feature columns both, the CNN
+    and the feature models, in the order ``Task.features_first`` gives."""
+    if not task.images:
+        return tuple(TEXT_CANDIDATES if task.text_columns else TABULAR_CANDIDATES)
+    if not task.feature_columns:
         return tuple(IMAGE_CANDIDATES)
-    return tuple(TEXT_CANDIDATES if task.text_columns else TABULAR_CANDIDATES)
+    features, cnn = tuple(TABULAR_CANDIDATES), tuple(IMAGE_CANDIDATES)
+    return features + cnn if task.features_first else cnn + features
 
 
 def fit_fold_models(
@@ -232,8 +256,9 @@ def fit_fold_models(
                 break
             progress.message(f"fold {fold}: the {name} model was cut short ({outcome.ended}) and drops out")
             continue
-        val = _outputs(model, dataset.x_train[val_rows], dataset, config)
-        test = _outputs(model, dataset.x_test, dataset, config)
+        x_train, x_test = dataset.inputs(name in IMAGE_CANDIDATES)
+        val = _outputs(model, x_train[val_rows], dataset, candidate_config(config, name))
+        test = _outputs(model, x_test, dataset, candidate_config(config, name))
         fits.append(CandidateFit(name, outcome.best_epoch, outcome.best_score, val, test))
         suffix = "" if index == 0 else f"-{name}"
         _checkpoint(options, outcome.state, fold, outcome.best_epoch, outcome.best_score, suffix=suffix)

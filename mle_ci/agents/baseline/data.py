@@ -268,6 +268,17 @@ class Dataset:
     dropped: int
     text_width: int = 0
     """The last columns of ``x`` that are an encoded text block (hashed n-gram slots, then weights)."""
+    features_train: NDArray[np.float32] | None = None
+    """Beside images (``x``), the same train rows' encoded feature columns, for the feature models."""
+    features_test: NDArray[np.float32] | None = None
+    """Beside images, the test rows' encoded feature columns."""
+
+    def inputs(self, images: bool) -> tuple[NDArray[np.float32] | NDArray[np.uint8], NDArray[Any]]:
+        """The train and test inputs of a model of images (``x``) or of feature columns (beside the images, or
+        ``x`` itself when there are no images)."""
+        if images or self.features_train is None or self.features_test is None:
+            return self.x_train, self.x_test
+        return self.features_train, self.features_test
 
     @property
     def multilabel(self) -> bool:
@@ -309,6 +320,7 @@ def build_dataset(
     x_train: NDArray[np.float32] | NDArray[np.uint8]
     x_test: NDArray[np.float32] | NDArray[np.uint8]
     text_width = 0
+    features_train = features_test = None
     if task.images:
         if not train_ids:
             raise TaskError(f"train.csv has no {task.id_column} column naming its images")
@@ -320,6 +332,9 @@ def build_dataset(
         if stop is not None and stop():
             raise InterruptedError("stopped while loading images")
         x_test = load_images([competition.images[value] for value in test_ids], shape, threads=threads)
+        if task.feature_columns:
+            coders = fit_coders(train, test, task.feature_columns)
+            features_train, features_test = encode_table(train, coders)[rows], encode_table(test, coders)
     else:
         coders = fit_coders(train, test, task.feature_columns, required=not task.text_columns)
         rows = np.flatnonzero(keep)
@@ -352,4 +367,6 @@ def build_dataset(
         outputs=len(task.classes) if task.kind.classification else len(task.source_columns),
         dropped=int(len(keep) - len(rows)),
         text_width=text_width,
+        features_train=features_train,
+        features_test=features_test,
     )

@@ -131,7 +131,8 @@ sixteen development splits of the tabular demos (bench/baseline_quality.py --spl
 goal 33 times of 48 where the MLPs alone did 29; averaging the two instead also did 33, with a worse wine."""
 
 IMAGE_CANDIDATES: dict[str, tuple[int, ...]] = {"cnn": ()}
-"""Images train one kind of model: the CNN (its layers are fixed by the image size, not by this table)."""
+"""Images train one kind of model: the CNN (its layers are fixed by the image size, not by this table); beside
+feature columns, the tabular candidates train on those and compete with it (``agent.candidate_names``)."""
 
 REGRESSION_DROPOUT = 0.5
 """Regression targets are noisier than labels: more dropout keeps the MLP's correction to the linear part small."""

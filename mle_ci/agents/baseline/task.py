@@ -14,8 +14,9 @@ from mle_ci.agents.baseline.text import is_free_text
 IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp"})
 
 MIN_FEATURES_OVER_IMAGES = 8
-"""With images and at least this many feature columns (leaf's 192 measurements), the features are learned from;
-fewer (a melanoma's age and site) and the images are. Both as candidates is not built yet."""
+"""With images and feature columns both, both are candidates and the better out-of-fold score wins; with at least
+this many feature columns (leaf's 192 measurements) the feature models come first (the default, whose epochs are
+reported, and the one a fold cannot do without), fewer (a melanoma's age and site) and the CNN does."""
 
 MAX_LABEL_CLASSES = 30
 """Integer targets with more distinct values than this (and no metric saying otherwise) are regression."""
@@ -82,10 +83,17 @@ class Task:
     metric: str
     higher_is_better: bool
     feature_columns: tuple[str, ...]
+    """The columns learned from as features; beside images, by the feature models among the candidates."""
     images: bool
+    """Whether the images named by the ids are learned from (by the CNN among the candidates)."""
     notes: tuple[str, ...] = ()
     text_columns: tuple[str, ...] = ()
     """Free-text columns (among the features, or the id itself when it is the text), learned as n-grams."""
+
+    @property
+    def features_first(self) -> bool:
+        """Whether the feature models come before the CNN (always without images; see MIN_FEATURES_OVER_IMAGES)."""
+        return not self.images or len(self.feature_columns) >= MIN_FEATURES_OVER_IMAGES
 
 
 def image_index(folder: Path) -> dict[str, Path]:
@@ -290,12 +298,13 @@ def infer_task(
     test_ids = [cell.strip() for cell in test.column(id_column)]
     named = bool(image_ids) and bool(test_ids) and all(value in image_ids for value in test_ids)
     features = tuple(name for name in test.header if name != id_column and name in train.header and name not in sources)
-    images = named and len(features) < MIN_FEATURES_OVER_IMAGES
-    if named and not images:
-        notes.append(f"images named by the ids too, but {len(features)} feature columns are learned from instead")
-    elif images and features:
-        notes.append(f"images learned from; the {len(features)} feature columns beside them are not used")
+    images = named
     texts = () if images else _text_columns(train, features, id_column)
+    if images and features:
+        notes.append(
+            f"images and {len(features)} feature columns: a CNN and the feature models are candidates, "
+            "the better out-of-fold score wins"
+        )
     if texts:
         notes.append(f"free text in {', '.join(texts)}: word and character n-grams (TF-IDF)")
     if not images and not features and not texts:
@@ -309,7 +318,7 @@ def infer_task(
         classes=classes,
         metric=chosen,
         higher_is_better=direction,
-        feature_columns=() if images else tuple(name for name in features if name not in texts),
+        feature_columns=tuple(name for name in features if name not in texts),
         images=images,
         notes=tuple(notes),
         text_columns=texts,
