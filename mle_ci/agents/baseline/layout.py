@@ -26,7 +26,7 @@ from mle_ci.agents.baseline.archives import UnreadableFile, ZipListing, extract_
 from mle_ci.agents.baseline.imagefiles import Images, collect_images
 from mle_ci.agents.baseline.tablefiles import TABLE_SUFFIXES, TableFile, TableRead, read_header, read_table
 from mle_ci.agents.baseline.tables import Table, numeric
-from mle_ci.agents.baseline.task import IMAGE_SUFFIXES, TaskError, _binary_classes
+from mle_ci.agents.baseline.task import IMAGE_SUFFIXES, TaskError, binary_classes
 
 AUDIO_SUFFIXES = frozenset({".wav", ".aif", ".aiff", ".aifc", ".mp3", ".flac", ".ogg"})
 
@@ -172,7 +172,7 @@ def _train_from_names(images: Images, sample: Table, max_rows: int | None) -> tu
         notes.append(f"train rows capped at {max_rows} of {total} (evenly spaced files)")
     classes = {label for _, label in pairs}
     if len(classes) == 2 and numeric(sample.column(target)):
-        negative, positive = _binary_classes(classes)
+        negative, positive = binary_classes(classes)
         notes.append(f"{target} is the probability of {positive!r}, the positive class ({negative!r} the other)")
     table = Table((id_column, target), {id_column: [s for s, _ in pairs], target: [c for _, c in pairs]})
     return table, notes

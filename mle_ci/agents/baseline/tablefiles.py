@@ -13,7 +13,7 @@ from pathlib import Path, PurePosixPath
 from typing import IO
 
 from mle_ci.agents.baseline.archives import ARCHIVE_FAILURES, UnreadableFile
-from mle_ci.agents.baseline.tables import Table
+from mle_ci.agents.baseline.tables import Table, table_of_rows
 
 TABLE_SUFFIXES = frozenset({".csv", ".tsv", ".json"})
 
@@ -75,30 +75,12 @@ def _open_text(source: TableFile) -> Iterator[tuple[IO[str], int]]:
             yield io.TextIOWrapper(raw, encoding="utf-8-sig", newline=""), info.file_size
 
 
-def _columns(header: list[str], rows: Iterator[list[str]], max_rows: int | None) -> tuple[Table, list[str] | None]:
-    """Columns of the rows as ``tables.read_csv`` makes them (short rows padded, long ones cut), and the first row
-    past ``max_rows`` (None when there is none)."""
-    names = tuple(name.strip() for name in header)
-    cells: list[list[str]] = [[] for _ in names]
-    width, kept = len(names), 0
-    for row in rows:
-        if not row:
-            continue
-        if max_rows is not None and kept >= max_rows:
-            return Table(names, dict(zip(names, cells, strict=True))), row
-        padded = row + [""] * (width - len(row)) if len(row) < width else row
-        for index in range(width):
-            cells[index].append(padded[index])
-        kept += 1
-    return Table(names, dict(zip(names, cells, strict=True))), None
-
-
 def _read_delimited(text: IO[str], size: int, delimiter: str, max_rows: int | None) -> TableRead:
     reader = csv.reader(text, delimiter=delimiter)
     header = next(reader, None)
     if header is None:
         return TableRead(Table((), {}))
-    table, past = _columns(header, reader, max_rows)
+    table, past = table_of_rows(header, reader, max_rows)
     if past is None:
         return TableRead(table)
     # Counting the rest means reading it all: worth it for a small file, not for a 5 GB one.

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import math
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,22 +28,31 @@ class Table:
 
 
 def read_csv(path: Path) -> Table:
-    """Read a CSV file with a header row; short rows are padded with empty cells, long ones cut."""
+    """Read a CSV file with a header row (see :func:`table_of_rows`)."""
     with path.open(newline="", encoding="utf-8-sig") as handle:
         reader = csv.reader(handle)
-        try:
-            header = tuple(name.strip() for name in next(reader))
-        except StopIteration:
-            return Table((), {})
-        cells: list[list[str]] = [[] for _ in header]
-        width = len(header)
-        for row in reader:
-            if not row:
-                continue
-            padded = row + [""] * (width - len(row)) if len(row) < width else row
-            for index in range(width):
-                cells[index].append(padded[index])
-    return Table(header, dict(zip(header, cells, strict=True)))
+        header = next(reader, None)
+        return Table((), {}) if header is None else table_of_rows(header, reader)[0]
+
+
+def table_of_rows(
+    header: Sequence[str], rows: Iterator[list[str]], max_rows: int | None = None
+) -> tuple[Table, list[str] | None]:
+    """The columns of ``rows`` under ``header`` (names stripped; blank rows skipped, short rows padded with empty
+    cells, long ones cut), at most ``max_rows`` of them, and the first row past those (None when there is none)."""
+    names = tuple(name.strip() for name in header)
+    cells: list[list[str]] = [[] for _ in names]
+    width, kept = len(names), 0
+    for row in rows:
+        if not row:
+            continue
+        if max_rows is not None and kept >= max_rows:
+            return Table(names, dict(zip(names, cells, strict=True))), row
+        padded = row + [""] * (width - len(row)) if len(row) < width else row
+        for index in range(width):
+            cells[index].append(padded[index])
+        kept += 1
+    return Table(names, dict(zip(names, cells, strict=True))), None
 
 
 def is_missing(cell: str) -> bool:

@@ -129,7 +129,7 @@ def _fractional(cells: list[str]) -> bool:
     return any((value := parse_float(cell)) is not None and 0.0 < value < 1.0 for cell in cells)
 
 
-def _binary_classes(labels: set[str]) -> tuple[str, ...]:
+def binary_classes(labels: set[str]) -> tuple[str, ...]:
     """(negative, positive): the positive class is 1/true/yes when present, else the later one in sort order."""
     ordered = sort_labels(labels)
     positive = [label for label in ordered if label.strip().lower() in _POSITIVE]
@@ -243,7 +243,7 @@ def _kind(
         kind = _single_column_kind(cells, sample.column(targets[0]), wanted, train.rows)
         labels = {cell.strip() for cell in cells if not is_missing(cell)}
         if kind is Kind.BINARY:
-            return kind, _binary_classes(labels)
+            return kind, binary_classes(labels)
         return kind, (sort_labels(labels) if kind is Kind.LABELS else ())
     if sources == targets:
         columns = [train.column(name) for name in targets]
