@@ -193,17 +193,21 @@ def test_paths_outside_the_workspace_are_refused(tmp_path: Path) -> None:
     (root / "link").symlink_to(outside)
     (root / "data-link").symlink_to(data)
     space = Workspace(root, data, root)
-    assert space.writable("sub/model.py") == root.resolve() / "sub" / "model.py"
-    assert space.readable(str(data / "train.csv")) == (data / "train.csv").resolve()
-    assert space.readable("data-link/train.csv") == (data / "train.csv").resolve()
+    assert space.write("sub/model.py", b"m") == root.resolve() / "sub" / "model.py"
+    for readable in (str(data / "train.csv"), "data-link/train.csv"):
+        with space.open(readable) as handle:
+            assert handle.read() == b"a\n"
     for path in ("../secret.txt", str(outside), "link", "sub/../../secret.txt", "/etc/passwd"):
         with pytest.raises(ToolError, match="outside the workspace"):
-            space.readable(path)
-    for path in (str(data / "train.csv"), "data-link/new.csv"):
+            space.open(path)
+        with pytest.raises(ToolError, match="outside the workspace"):
+            space.write(path, b"y")
+    for path in (str(data / "train.csv"), "data-link/new.csv", "data-link/new/x.csv"):
         with pytest.raises(ToolError, match="read-only"):
-            space.writable(path)
+            space.write(path, b"y")
     with pytest.raises(ToolError, match="empty path"):
-        space.readable(" ")
+        space.open(" ")
+    assert outside.read_text() == "x" and sorted(p.name for p in data.iterdir()) == ["train.csv"]
 
 
 # --- commands and jobs
@@ -305,9 +309,9 @@ def toolbox(tmp_path: Path) -> ToolBox:
         workspace=Workspace(root, data, root),
         jobs=jobs,
         env=dict(os.environ),
-        submission=root / "submission.csv",
-        validate=lambda path: Verdict(path.exists(), f"checked {path.name}"),
+        validate=lambda path: Verdict(True, f"checked {path or 'submission.csv'}"),
         remaining=lambda: 100.0,
+        redact=Redactor((KEY,)).text,
     )
 
 
@@ -347,13 +351,9 @@ def test_validate_argv_follows_the_mle_bench_layout(tmp_path: Path) -> None:
 
 def test_check_against_the_sample_submission(tmp_path: Path) -> None:
     """Columns, rows, ids and empty cells are compared with the sample submission."""
-    sample = tmp_path / "sample.csv"
-    sample.write_text("id,y\n1,0\n2,0\n")
-    good, bad = tmp_path / "good.csv", tmp_path / "bad.csv"
-    good.write_text("id,y\n2,0.5\n1,0.1\n")
-    bad.write_text("id,target\n1,\n")
-    assert check_against_sample(good, sample).valid
-    verdict = check_against_sample(bad, sample)
+    sample = io.BytesIO(b"id,y\n1,0\n2,0\n")
+    assert check_against_sample(io.BytesIO(b"id,y\n2,0.5\n1,0.1\n"), sample).valid
+    verdict = check_against_sample(io.BytesIO(b"id,target\n1,\n"), sample)
     assert not verdict.valid and "columns" in verdict.text and "1 rows" in verdict.text and "empty" in verdict.text
 
 

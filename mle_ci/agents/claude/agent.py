@@ -12,7 +12,6 @@ import signal
 import sys
 import traceback
 from collections.abc import Callable, Mapping
-from pathlib import Path
 from types import FrameType
 
 from mle_ci import progress
@@ -60,14 +59,6 @@ def child_env(environ: Mapping[str, str]) -> dict[str, str]:
     return env
 
 
-def _rows(path: Path) -> int | None:
-    try:
-        with path.open("rb") as handle:
-            return max(0, sum(1 for _ in handle) - 1)
-    except OSError:
-        return None
-
-
 class Run:
     """One run's parts, wired from the config."""
 
@@ -90,9 +81,9 @@ class Run:
             workspace=self.workspace,
             jobs=self.jobs,
             env=self.env,
-            submission=config.submission_path,
             validate=self.check,
             remaining=config.remaining,
+            redact=self.redactor.text,
         )
         self.client = client or AnthropicClient(
             api_key=config.api_key,
@@ -108,9 +99,11 @@ class Run:
         with contextlib.suppress(OSError, ValueError):
             print(f"[claude] {self.redactor.text(text)}", flush=True)
 
-    def check(self, path: Path) -> Verdict:
-        c = self.config
-        return validate(path, competition=c.competition, data_dir=c.data_dir, env=self.env, cwd=self.workspace.root)
+    def check(self, path: str | None = None) -> Verdict:
+        """The submission at ``path`` (by default the run's) checked as the grader does."""
+        return validate(
+            self.workspace, path, competition=self.config.competition, env=self.env, cwd=self.workspace.root
+        )
 
     def _usage(self, totals: UsageTotals, cost: float) -> None:
         progress.usage(
@@ -153,9 +146,9 @@ class Run:
     def secure_submission(self) -> tuple[str | None, bool]:
         """Who produced the valid submission on disk (the baseline runs when needed), and whether time ran out."""
         path = self.config.submission_path
-        verdict = self.check(path)
+        verdict = self.check()
         if verdict.valid:
-            progress.submission(path, rows=_rows(path), producer="claude")
+            progress.submission(path, rows=verdict.rows, producer="claude")
             return "claude", False
         self.say(f"no valid submission from the model: {verdict.text.splitlines()[0] if verdict.text else ''}")
         run, why = fallback_decision(remaining=self.config.remaining(), minimum=self.config.fallback_min_secs)
@@ -166,9 +159,10 @@ class Run:
         progress.message(why, "warning")
         self.fallback_started = True
         result = run_baseline(self.env, remaining=self.config.remaining())
-        if not self.check(path).valid:
+        verdict = self.check()
+        if not verdict.valid:
             return None, result.stopped
-        progress.submission(path, rows=_rows(path), producer="baseline")
+        progress.submission(path, rows=verdict.rows, producer="baseline")
         return "baseline", result.stopped or result.exit_code == BUDGET_EXHAUSTED
 
 
@@ -213,9 +207,10 @@ def run(config: AgentConfig, environ: Mapping[str, str], client: ModelClient | N
         parts.say(f"{exc}: stopping")
         parts.transcript.write("note", 0, text=f"{exc} received: stopping")
         parts.stop_jobs()
-        if parts.check(config.submission_path).valid:
+        verdict = parts.check()
+        if verdict.valid:
             producer = "baseline" if parts.fallback_started else "claude"
-            progress.submission(config.submission_path, rows=_rows(config.submission_path), producer=producer)
+            progress.submission(config.submission_path, rows=verdict.rows, producer=producer)
         return BUDGET_EXHAUSTED
     parts.say(f"final submission: {producer or 'none'}")
     return _exit_code(outcome, producer, time_cut)

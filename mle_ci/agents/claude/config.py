@@ -18,6 +18,8 @@ DEFAULT_MAX_TOKENS = 8192
 DEFAULT_API_MAX_RETRIES = 4
 DEFAULT_API_TIMEOUT_SECS = 300.0
 DEFAULT_API_PAUSE_SECS = 30.0
+SUBMISSION_NAME = "submission.csv"
+"""The run's submission, in the submission folder."""
 PREFERRED_FAMILY = "sonnet"
 """The default model's family: capable at engineering work and priced between haiku and opus."""
 
@@ -56,7 +58,7 @@ class AgentConfig:
 
     @property
     def submission_path(self) -> Path:
-        return self.submission_dir / "submission.csv"
+        return self.submission_dir / SUBMISSION_NAME
 
     @property
     def transcript_path(self) -> Path:

@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import math
-import os
-import tempfile
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from pathlib import Path
+from dataclasses import dataclass, replace
 from typing import Any
 
 from mle_ci.agents.claude.jobs import Jobs
+from mle_ci.agents.claude.paging import read_page
 from mle_ci.agents.claude.processes import run_command, trim
 from mle_ci.agents.claude.validation import Verdict
 from mle_ci.agents.claude.workspace import ToolError, Workspace
@@ -107,21 +105,12 @@ def _whole(args: Mapping[str, Any], key: str, default: int) -> int:
     return int(value)
 
 
-def write_atomic(path: Path, content: str) -> None:
-    """Replace ``path`` whole, so that a reader (or the grader after a kill) never sees half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(content)
-        os.replace(temp, path)
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)
-        raise
-
-
 class ToolBox:
-    """Carries out tool calls in the workspace; a bad call is an error result for the model, never a crash."""
+    """Carries out tool calls in the workspace; a bad call is an error result for the model, never a crash.
+
+    ``validate`` checks a submission (None: the run's own); ``redact`` is the run's secret policy, which every
+    result passes before it goes back to the model.
+    """
 
     def __init__(
         self,
@@ -129,18 +118,24 @@ class ToolBox:
         workspace: Workspace,
         jobs: Jobs,
         env: Mapping[str, str],
-        submission: Path,
-        validate: Callable[[Path], Verdict],
+        validate: Callable[[str | None], Verdict],
         remaining: Callable[[], float],
+        redact: Callable[[str], str],
     ) -> None:
         self.workspace = workspace
         self.jobs = jobs
         self._env = dict(env)
-        self._submission = submission
         self._validate = validate
         self._remaining = remaining
+        self._redact = redact
 
     def call(self, name: str, args: Mapping[str, Any]) -> ToolOutcome:
+        """Carry out one tool call; its result, secrets redacted."""
+        outcome = self._carry_out(name, args)
+        summary = None if outcome.finished is None else self._redact(outcome.finished)
+        return replace(outcome, text=self._redact(outcome.text), finished=summary)
+
+    def _carry_out(self, name: str, args: Mapping[str, Any]) -> ToolOutcome:
         handler = getattr(self, f"_tool_{name}", None) if name in TOOL_NAMES else None
         if handler is None:
             return ToolOutcome(f"unknown tool {name!r} (tools: {', '.join(TOOL_NAMES)})", is_error=True)
@@ -166,24 +161,18 @@ class ToolBox:
         return ToolOutcome(result.render(), is_error=result.timed_out or result.exit_code != 0)
 
     def _tool_write_file(self, args: Mapping[str, Any]) -> ToolOutcome:
-        path = self.workspace.writable(_text(args, "path"))
-        content = _text(args, "content")
+        given, content = _text(args, "path"), _text(args, "content")
         if len(content) > MAX_WRITE:
             raise ToolError(f"content of {len(content)} characters is over the {MAX_WRITE} limit")
-        write_atomic(path, content)
-        return ToolOutcome(f"wrote {len(content.encode('utf-8'))} bytes to {path}")
+        data = content.encode("utf-8", errors="replace")
+        return ToolOutcome(f"wrote {len(data)} bytes to {self.workspace.write(given, data)}")
 
     def _tool_read_file(self, args: Mapping[str, Any]) -> ToolOutcome:
-        path = self.workspace.readable(_text(args, "path"))
-        if not path.is_file():
-            raise ToolError(f"{path}: no such file")
+        given = _text(args, "path")
         offset, limit = _whole(args, "offset", 0), _whole(args, "limit", READ_LIMIT) or READ_LIMIT
-        with path.open(encoding="utf-8", errors="replace") as handle:
-            lines = handle.readlines()
-        chosen = lines[offset : offset + limit]
-        more = len(lines) - offset - len(chosen)
-        note = f"\n[{more} more lines: read with offset={offset + len(chosen)}]" if more > 0 else ""
-        return ToolOutcome(trim("".join(chosen)) + note)
+        with self.workspace.open(given) as handle:
+            page = read_page(handle, offset, limit)
+        return ToolOutcome(trim(page.text) + page.note())
 
     def _tool_start_job(self, args: Mapping[str, Any]) -> ToolOutcome:
         job = self.jobs.start(_text(args, "command"), _text(args, "name", required=False) or "job")
@@ -196,9 +185,7 @@ class ToolBox:
         return ToolOutcome(self.jobs.stop(_text(args, "job_id")))
 
     def _tool_validate_submission(self, args: Mapping[str, Any]) -> ToolOutcome:
-        given = _text(args, "path", required=False)
-        path = self.workspace.readable(given) if given else self._submission
-        verdict = self._validate(path)
+        verdict = self._validate(_text(args, "path", required=False) or None)
         return ToolOutcome(verdict.text, is_error=not verdict.valid)
 
     def _tool_finish(self, args: Mapping[str, Any]) -> ToolOutcome:

@@ -1,9 +1,18 @@
-"""Path confinement: tools read and write in the workspace, read the competition data, and nothing else."""
+"""Path confinement: tools read and write in the workspace, read the competition data, and nothing else.
+
+The rules (which folders, which are read-only, what a refusal says) are here; the race-free walk that keeps them
+is :mod:`.confined`.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import os
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import BinaryIO
+
+from mle_ci.agents.claude.config import SUBMISSION_NAME
+from mle_ci.agents.claude.confined import Outside, ReadOnly, Refused, Root, open_file, pin, replace_file
 
 
 class ToolError(Exception):
@@ -12,38 +21,73 @@ class ToolError(Exception):
 
 @dataclass(frozen=True)
 class Workspace:
-    """The folder the agent works in, the read-only data, and the submission folder it may write to."""
+    """The folder the agent works in, the read-only data, and the submission folder it may write to.
+
+    The three folders are pinned when the workspace is made: one moved or replaced later is refused, not followed.
+    """
 
     root: Path
     data: Path
     submission_dir: Path
+    _roots: tuple[Root, Root, Root] = field(init=False, repr=False, compare=False)
 
-    def _resolve(self, path: str) -> Path:
+    def __post_init__(self) -> None:
+        # The data first: where it lies inside the workspace, the innermost root (the data) says read-only.
+        roots = (pin(self.data, writable=False), pin(self.root, writable=True), pin(self.submission_dir, writable=True))
+        object.__setattr__(self, "_roots", roots)
+
+    @property
+    def _workspace(self) -> Root:
+        return self._roots[1]
+
+    def _refusal(self, path: str, exc: Refused | OSError) -> ToolError:
+        if isinstance(exc, Outside):
+            return ToolError(
+                f"{path}: outside the workspace ({self.root}), the submission folder ({self.submission_dir}) "
+                f"and the competition data ({self.data}); refused"
+            )
+        if isinstance(exc, ReadOnly):
+            return ToolError(f"{path}: the competition data ({self.data}) is read-only")
+        if isinstance(exc, FileNotFoundError):
+            return ToolError(f"{path}: no such file")
+        if isinstance(exc, OSError):
+            return ToolError(f"{path}: {exc.strerror or exc}")
+        return ToolError(f"{path}: {exc}")
+
+    @staticmethod
+    def _checked(path: str) -> str:
         if not path.strip():
             raise ToolError("empty path")
         if "\x00" in path:
             raise ToolError("a path cannot contain a NUL character")
-        given = Path(path).expanduser()
-        # Symlinks and `..` are resolved before the check, so neither can lead outside.
-        return (given if given.is_absolute() else self.root / given).resolve()
+        return path
 
-    @staticmethod
-    def _inside(path: Path, folder: Path) -> bool:
-        return path == folder or folder in path.parents
+    def _open(self, path: str, roots: tuple[Root, ...], start: Root) -> BinaryIO:
+        try:
+            fd = open_file(self._checked(path), roots, start)
+        except (Refused, OSError) as exc:
+            raise self._refusal(path, exc) from None
+        return os.fdopen(fd, "rb")
 
-    def readable(self, path: str) -> Path:
-        """The real path of ``path`` when it lies in the workspace, the submission folder or the data."""
-        real = self._resolve(path)
-        if any(self._inside(real, folder.resolve()) for folder in (self.root, self.submission_dir, self.data)):
-            return real
-        raise ToolError(f"{path}: outside the workspace ({self.root}) and the competition data ({self.data}); refused")
+    def open(self, path: str) -> BinaryIO:
+        """The regular file ``path`` names in the workspace, the submission folder or the data, open to read."""
+        return self._open(path, self._roots, self._workspace)
 
-    def writable(self, path: str) -> Path:
-        """The real path of ``path`` when it lies in the workspace or the submission folder (never the data)."""
-        real = self._resolve(path)
-        data = self.data.resolve()
-        if self._inside(real, data):
-            raise ToolError(f"{path}: the competition data ({self.data}) is read-only")
-        if any(self._inside(real, folder.resolve()) for folder in (self.root, self.submission_dir)):
-            return real
-        raise ToolError(f"{path}: outside the workspace ({self.root}); writing there is refused")
+    def open_submission(self, path: str | None = None) -> BinaryIO:
+        """The submission open to read: ``path`` as :meth:`open` does, by default ``submission.csv`` of the
+        submission folder, which no link may lead out of."""
+        if path is not None:
+            return self.open(path)
+        folder = self._roots[2]
+        return self._open(SUBMISSION_NAME, (folder,), folder)
+
+    def submission_path(self) -> Path:
+        """Where the run's submission is, as the model is told."""
+        return self.submission_dir / SUBMISSION_NAME
+
+    def write(self, path: str, content: bytes) -> Path:
+        """Write ``content`` as ``path`` in the workspace or the submission folder, replacing it whole; its path."""
+        try:
+            return Path(replace_file(self._checked(path), content, self._roots, self._workspace))
+        except (Refused, OSError) as exc:
+            raise self._refusal(path, exc) from None
