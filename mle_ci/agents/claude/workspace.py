@@ -40,12 +40,9 @@ class Workspace:
     def _workspace(self) -> Root:
         return self._roots[1]
 
-    def _refusal(self, path: str, exc: Refused | OSError) -> ToolError:
+    def _refusal(self, path: str, exc: Refused | OSError, allowed: str) -> ToolError:
         if isinstance(exc, Outside):
-            return ToolError(
-                f"{path}: outside the workspace ({self.root}), the submission folder ({self.submission_dir}) "
-                f"and the competition data ({self.data}); refused"
-            )
+            return ToolError(f"{path}: outside {allowed}; refused")
         if isinstance(exc, ReadOnly):
             return ToolError(f"{path}: the competition data ({self.data}) is read-only")
         if isinstance(exc, FileNotFoundError):
@@ -53,6 +50,13 @@ class Workspace:
         if isinstance(exc, OSError):
             return ToolError(f"{path}: {exc.strerror or exc}")
         return ToolError(f"{path}: {exc}")
+
+    @property
+    def _everywhere(self) -> str:
+        return (
+            f"the workspace ({self.root}), the submission folder ({self.submission_dir}) "
+            f"and the competition data ({self.data})"
+        )
 
     @staticmethod
     def _checked(path: str) -> str:
@@ -62,16 +66,12 @@ class Workspace:
             raise ToolError("a path cannot contain a NUL character")
         return path
 
-    def _open(self, path: str, roots: tuple[Root, ...], start: Root) -> BinaryIO:
-        try:
-            fd = open_file(self._checked(path), roots, start)
-        except (Refused, OSError) as exc:
-            raise self._refusal(path, exc) from None
-        return os.fdopen(fd, "rb")
-
     def open(self, path: str) -> BinaryIO:
         """The regular file ``path`` names in the workspace, the submission folder or the data, open to read."""
-        return self._open(path, self._roots, self._workspace)
+        try:
+            return os.fdopen(open_file(self._checked(path), self._roots, self._workspace), "rb")
+        except (Refused, OSError) as exc:
+            raise self._refusal(path, exc, self._everywhere) from None
 
     def open_submission(self, path: str | None = None) -> BinaryIO:
         """The submission open to read: ``path`` as :meth:`open` does, by default ``submission.csv`` of the
@@ -79,7 +79,12 @@ class Workspace:
         if path is not None:
             return self.open(path)
         folder = self._roots[2]
-        return self._open(SUBMISSION_NAME, (folder,), folder)
+        try:
+            return os.fdopen(open_file(SUBMISSION_NAME, (folder,), folder), "rb")
+        except (Refused, OSError) as exc:
+            raise self._refusal(
+                str(self.submission_path()), exc, f"the submission folder ({self.submission_dir})"
+            ) from None
 
     def submission_path(self) -> Path:
         """Where the run's submission is, as the model is told."""
@@ -90,4 +95,4 @@ class Workspace:
         try:
             return Path(replace_file(self._checked(path), content, self._roots, self._workspace))
         except (Refused, OSError) as exc:
-            raise self._refusal(path, exc) from None
+            raise self._refusal(path, exc, self._everywhere) from None
