@@ -15,8 +15,11 @@ import pytest
 import torch
 
 from mle_ci.agents.baseline import text
+from mle_ci.agents.baseline.agent import _text_start
+from mle_ci.agents.baseline.data import Dataset
 from mle_ci.agents.baseline.metrics import classification_score, multilabel_score
-from mle_ci.agents.baseline.text import TextEncoder, TextNet, is_free_text, l2_strength
+from mle_ci.agents.baseline.models import TEXT_CANDIDATES, build_model
+from mle_ci.agents.baseline.text import TextEncoder, TextNet, is_free_text, l2_strength, starting_bias
 from mle_ci.agents.baseline.train import TrainConfig, train_fold
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -208,7 +211,8 @@ def test_the_linear_model_learns_three_authors_well_beyond_the_prior() -> None:
     encoder = TextEncoder.fit([[texts[i] for i in train_rows]], buckets=16, length=64)
     x = encoder.encode([texts])
     torch.manual_seed(0)
-    model = TextNet(0, 3, buckets=16, length=64, l2=l2_strength(len(train_rows)))
+    bias = starting_bias(labels[train_rows], 3)
+    model = TextNet(0, 3, buckets=16, length=64, l2=l2_strength(len(train_rows)), bias=bias)
     plan = text_plan()
     train_fold(
         model, fold=1, x=x, y=labels, train_rows=train_rows, val_rows=val_rows, classification=True,
@@ -230,7 +234,8 @@ def test_the_mlp_head_learns_several_labels_beside_dense_features() -> None:
     noise = np.random.default_rng(0).normal(size=(len(texts), 3)).astype(np.float32)
     x = np.hstack([noise, encoder.encode([texts])])
     torch.manual_seed(0)
-    model = TextNet(3, 2, buckets=14, length=64, hidden=16, l2=l2_strength(len(train_rows)))
+    bias = starting_bias(labels[train_rows], 2, multilabel=True)
+    model = TextNet(3, 2, buckets=14, length=64, hidden=16, l2=l2_strength(len(train_rows)), bias=bias)
     plan = text_plan(lr=1e-2)
     train_fold(
         model, fold=1, x=x, y=labels, train_rows=train_rows, val_rows=val_rows, classification=False,
@@ -296,3 +301,36 @@ def test_encoding_chunk_by_chunk_gives_the_rows_of_one_pass(monkeypatch: pytest.
     chunked = TextEncoder.fit([texts], buckets=16, length=64)
     assert np.array_equal(chunked.idf, encoder.idf)
     assert np.array_equal(chunked.encode([texts]), whole)
+
+
+def test_the_starting_bias_predicts_the_prior_of_classes_labels_and_values() -> None:
+    """Before any step, an untrained linear model predicts the training targets' (smoothed) prior."""
+    classes = np.array([0, 0, 0, 1, 2, 2], dtype=np.int64)
+    shares = torch.softmax(torch.from_numpy(starting_bias(classes, 4)), dim=0).numpy()
+    assert np.allclose(shares, np.array([4, 2, 3, 1]) / 10)
+    labels = np.array([[1, 0], [0, 0], [1, 0], [1, 1]], dtype=np.float32)
+    odds = torch.sigmoid(torch.from_numpy(starting_bias(labels, 2, multilabel=True))).numpy()
+    assert np.allclose(odds, [4 / 6, 2 / 6])
+    values = np.array([[1.0, -2.0], [3.0, 0.0]], dtype=np.float32)
+    assert np.allclose(starting_bias(values, 2), [2.0, -1.0])
+    texts, _ = corpus(4, 12)
+    x = torch.from_numpy(TextEncoder.fit([texts], buckets=10, length=16).encode([texts]))
+    model = TextNet(0, 4, buckets=10, length=16, hidden=0, bias=starting_bias(classes, 4))
+    assert np.allclose(torch.softmax(model(x), dim=1).detach().numpy(), np.tile(shares, (4, 1)))
+    with pytest.raises(ValueError, match="for 3 outputs"):
+        TextNet(0, 3, buckets=10, length=16, bias=starting_bias(classes, 4))
+
+
+def test_the_agent_builds_its_text_models_with_the_penalty_and_the_prior_of_the_folds_rows() -> None:
+    """What the agent trains: each text candidate with LogisticRegression's L2 for the fold's rows and the fold's
+    class prior as its starting outputs."""
+    y = np.array([0, 0, 0, 1], dtype=np.int64)
+    x = np.zeros((4, 2 * 64), dtype=np.float32)
+    dataset = Dataset(x, x, y, None, None, ("a",), 2, 0, text_width=128)
+    start = _text_start(dataset, y)
+    for candidate in TEXT_CANDIDATES:
+        model = build_model(torch.Size([128]), 2, images=False, candidate=candidate, text_width=128, **start)
+        assert isinstance(model, TextNet)
+        assert model.l2 == pytest.approx(l2_strength(4))
+        shares = torch.softmax(model.bias.detach(), dim=0).numpy()
+        assert np.allclose(shares, [4 / 6, 2 / 6])

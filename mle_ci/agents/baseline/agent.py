@@ -28,6 +28,7 @@ from mle_ci.agents.baseline.selection import CandidateFit, Candidates
 from mle_ci.agents.baseline.special import SpecialResult, solve_special
 from mle_ci.agents.baseline.submission import Ensemble, render, render_rows, write_atomic
 from mle_ci.agents.baseline.task import Competition, Kind, Task, TaskError
+from mle_ci.agents.baseline.text import l2_strength, starting_bias
 from mle_ci.agents.baseline.train import CUT_SHORT, FoldOutcome, TrainConfig, predict, train_fold
 
 DEFAULT_MAX_EPOCHS = 100
@@ -186,6 +187,7 @@ def _fit_fold(
     assert y is not None
     images = candidate in IMAGE_CANDIDATES
     x, _ = dataset.inputs(images)
+    train_rows = np.setdiff1d(np.arange(len(y)), val_rows)
     torch.manual_seed(seed)
     model = build_model(
         torch.Size(x.shape[1:]),
@@ -193,13 +195,14 @@ def _fit_fold(
         images=images,
         regression=dataset.y_class is None,
         **_image_stats(dataset) if images else {"candidate": candidate, "text_width": dataset.text_width},
+        **_text_start(dataset, y[train_rows]) if candidate in TEXT_CANDIDATES else {},
     )
     outcome = train_fold(
         model,
         fold=fold,
         x=x,
         y=y,
-        train_rows=np.setdiff1d(np.arange(len(y)), val_rows),
+        train_rows=train_rows,
         val_rows=val_rows,
         classification=dataset.y_class is not None,
         multilabel=dataset.multilabel,
@@ -452,6 +455,16 @@ def _announce(task: Task, dataset: Dataset, config: TrainConfig, options: AgentO
         progress.message(f"{dataset.dropped} train row(s) without a target or image left out", "warning")
     if config.device.type == "cuda" and (options.gpu_count or 1) > 1 and workers == 1:
         progress.message(f"the plan has {options.gpu_count} GPUs; the baseline trains on one", "warning")
+
+
+def _text_start(dataset: Dataset, y: NDArray[Any]) -> dict[str, Any]:
+    """A text model's penalty and starting outputs from the fold's training targets: LogisticRegression's L2 at
+    ``text.INVERSE_L2`` for that many rows, and the targets' prior as the bias, so that a rare label's n-gram
+    weights are not spent learning that it is rare (bench/text_model.py measures both)."""
+    return {
+        "text_l2": l2_strength(len(y)),
+        "text_bias": starting_bias(y, dataset.outputs, multilabel=dataset.multilabel),
+    }
 
 
 def _image_stats(dataset: Dataset) -> dict[str, torch.Tensor]:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import numpy as np
 import torch
+from numpy.typing import NDArray
 from torch import Tensor, nn
 
 from mle_ci.agents.baseline.text import TextNet
@@ -154,9 +156,13 @@ def build_model(
     std: Tensor | None = None,
     candidate: str = "mlp",
     text_width: int = 0,
+    text_l2: float = 0.0,
+    text_bias: NDArray[np.float32] | None = None,
 ) -> nn.Module:
     """The network for inputs of shape ``x`` (one row, without the batch dimension); tables: of a named candidate;
-    rows ending in a text block of ``text_width`` values: a text model."""
+    rows ending in a text block of ``text_width`` values: a text model, with LogisticRegression's penalty
+    ``text_l2`` (:func:`~mle_ci.agents.baseline.text.l2_strength`) and its outputs starting at ``text_bias``
+    (:func:`~mle_ci.agents.baseline.text.starting_bias`)."""
     if images:
         channels, height, width = x
         assert mean is not None
@@ -166,7 +172,15 @@ def build_model(
         if not text_width:
             raise ValueError(f"{candidate!r} needs rows with a text block")
         hidden, buckets = TEXT_CANDIDATES[candidate]
-        return TextNet(x[0] - text_width, outputs, buckets=buckets, length=text_width // 2, hidden=hidden)
+        return TextNet(
+            x[0] - text_width,
+            outputs,
+            buckets=buckets,
+            length=text_width // 2,
+            hidden=hidden,
+            l2=text_l2,
+            bias=text_bias,
+        )
     if candidate not in TABULAR_CANDIDATES:
         raise ValueError(f"{candidate!r} is not a tabular model (known: {', '.join(TABULAR_CANDIDATES)})")
     return TabularEnsemble(
