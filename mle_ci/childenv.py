@@ -5,23 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 
-WORKFLOW_SECRETS = (
-    "GITHUB_TOKEN",
-    "ACTIONS_RUNTIME_TOKEN",
-    "ACTIONS_RUNTIME_URL",
-    "ACTIONS_RESULTS_URL",
-    "ACTIONS_CACHE_URL",
-    "ACTIONS_ID_TOKEN_REQUEST_TOKEN",
-    "ACTIONS_ID_TOKEN_REQUEST_URL",
-)
-"""The workflow's credentials: no child needs them."""
-
-GITHUB_FILE_COMMANDS = ("GITHUB_OUTPUT", "GITHUB_ENV", "GITHUB_PATH", "GITHUB_STATE", "GITHUB_STEP_SUMMARY")
-"""Files through which a step talks to the runner: only the harness writes them."""
-
-HARNESS_ONLY_PREFIXES = ("INPUT_", "ACTIONS_ID_TOKEN_REQUEST_")
-HARNESS_ONLY = ("MLE_CI_ANTHROPIC_API_KEY",)
-"""The harness's own settings that are credentials: a child that needs the key gets it under the SDK's name."""
+from mle_ci.redaction import HARNESS_ONLY, harness_only
 
 
 def child_environment(
@@ -42,12 +26,7 @@ def child_environment(
     env = {
         name: value
         for name, value in base.items()
-        if name not in drop
-        and name not in HARNESS_ONLY
-        and (
-            name in keep
-            or not (name in WORKFLOW_SECRETS or name in GITHUB_FILE_COMMANDS or name.startswith(HARNESS_ONLY_PREFIXES))
-        )
+        if name not in drop and name not in HARNESS_ONLY and (name in keep or not harness_only(name))
     }
     # Variables of an outer harness must not leak into this run's child.
     for name in ("MLE_CI_EVENTS", "MLE_CI_DEADLINE", "TIME_LIMIT_SECS"):

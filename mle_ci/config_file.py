@@ -83,7 +83,7 @@ def read_config(
     if planted is not None:
         line = text.count("\n", 0, planted.start()) + 1
         raise ConfigError(
-            f"{label} line {line}: holds what looks like an Anthropic API key (value hidden); a config file is "
+            f"{label} line {line}: holds what looks like a credential (value hidden); a config file is "
             "committed, so never write a key in it: set ANTHROPIC_API_KEY in the environment, or the action "
             "input anthropic-api-key from a secret"
         )

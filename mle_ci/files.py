@@ -1,14 +1,15 @@
-"""Files of a result folder: atomic rewrites, the child's log, and redaction of secrets on the way out."""
+"""Files of a result folder: atomic rewrites, the child's log, and redaction of secrets on the way out (by the
+rules of :mod:`mle_ci.redaction`)."""
 
 from __future__ import annotations
 
 import contextlib
 import os
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Callable
 from pathlib import Path
 
-REDACTED = b"***"
+from mle_ci.redaction import Redactor
 
 
 def write_atomic(path: Path, text: str) -> None:
@@ -24,45 +25,18 @@ def write_atomic(path: Path, text: str) -> None:
         raise
 
 
-class Redactor:
-    """Replaces known secret values (bytes or text) with ``***``."""
-
-    def __init__(self, secrets: Iterable[str]) -> None:
-        values = sorted({s for s in secrets if s}, key=len, reverse=True)
-        self._bytes = [s.encode("utf-8") for s in values]
-        self._texts = values
-
-    def __bool__(self) -> bool:
-        return bool(self._texts)
-
-    @property
-    def longest(self) -> int:
-        """Bytes in the longest secret (0 without any)."""
-        return len(self._bytes[0]) if self._bytes else 0
-
-    def bytes(self, data: bytes) -> bytes:
-        for secret in self._bytes:
-            if secret in data:
-                data = data.replace(secret, REDACTED)
-        return data
-
-    def text(self, text: str) -> str:
-        for secret in self._texts:
-            if secret in text:
-                text = text.replace(secret, "***")
-        return text
-
-
 class PieceRedactor:
     """Redacts output that arrives as lines, an over-long line in ``piece``-byte pieces, across the cuts too.
 
-    A piece (exactly ``piece`` bytes: more of its line follows) is handed on less its last bytes, which could
-    begin a secret; they go in front of the next line, so a secret cut in two is still seen whole.
+    A piece (``continued(line)``: more of its line follows, as the line splitter marks it) is handed on less its
+    last bytes, which could begin a secret; they go in front of the next piece of that line, so a secret cut in two
+    is still seen whole. A finished line keeps all its bytes.
     """
 
-    def __init__(self, redactor: Redactor, piece: int) -> None:
+    def __init__(self, redactor: Redactor, piece: int, continued: Callable[[bytes], bool]) -> None:
         self._redactor = redactor
         self._piece = piece
+        self._continued = continued
         self._keep = max(redactor.longest - 1, 0)
         self._held = b""
 
@@ -71,7 +45,7 @@ class PieceRedactor:
         for line in lines:
             clean = self._redactor.bytes(self._held + line)
             self._held = b""
-            if len(line) == self._piece and self._keep:
+            if self._keep and len(line) == self._piece and self._continued(line):
                 clean, self._held = clean[: -self._keep], clean[-self._keep :]
                 if not clean:
                     continue  # all of it could still begin a secret

@@ -7,7 +7,6 @@ import re
 import secrets
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from fnmatch import fnmatchcase
 from pathlib import Path
 from typing import Literal, TextIO
 
@@ -22,7 +21,6 @@ __all__ = [
     "escape_data",
     "escape_property",
     "format_command",
-    "secret_values",
 ]
 
 Level = Literal["error", "warning", "notice"]
@@ -44,18 +42,6 @@ _RUNNER_COMMANDS = frozenset(
         "stop-commands", "warning",
     }
 )  # fmt: skip
-_SECRET_PATTERNS = ("*_API_KEY", "*_TOKEN", "*_SECRET*", "*PASSWORD*")
-_SECRET_NAMES = frozenset(
-    {
-        "ANTHROPIC_API_KEY",
-        "INPUT_ANTHROPIC-API-KEY",
-        "ACTIONS_RUNTIME_TOKEN",
-        "ACTIONS_ID_TOKEN_REQUEST_TOKEN",
-        "ACTIONS_ID_TOKEN_REQUEST_URL",  # not a credential, but with the token it mints OIDC tokens: hidden too
-        "GITHUB_TOKEN",
-    }
-)
-_SECRET_MIN_LENGTH = 8
 _MASK_MIN_LENGTH = 4
 
 
@@ -102,18 +88,6 @@ def format_command(
         if split_at >= 0:
             data = data[:split_at]
     return f"::{name} {listed}::{data}" if listed else f"::{name}::{data}"
-
-
-def secret_values(env: Mapping[str, str]) -> tuple[str, ...]:
-    """Return the distinct values of secret-looking variables in ``env``, sorted, that are worth masking."""
-    found = {value for name, value in env.items() if len(value) >= _SECRET_MIN_LENGTH and _is_secret(name)}
-    return tuple(sorted(found))
-
-
-def _is_secret(name: str) -> bool:
-    """Tell whether a variable name looks like it holds a credential."""
-    upper = name.upper()
-    return upper in _SECRET_NAMES or any(fnmatchcase(upper, pattern) for pattern in _SECRET_PATTERNS)
 
 
 def _random_token() -> str:

@@ -20,9 +20,10 @@ from mle_ci.decisions import (
 )
 from mle_ci.eventlog import BadLine, EventLogReader, EventWriter
 from mle_ci.events import Event
-from mle_ci.files import LogFile, PieceRedactor, Redactor
+from mle_ci.files import LogFile, PieceRedactor
 from mle_ci.lineparser import PatternLike, may_hold_progress, parse_line
-from mle_ci.supervisor import MAX_LINE, StopReason
+from mle_ci.redaction import Redactor
+from mle_ci.supervisor import MAX_LINE, Piece, StopReason
 from mle_ci.tracker import RunTracker
 
 TAIL_LINES = 200
@@ -59,7 +60,7 @@ class RunMonitor:
         self._events_path = events_path
         self._reader = EventLogReader(events_path)
         self._redactor = redactor
-        self._pieces = PieceRedactor(redactor, MAX_LINE)
+        self._pieces = PieceRedactor(redactor, MAX_LINE, lambda line: isinstance(line, Piece))
         self._patterns = patterns
         self.clocks = clocks
         self._save = save

@@ -12,10 +12,10 @@ from typing import TYPE_CHECKING, Any, TextIO, cast
 
 from mle_ci.console import Console, make_console
 from mle_ci.errors import ResultError
-from mle_ci.files import REDACTED, Redactor, write_atomic
-from mle_ci.github import GitHub, GitHubFileError, Level, secret_values
+from mle_ci.files import write_atomic
+from mle_ci.github import GitHub, GitHubFileError, Level
 from mle_ci.hardware.model import Severity
-from mle_ci.redaction import KEY_MARK, redact_key_bytes, redact_keys
+from mle_ci.redaction import Redactor
 from mle_ci.result import RunResult, RunStatus
 from mle_ci.runplan import ResultFiles
 
@@ -25,37 +25,10 @@ if TYPE_CHECKING:
     from mle_ci.supervisor import SignalTrap
 
 
-KEY_MARK_BYTES = KEY_MARK.encode("ascii")
-
-
-class KeyRedactor(Redactor):
-    """Known secret values, and anything shaped like an Anthropic API key (``sk-ant-…``) even when unknown."""
-
-    def __bool__(self) -> bool:
-        return True  # a key nobody declared can still turn up, so there is always something to look for
-
-    def __init__(self, secrets: Iterable[str]) -> None:
-        super().__init__(secrets)
-        self._known = tuple(sorted({s.encode("utf-8") for s in secrets if s}, key=len, reverse=True))
-
-    def bytes(self, data: bytes) -> bytes:
-        # Every line of the child's output passes here: one loop, no extra call when there is nothing to hide.
-        for secret in self._known:
-            if secret in data:
-                data = data.replace(secret, REDACTED)
-        return redact_key_bytes(data) if KEY_MARK_BYTES in data else data
-
-    def text(self, text: str) -> str:
-        text = super().text(text)
-        return redact_keys(text) if KEY_MARK in text else text
-
-
-def run_secrets(settings: Settings) -> tuple[str, ...]:
-    """The values to mask and redact in a run: secret-named variables and the run's API key, from any layer."""
-    found = set(secret_values(settings.env))
-    if settings.anthropic_api_key:
-        found.add(settings.anthropic_api_key)
-    return tuple(sorted(found))
+def run_redactor(settings: Settings) -> Redactor:
+    """The run's secrets to mask and redact: secret-named variables and the run's API key, from any layer."""
+    key = settings.anthropic_api_key
+    return Redactor.from_env(settings.env, extra=(key,) if key else ())
 
 
 @dataclass(frozen=True)
@@ -70,12 +43,12 @@ class Outlets:
 def open_outlets(settings: Settings, stream: TextIO) -> Outlets:
     """The console and GitHub adapter, with every secret masked before anything is printed."""
     github = GitHub.from_env(settings.env, stream) if settings.github_actions else None
-    secrets = run_secrets(settings)
+    redactor = run_redactor(settings)
     if github is not None:
-        for secret in secrets:
+        for secret in redactor.values:
             github.mask(secret)
     console = make_console(stream, display=settings.display, github_actions=settings.github_actions)
-    return Outlets(console, github, KeyRedactor(secrets))
+    return Outlets(console, github, redactor)
 
 
 def result_json(result: RunResult) -> str:
@@ -188,7 +161,7 @@ def republish(folder: Path, *, env: Mapping[str, str], stream: TextIO) -> RunRes
     result = load_result(folder)
     github = GitHub.from_env(env, stream) if env.get("GITHUB_ACTIONS") == "true" else None
     console = make_console(stream, display="plain", github_actions=github is not None)
-    publish(result, ResultFiles(folder), Outlets(console, github, KeyRedactor(secret_values(env))))
+    publish(result, ResultFiles(folder), Outlets(console, github, Redactor.from_env(env)))
     return result
 
 

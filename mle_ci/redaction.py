@@ -1,37 +1,190 @@
-"""Anthropic API keys recognised by their shape (``sk-ant-…``), wherever they turn up, known or not."""
+"""The one secret policy: which variables hold secrets, which shapes are secrets wherever they turn up, every form a
+secret value can take in a report, and the redactor every sink uses.
+
+A variable holds a secret when its name says so (``*KEY*``, ``*TOKEN*``, ``*SECRET*``, ``*PASSWORD*``/``*PASSWD*``,
+``*CREDENTIAL*``, ``PAT`` as a word) or when it is one of the runner's own (the workflow's credentials and service
+URLs, the paths of the runner's file commands): none of those values is ever shown. Text shaped like a known kind
+of credential (Anthropic, GitHub, AWS, Hugging Face and Slack tokens, a password in a URL) is hidden whether or not
+any variable holds it. A secret value is looked for as written, line by line (a multi-line value reaches a log one
+line at a time), JSON-escaped (events, result.json) and CSV-quoted or split at its commas (a submission, a table).
+
+Every sink takes a :class:`Redactor` made here: the console, ``add-mask``, log.txt, events.jsonl, result.json,
+summary.md, junit.xml, annotations, outputs, the claude agent's transcript and its tool results. The same rules
+decide what a child inherits (:func:`harness_only`).
+"""
 
 from __future__ import annotations
 
+import json
 import re
+from collections.abc import Iterable, Mapping
+from typing import Any
 
-__all__ = ["KEY_MARK", "REDACTED", "find_key", "redact_key_bytes", "redact_keys"]
+__all__ = [
+    "MIN_SECRET",
+    "REDACTED",
+    "RUNNER_FILE_COMMANDS",
+    "WORKFLOW_SECRETS",
+    "Redactor",
+    "find_key",
+    "harness_only",
+    "is_secret_name",
+    "secret_forms",
+    "secret_names",
+    "secret_values",
+]
 
-KEY_MARK = "sk-ant-"
-"""Every Anthropic key starts so; cheap to look for before the regular expression runs."""
 REDACTED = "***"
+"""What a secret becomes, in every sink (GitHub's own mask looks the same)."""
 
-# The prefix and at least eight key characters: short enough to catch a cut key, long enough to spare prose.
-_KEY = re.compile(r"sk-ant-[A-Za-z0-9_\-]{8,}")
-_KEY_BYTES = re.compile(_KEY.pattern.encode("ascii"))
-_MARK_BYTES = KEY_MARK.encode("ascii")
+MIN_SECRET = 8
+"""Shorter values of secret-named variables are not hidden: hiding "1" or "true" would garble every line."""
+
+WORKFLOW_SECRETS = frozenset(
+    {
+        "GITHUB_TOKEN",
+        "ACTIONS_RUNTIME_TOKEN",
+        "ACTIONS_RUNTIME_URL",
+        "ACTIONS_RESULTS_URL",
+        "ACTIONS_CACHE_URL",
+        "ACTIONS_ID_TOKEN_REQUEST_TOKEN",
+        "ACTIONS_ID_TOKEN_REQUEST_URL",
+    }
+)
+"""The workflow's credentials and the service URLs that go with them: no child needs them, no report shows them."""
+
+RUNNER_FILE_COMMANDS = frozenset({"GITHUB_OUTPUT", "GITHUB_ENV", "GITHUB_PATH", "GITHUB_STATE", "GITHUB_STEP_SUMMARY"})
+"""Files through which a step talks to the runner: only the harness writes them, and their paths are not shown."""
+
+HARNESS_ONLY_PREFIXES = ("INPUT_", "ACTIONS_ID_TOKEN_REQUEST_")
+HARNESS_ONLY = frozenset({"MLE_CI_ANTHROPIC_API_KEY"})
+"""The harness's own settings (action inputs) and credentials: a child that needs the key gets it under the SDK's
+name."""
+
+_SECRET_NAME = re.compile(r"KEY|TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIAL|(?:^|_)PAT(?:_|$)", re.IGNORECASE)
+
+# Credentials by their shape. Each starts with a fixed mark (checked before any expression runs on a line).
+_SHAPES = (
+    r"sk-ant-[A-Za-z0-9_\-]{8,}",  # Anthropic
+    r"\bgh[pousr]_[A-Za-z0-9]{20,}",  # GitHub tokens
+    r"\bgithub_pat_[A-Za-z0-9_]{20,}",  # GitHub fine-grained tokens
+    r"\bAKIA[0-9A-Z]{16}\b",  # AWS access key ids
+    r"\bhf_[A-Za-z0-9]{30,}",  # Hugging Face
+    r"\bxox[abposr]-[A-Za-z0-9-]{10,}",  # Slack
+)
+_MARKS = ("sk-ant-", "ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_", "AKIA", "hf_", "xox", "://")
+# user:password@ after a URL scheme: the password (and the user) hidden, the host kept.
+_URL_CREDENTIALS = r"(?<=://)[^\s/:@'\"<>]+:[^\s/@'\"<>]+(?=@)"
+_SHAPE_TEXT = re.compile("|".join((*_SHAPES, _URL_CREDENTIALS)))
+_SHAPE_BYTES = re.compile(_SHAPE_TEXT.pattern.encode("ascii"))
+_MARK_BYTES = tuple(mark.encode("ascii") for mark in _MARKS)
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")
+_CELL_BREAK = re.compile(r"[,\t;]")
+
+SHAPE_HOLD = 256
+"""Bytes of a cut line held back for the next piece, so a token cut in two is still seen whole."""
+
+
+def is_secret_name(name: str) -> bool:
+    """Whether a variable of this name holds a secret: by its name, or as one of the runner's own."""
+    upper = name.upper()
+    return upper in WORKFLOW_SECRETS or upper in RUNNER_FILE_COMMANDS or _SECRET_NAME.search(name) is not None
+
+
+def harness_only(name: str) -> bool:
+    """Whether only the harness may hold this variable: the runner's credentials and file commands, the action's
+    inputs and the harness's own key. A child's environment never has them."""
+    return (
+        name in WORKFLOW_SECRETS
+        or name in RUNNER_FILE_COMMANDS
+        or name in HARNESS_ONLY
+        or name.startswith(HARNESS_ONLY_PREFIXES)
+    )
+
+
+def secret_names(env: Mapping[str, str]) -> tuple[str, ...]:
+    """The names in ``env`` that hold secrets."""
+    return tuple(name for name in env if is_secret_name(name))
+
+
+def secret_forms(value: str) -> tuple[str, ...]:
+    """Every form of a secret value that a sink may hold: as written, each line of it, JSON-escaped, CSV-quoted,
+    and each piece between its commas, tabs or semicolons; only those of at least :data:`MIN_SECRET` characters."""
+    forms = {value, value.strip(), value.replace('"', '""')}
+    forms.add(json.dumps(value)[1:-1])
+    forms.add(json.dumps(value, ensure_ascii=False)[1:-1])
+    for line in _LINE_BREAK.split(value):
+        forms.update((line, line.replace('"', '""'), json.dumps(line)[1:-1]))
+        forms.update(_CELL_BREAK.split(line))
+    return tuple(sorted((f for f in forms if len(f.strip()) >= MIN_SECRET), key=len, reverse=True))
+
+
+def secret_values(env: Mapping[str, str], extra: Iterable[str] = ()) -> tuple[str, ...]:
+    """Every form (:func:`secret_forms`) of the secret values in ``env`` and of ``extra`` (a key from a config
+    file), longest first."""
+    found: set[str] = set()
+    for value in (*(v for name, v in env.items() if is_secret_name(name)), *extra):
+        if value:
+            found.update(secret_forms(value))
+    return tuple(sorted(found, key=len, reverse=True))
 
 
 def find_key(text: str) -> re.Match[str] | None:
-    """The first thing in ``text`` shaped like an Anthropic API key, or None."""
-    if KEY_MARK not in text:
+    """The first thing in ``text`` shaped like a credential, or None."""
+    if not any(mark in text for mark in _MARKS):
         return None
-    return _KEY.search(text)
+    return _SHAPE_TEXT.search(text)
 
 
-def redact_keys(text: str) -> str:
-    """``text`` with every Anthropic-key-shaped run replaced by ``***``."""
-    if KEY_MARK not in text:
+class Redactor:
+    """Replaces known secret values (every form of them) and credential-shaped text with ``***``, in text, bytes
+    and nested JSON data."""
+
+    def __init__(self, secrets: Iterable[str] = ()) -> None:
+        values = sorted({form for s in secrets if s for form in secret_forms(s)}, key=len, reverse=True)
+        self._texts = tuple(values)
+        self._bytes = tuple(v.encode("utf-8") for v in values)
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str], extra: Iterable[str] = ()) -> Redactor:
+        """The redactor of the secrets in ``env`` and of ``extra``."""
+        return cls(secret_values(env, extra))
+
+    def __bool__(self) -> bool:
+        return True  # a credential nobody declared can still turn up: there is always something to look for
+
+    @property
+    def values(self) -> tuple[str, ...]:
+        """The secret values looked for, every form, longest first."""
+        return self._texts
+
+    @property
+    def longest(self) -> int:
+        """Bytes a cut line must keep back for the next piece: the longest value, or a token's length."""
+        return max(len(self._bytes[0]) if self._bytes else 0, SHAPE_HOLD)
+
+    def text(self, text: str) -> str:
+        for secret in self._texts:
+            if secret in text:
+                text = text.replace(secret, REDACTED)
+        if any(mark in text for mark in _MARKS):
+            text = _SHAPE_TEXT.sub(REDACTED, text)
         return text
-    return _KEY.sub(REDACTED, text)
 
-
-def redact_key_bytes(data: bytes) -> bytes:
-    """The bytes form of :func:`redact_keys`, for the child's raw output."""
-    if _MARK_BYTES not in data:
+    def bytes(self, data: bytes) -> bytes:
+        for secret in self._bytes:
+            if secret in data:
+                data = data.replace(secret, REDACTED.encode("ascii"))
+        if any(mark in data for mark in _MARK_BYTES):
+            data = _SHAPE_BYTES.sub(REDACTED.encode("ascii"), data)
         return data
-    return _KEY_BYTES.sub(REDACTED.encode("ascii"), data)
+
+    def data(self, value: Any) -> Any:
+        """``value`` (JSON-like: strings, mappings, lists) with every string redacted, keys included."""
+        if isinstance(value, str):
+            return self.text(value)
+        if isinstance(value, Mapping):
+            return {self.text(str(k)): self.data(v) for k, v in value.items()}
+        if isinstance(value, list | tuple):
+            return [self.data(v) for v in value]
+        return value

@@ -31,6 +31,7 @@ from mle_ci.config_file import (
 )
 from mle_ci.durations import parse_duration
 from mle_ci.errors import ConfigError, DurationError, ResultError
+from mle_ci.redaction import is_secret_name
 from mle_ci.result import BaselineScore, baseline_from_dict
 
 __all__ = [
@@ -50,7 +51,6 @@ AGENTS = ("baseline", "claude")
 DISPLAYS = ("auto", "plain", "live")
 CONFIG_NAMES = ("mle-ci.yml", "mle-ci.yaml")
 _DIRECTIONS: dict[str, bool | None] = {"max": True, "higher": True, "min": False, "lower": False, "auto": None}
-_SECRET_NAME = re.compile(r"KEY|TOKEN|SECRET|PASSWORD", re.IGNORECASE)
 SECRET_KEYS = frozenset({"anthropic_api_key"})
 """Settings whose values are never shown in a message."""
 KEY_SOURCES = "ANTHROPIC_API_KEY in the environment, or the action input anthropic-api-key"
@@ -533,7 +533,7 @@ def _env_layer(env: Mapping[str, str]) -> dict[str, Any]:
         name = f"MLE_CI_{key.upper()}"
         value = env.get(name, "")
         if value.strip():
-            layer[key] = convert(value, _Source(f"environment {name}", text=True, secret=_is_secret(name)))
+            layer[key] = convert(value, _Source(f"environment {name}", text=True, secret=is_secret_name(name)))
     return _derive(layer)
 
 
@@ -543,7 +543,7 @@ def _input_layer(env: Mapping[str, str]) -> dict[str, Any]:
         name = f"INPUT_{input_name.upper()}"
         value = env.get(name, "")
         if value.strip():
-            layer[key] = convert(value, _Source(f"input {input_name}", text=True, secret=_is_secret(name)))
+            layer[key] = convert(value, _Source(f"input {input_name}", text=True, secret=is_secret_name(name)))
     return _derive(layer)
 
 
@@ -560,10 +560,6 @@ def _cli_layer(cli: Mapping[str, object]) -> dict[str, Any]:
         label = "COMMAND" if key == "command" else f"--{key.replace('_', '-')}"
         layer[key] = _CONVERTERS[key](value, _Source(label, text=True, secret=key in SECRET_KEYS))
     return _derive(layer)
-
-
-def _is_secret(name: str) -> bool:
-    return _SECRET_NAME.search(name) is not None
 
 
 def _patterns(entry: Entry) -> tuple[LinePattern, ...]:

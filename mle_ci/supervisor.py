@@ -90,6 +90,11 @@ class ChildExit:
             return f"signal {self.signal}"
 
 
+class Piece(bytes):
+    """A ``max_line``-byte piece of an over-long line that goes on in the next piece (a line's last piece is plain
+    bytes): redaction holds back a piece's tail for the next one, never a finished line's."""
+
+
 class LineSplitter:
     """Cuts a byte stream into lines; holds at most ``max_line`` bytes of an unfinished line."""
 
@@ -106,11 +111,12 @@ class LineSplitter:
         out: list[bytes] = []
         for line in lines:
             if len(line) > limit:
-                out.extend(line[i : i + limit] for i in range(0, len(line), limit))
+                cuts = range(0, len(line), limit)
+                out.extend(Piece(line[i : i + limit]) if i + limit < len(line) else line[i:] for i in cuts)
             else:
                 out.append(line)
         while len(rest) > limit:
-            out.append(rest[:limit])
+            out.append(Piece(rest[:limit]))
             rest = rest[limit:]
         self._rest = rest
         return out

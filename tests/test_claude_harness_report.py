@@ -12,8 +12,8 @@ import pytest
 
 from mle_ci.cli import main
 from mle_ci.events import MessageEvent, SubmissionEvent, UsageEvent
-from mle_ci.publishing import KeyRedactor, read_transcript, scrub_files
-from mle_ci.redaction import find_key, redact_key_bytes, redact_keys
+from mle_ci.publishing import read_transcript, scrub_files
+from mle_ci.redaction import Redactor, find_key
 from mle_ci.report.agent import agent_line, render_agent
 from mle_ci.report.outputs import decide_outputs
 from mle_ci.report.summary import render_summary
@@ -220,17 +220,17 @@ def test_outputs_for_a_claude_run_and_for_a_plain_one() -> None:
 )
 def test_key_shaped_runs_are_redacted(text: str, expected: str) -> None:
     """Anything shaped like an Anthropic key (prefix and eight key characters or more) becomes ***."""
-    assert redact_keys(text) == expected
-    assert redact_key_bytes(text.encode()) == expected.encode()
+    assert Redactor().text(text) == expected
+    assert Redactor().bytes(text.encode()) == expected.encode()
     assert (find_key(text) is not None) == (text != expected)
 
 
 def test_the_run_redactor_hides_known_secrets_and_unknown_keys() -> None:
     """Declared secret values and undeclared sk-ant- keys alike; it is never empty, so the monitor always applies it."""
-    redactor = KeyRedactor(["ghs_declared-token-value"])
+    redactor = Redactor(["ghs_declared-token-value"])
     assert redactor.text(f"t=ghs_declared-token-value k={KEY}") == "t=*** k=***"
     assert redactor.bytes(f"k={KEY}".encode()) == b"k=***"
-    assert bool(KeyRedactor([]))
+    assert bool(Redactor([]))
 
 
 def test_scrub_rewrites_only_files_with_a_secret(tmp_path: Path) -> None:
@@ -239,7 +239,7 @@ def test_scrub_rewrites_only_files_with_a_secret(tmp_path: Path) -> None:
     dirty.write_text(json.dumps({"text": f"key {KEY}"}) + "\n")
     clean.write_text('{"text": "nothing"}\n')
     before = clean.stat().st_mtime_ns
-    assert scrub_files((dirty, clean, tmp_path / "missing"), KeyRedactor([])) == []
+    assert scrub_files((dirty, clean, tmp_path / "missing"), Redactor([])) == []
     assert json.loads(dirty.read_text()) == {"text": "key ***"}
     assert clean.stat().st_mtime_ns == before
 

@@ -31,10 +31,11 @@ from mle_ci.agents.claude.config import load_config
 from mle_ci.agents.claude.jobs import Jobs
 from mle_ci.agents.claude.paging import PAGE_BYTES, read_page
 from mle_ci.agents.claude.tools import ToolBox, ToolOutcome
-from mle_ci.agents.claude.transcript import MASK, Redactor
 from mle_ci.agents.claude.validation import validate
 from mle_ci.agents.claude.workspace import Workspace
 from mle_ci.competitions.demos import demo_competition
+from mle_ci.redaction import REDACTED as MASK
+from mle_ci.redaction import Redactor
 
 KEY = "sk-ant-api03-TOOLSkey0123456789abcdefghijklmnopqrstuvwxyzABCDEF"
 SECRET = "TOP-SECRET-outside-the-roots"

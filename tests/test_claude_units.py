@@ -34,9 +34,10 @@ from mle_ci.agents.claude.prices import FAMILY_PRICES, UNKNOWN, Price, PriceErro
 from mle_ci.agents.claude.processes import run_command, trim
 from mle_ci.agents.claude.prompt import read_data
 from mle_ci.agents.claude.tools import TOOL_NAMES, ToolBox
-from mle_ci.agents.claude.transcript import Redactor, Transcript
+from mle_ci.agents.claude.transcript import Transcript
 from mle_ci.agents.claude.validation import Verdict, check_against_sample, validate_argv
 from mle_ci.agents.claude.workspace import ToolError, Workspace
+from mle_ci.redaction import Redactor
 
 KEY = "sk-ant-api03-unit-test-key-abcdefghijklmnopqrstuvwxyz012345"
 

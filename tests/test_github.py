@@ -21,7 +21,6 @@ from mle_ci.github import (
     escape_data,
     escape_property,
     format_command,
-    secret_values,
 )
 
 # ---------------------------------------------------------------------------------------------------------
@@ -550,28 +549,3 @@ def test_from_env_reads_file_paths_and_treats_empty_as_unset(tmp_path: Path) -> 
     github.set_outputs({"score": "1"})
     assert read(tmp_path / "out") == "score=1\n"
     assert github.append_summary("# x\n") is False
-
-
-def test_secret_values_picks_credential_names_long_values_sorted_and_distinct() -> None:
-    env = {
-        "ANTHROPIC_API_KEY": "sk-ant-zzzzzzzz",
-        "INPUT_ANTHROPIC-API-KEY": "sk-ant-zzzzzzzz",
-        "OPENAI_API_KEY": "sk-aaaaaaaa",
-        "GITHUB_TOKEN": "ghs_bbbbbbbb",
-        "ACTIONS_ID_TOKEN_REQUEST_TOKEN": "cccccccc",
-        "AWS_SECRET_ACCESS_KEY": "dddddddd",
-        "DB_PASSWORD_FILE": "eeeeeeee",
-        "hf_token": "ffffffff",
-        "SHORT_TOKEN": "1234567",
-        "HOME": "/github/home",
-        "TOKENIZERS_PARALLELISM": "false-false",
-    }
-    assert secret_values(env) == (
-        "cccccccc",
-        "dddddddd",
-        "eeeeeeee",
-        "ffffffff",
-        "ghs_bbbbbbbb",
-        "sk-aaaaaaaa",
-        "sk-ant-zzzzzzzz",
-    )

@@ -37,12 +37,13 @@ from mle_ci.events import (
     MessageEvent,
     MetricEvent,
 )
-from mle_ci.files import PieceRedactor, Redactor
+from mle_ci.files import PieceRedactor
 from mle_ci.github import GitHub
+from mle_ci.redaction import MIN_SECRET, Redactor
 from mle_ci.report import render_junit, render_summary
 from mle_ci.result import RunResult, RunStatus
 from mle_ci.settings import load_settings
-from mle_ci.supervisor import LineSplitter
+from mle_ci.supervisor import LineSplitter, Piece
 from mle_ci.tracker import MAX_UNREACHED_FOLDS, RunTracker
 
 # ---------------------------------------------------------------------------------------------------------
@@ -50,7 +51,7 @@ from mle_ci.tracker import MAX_UNREACHED_FOLDS, RunTracker
 # ---------------------------------------------------------------------------------------------------------
 
 _ALPHABET = st.sampled_from([b"a", b"b", b"c", b"-"])
-_SECRET = st.text(alphabet="abc-Z", min_size=4, max_size=40)
+_SECRET = st.text(alphabet="abc-Z", min_size=MIN_SECRET, max_size=40)
 
 
 @settings(max_examples=400)
@@ -67,7 +68,7 @@ def test_no_secret_survives_however_the_output_is_cut(
     across two pieces; every other byte arrives, in order."""
     data = b"".join(secret.encode() if p == b"SECRET" else p for p in parts)
     splitter, redactor = LineSplitter(max_line=piece), Redactor([secret])
-    pieces = PieceRedactor(redactor, piece)
+    pieces = PieceRedactor(redactor, piece, lambda line: isinstance(line, Piece))
     out: list[bytes] = []
     offset, n = 0, 0
     while offset < len(data):
@@ -247,3 +248,12 @@ def test_any_events_give_a_small_result_that_reads_back_and_renders(
     assert [f.index for f in again.folds] == [f.index for f in result.folds]
     junitparser.JUnitXml.fromstring(render_junit(again).encode())
     assert render_summary(again)
+
+
+def test_a_line_whose_length_is_a_multiple_of_the_piece_keeps_the_next_line_whole() -> None:
+    """A finished line of exactly two pieces holds nothing back: the line after it arrives as it was printed."""
+    splitter = LineSplitter(max_line=8)
+    pieces = PieceRedactor(Redactor(["a-secret-value"]), 8, lambda line: isinstance(line, Piece))
+    out = pieces.lines(splitter.feed(b"x" * 16 + b"\nFold 1/1 complete: Score=0.5\n"))
+    assert b"".join(out[:-1]) == b"x" * 16
+    assert out[-1] == b"Fold 1/1 complete: Score=0.5"

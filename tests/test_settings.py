@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 
 from mle_ci import settings as settings_module
 from mle_ci.errors import ConfigError
+from mle_ci.redaction import is_secret_name
 from mle_ci.settings import LinePattern, Settings, load_settings
 
 
@@ -398,8 +399,8 @@ def test_secret_looking_names_never_show_their_value() -> None:
         settings_module._duration("sk-12345", source)
     assert "sk-12345" not in str(caught.value)
     assert source.show("sk-12345") == "(value hidden)"
-    assert settings_module._is_secret("INPUT_ANTHROPIC-API-KEY")
-    assert not settings_module._is_secret("MLE_CI_FOLDS")
+    assert is_secret_name("INPUT_ANTHROPIC-API-KEY")
+    assert not is_secret_name("MLE_CI_FOLDS")
 
 
 # --- durations and action input units ------------------------------------------------------------------------
@@ -707,7 +708,7 @@ def test_a_key_shaped_value_anywhere_in_the_config_file_is_refused(tmp_path: Pat
     """An sk-ant- key hidden in another setting (an env assignment in the command) is refused, its line named."""
     write(tmp_path, f"folds: 2\ncompetition: x\ncommand: env ANTHROPIC_API_KEY={KEY} python agent.py\n")
     text = error_of(tmp_path)
-    assert text.startswith("mle-ci.yml line 3: holds what looks like an Anthropic API key (value hidden)")
+    assert text.startswith("mle-ci.yml line 3: holds what looks like a credential (value hidden)")
     assert KEY not in text
     assert "sk-ant" not in text
 

@@ -8,7 +8,9 @@ from typing import Any
 
 import pytest
 
-from mle_ci.agents.claude.transcript import MASK, Redactor, Transcript, secret_names, secret_values
+from mle_ci.agents.claude.transcript import Transcript
+from mle_ci.redaction import REDACTED as MASK
+from mle_ci.redaction import Redactor, secret_names, secret_values
 from mle_ci.report.transcript import render_transcript
 
 KEY = "sk-ant-api03-abcdefghijklmnopqrstuvwxyz0123456789-ABCDEFGH"

@@ -24,7 +24,8 @@ from typing import BinaryIO, TextIO
 
 from mle_ci.action.dockerrun import DockerInvocation, plan_invocation, relay_files
 from mle_ci.errors import ConfigError, ExitCode
-from mle_ci.github import GitHub, secret_values
+from mle_ci.github import GitHub
+from mle_ci.redaction import Redactor
 
 __all__ = ["CID_FOLDER", "ContainerRun", "cleanup", "deliver_relay", "main"]
 
@@ -167,7 +168,7 @@ def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None
         print(f"Error: unknown arguments {' '.join(args)!r}; usage: launch [--cleanup]", file=sys.stderr)
         return int(ExitCode.USAGE)
     github = GitHub(out)
-    for value in secret_values(environ):
+    for value in Redactor.from_env(environ).values:
         github.mask(value)
     out.flush()
     try:

@@ -16,8 +16,9 @@ from mle_ci.aggregate.render import (
     render_leaderboard,
 )
 from mle_ci.errors import ConfigError, ExitCode
-from mle_ci.files import Redactor, write_atomic
-from mle_ci.github import GitHub, GitHubFileError, Level, secret_values
+from mle_ci.files import write_atomic
+from mle_ci.github import GitHub, GitHubFileError, Level
+from mle_ci.redaction import Redactor
 
 DEFAULT_OUTPUT = Path("mle-ci-aggregate")
 FILES = {"summary": "leaderboard.md", "junit": "junit.xml", "aggregate": "aggregate.json"}
@@ -44,7 +45,7 @@ def aggregate_command(
         raise ConfigError(f"no result.json found under {shown}; pass --expect N to report the runs as missing")
     board = build_leaderboard(runs, expect=expect)
     out = cwd / (output_dir or DEFAULT_OUTPUT)
-    redactor = Redactor(secret_values(env))
+    redactor = Redactor.from_env(env)
     markdown = redactor.text(render_leaderboard(board))
     texts = {
         "summary": markdown,

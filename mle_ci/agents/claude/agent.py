@@ -24,9 +24,10 @@ from mle_ci.agents.claude.prices import UsageTotals, price_for
 from mle_ci.agents.claude.processes import hide_environment
 from mle_ci.agents.claude.prompt import read_data, system_prompt
 from mle_ci.agents.claude.tools import ToolBox
-from mle_ci.agents.claude.transcript import Redactor, Transcript, secret_names, secret_values
+from mle_ci.agents.claude.transcript import Transcript
 from mle_ci.agents.claude.validation import Verdict, validate
 from mle_ci.agents.claude.workspace import Workspace
+from mle_ci.redaction import Redactor, secret_names
 
 OK, FAILED, CONFIG, BUDGET_EXHAUSTED = 0, 1, 2, 124
 FIRST_MESSAGE = "Start now: look at the data, write a valid submission early, then improve it. Report fold scores."
@@ -64,7 +65,7 @@ class Run:
 
     def __init__(self, config: AgentConfig, environ: Mapping[str, str], client: ModelClient | None = None) -> None:
         self.config = config
-        self.redactor = Redactor((config.api_key, *secret_values(environ)))
+        self.redactor = Redactor.from_env(environ, extra=(config.api_key,))
         self.transcript = Transcript(config.transcript_path, self.redactor)
         self.env = child_env(environ)
         for folder in (config.workspace, config.submission_dir, config.logs_dir):

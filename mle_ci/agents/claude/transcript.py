@@ -4,58 +4,15 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import threading
 import time
-from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
+from mle_ci.redaction import Redactor
+
 TRANSCRIPT_VERSION = 1
 KINDS = ("request", "response", "tool_result", "error", "note")
-MASK = "[REDACTED]"
-SECRET_NAME = re.compile(r"(?:_|^)(?:KEY|TOKEN|SECRET|PASSWORD)$|^(?:ANTHROPIC_API_KEY|GITHUB_TOKEN|GH_TOKEN)$", re.I)
-SECRET_PATTERNS = (
-    re.compile(r"sk-ant-[A-Za-z0-9_\-]{8,}"),
-    re.compile(r"\bgh[pousr]_[A-Za-z0-9]{20,}"),
-    re.compile(r"\bgithub_pat_[A-Za-z0-9_]{20,}"),
-)
-MIN_SECRET = 8
-"""Shorter values of secret-named variables are not masked: masking "1" or "true" would garble every line."""
-
-
-def secret_values(environ: Mapping[str, str]) -> tuple[str, ...]:
-    """Values of the variables whose names say they hold a secret (``*_KEY``, ``*_TOKEN``, ``*_SECRET``)."""
-    found = {value.strip() for name, value in environ.items() if SECRET_NAME.search(name)}
-    return tuple(sorted((v for v in found if len(v) >= MIN_SECRET), key=len, reverse=True))
-
-
-def secret_names(environ: Mapping[str, str]) -> tuple[str, ...]:
-    """Names of the variables that hold secrets: these never reach a command the agent runs."""
-    return tuple(name for name in environ if SECRET_NAME.search(name))
-
-
-class Redactor:
-    """Replaces known secret values and secret-looking patterns with a mask, in text and in nested JSON."""
-
-    def __init__(self, secrets: Iterable[str] = ()) -> None:
-        self._secrets = tuple(sorted({s for s in secrets if len(s) >= MIN_SECRET}, key=len, reverse=True))
-
-    def text(self, value: str) -> str:
-        for secret in self._secrets:
-            value = value.replace(secret, MASK)
-        for pattern in SECRET_PATTERNS:
-            value = pattern.sub(MASK, value)
-        return value
-
-    def data(self, value: Any) -> Any:
-        if isinstance(value, str):
-            return self.text(value)
-        if isinstance(value, Mapping):
-            return {str(k): self.data(v) for k, v in value.items()}
-        if isinstance(value, list | tuple):
-            return [self.data(v) for v in value]
-        return value
 
 
 class Transcript:
