@@ -206,3 +206,10 @@ def test_no_sink_of_a_run_holds_any_form_of_a_secret(
         for form in forbidden:
             assert form not in text, f"{form!r} in {name}"
     assert REDACTED in sinks["log.txt"] and REDACTED in sinks["events.jsonl"]
+
+
+def test_a_batch_is_searched_once_and_found_when_any_line_may_hold_a_secret() -> None:
+    redactor = Redactor(["a-secret-value"])
+    assert not redactor.finds(b"epoch 1 loss=0.5\nepoch 2 loss=0.4")
+    assert redactor.finds(b"epoch 1\nleaked a-secret-value")
+    assert redactor.finds(b"see https://example.com")  # a mark: the lines are then looked at one by one
