@@ -19,17 +19,17 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from lite import LAYOUTS
+from lite.audio import MLSP_SPECIES, BirdRecording, write_mlsp, write_whale
+from lite.files import aiff_bytes, bmp_bytes, wav_bytes
+from lite.model import LiteLayout
+from lite.text import CLASSES, write_text_normalization
 
 from mle_ci.agents.baseline.special import SpecialResult, solve_special
 from mle_ci.agents.baseline.special.aiff import AiffError, read_aiff
 from mle_ci.agents.baseline.special.inputs import member_name
 from mle_ci.agents.baseline.special.textnorm import Memory, _memory
 from mle_ci.metrics import get_metric, score
-from tests.lite import LAYOUTS
-from tests.lite.audio import MLSP_SPECIES, BirdRecording, write_mlsp, write_whale
-from tests.lite.files import aiff_bytes, bmp_bytes, wav_bytes
-from tests.lite.model import LiteLayout
-from tests.lite.text import CLASSES, write_text_normalization
 
 TEXT_EN = "text-normalization-challenge-english-language"
 TEXT_RU = "text-normalization-challenge-russian-language"

@@ -210,10 +210,11 @@ def test_renderers_show_the_comparison() -> None:
 
 def test_min_score_is_held_against_the_graded_score_in_the_competitions_metric(tmp_path: Path) -> None:
     """The agent's CV is RMSE 0.4 (a miss against min-score 0.7 read as accuracy); graded accuracy 0.75 passes."""
+    from competitions_toy import make_competition
+
     from mle_ci.competitions.registry import discover
     from mle_ci.result import Gate
     from mle_ci.session import judge_submission
-    from tests.competitions_toy import make_competition
 
     make_competition(tmp_path / "data", config={"metric": "accuracy"})
     competition = discover("toy", tmp_path / "data")
