@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import os
 import sys
 from collections.abc import Sequence
@@ -11,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from mle_ci import __version__
+from mle_ci.console import inert_line, inert_lines
 from mle_ci.errors import ConfigError, ExitCode, MleCiError
 
 if TYPE_CHECKING:
@@ -203,7 +205,7 @@ def report(result_dir: Path) -> None:
 
     result = republish(result_dir, env=dict(os.environ), stream=sys.stdout)
     wrote = "summary.md, junit.xml and transcript.md" if (result_dir / "transcript.md").exists() else ""
-    click.echo(f"{result_dir}: {result.status.value}; wrote {wrote or 'summary.md and junit.xml'}")
+    click.echo(inert_line(f"{result_dir}: {result.status.value}; wrote {wrote or 'summary.md and junit.xml'}"))
     raise SystemExit(int(result.exit_code))
 
 
@@ -246,12 +248,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SystemExit as exc:
         return exc.code if isinstance(exc.code, int) else int(ExitCode.FAILED)
     except MleCiError as exc:
-        click.echo(f"Error: {exc}", err=True)
+        click.echo(inert_line(f"Error: {exc}"), err=True)
         return int(exc.exit_code)
     except click.exceptions.Abort:
         click.echo("Aborted.", err=True)
         return int(ExitCode.INTERRUPTED)
     except click.ClickException as exc:
-        exc.show()
+        shown = io.StringIO()
+        exc.show(file=shown)  # the usage line, and the message with whatever value the user gave
+        click.echo(inert_lines(shown.getvalue().rstrip("\n")), err=True)
         return int(ExitCode.USAGE)
     return int(ExitCode.OK)

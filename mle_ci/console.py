@@ -1,8 +1,10 @@
-"""What a person watching sees: plain timestamped lines in CI, a live status line on a terminal."""
+"""What a person watching sees: plain timestamped lines in CI, a live status line on a terminal; and the one rule
+for every byte the harness prints outside the stop-commands block (:func:`inert_line`, :func:`inert_lines`)."""
 
 from __future__ import annotations
 
 import contextlib
+import re
 import time
 from typing import TYPE_CHECKING, Protocol, TextIO
 
@@ -35,6 +37,33 @@ class Console(Protocol):
         """End any live display."""
 
 
+# Every character a reader may take for the end of a line (the runner's ends a line at CR, LF or CRLF; Unicode's
+# separators too), and the other control characters: ESC starts terminal sequences, NUL cuts C strings.
+_UNSAFE = re.compile("[\x00-\x08\x0a-\x1f\x7f\x85\u2028\u2029]")
+_NAMED = {"\r": "\\r", "\n": "\\n", "\x1b": "\\e"}
+# A line that starts with "::" (after blanks, which the runner may trim) is a workflow command.
+_COMMAND_START = re.compile(r"^(\s*):(?=:)")
+
+
+def _shown(match: re.Match[str]) -> str:
+    char = match.group()
+    return _NAMED.get(char) or (f"\\x{ord(char):02x}" if ord(char) < 0x100 else f"\\u{ord(char):04x}")
+
+
+def inert_line(text: str) -> str:
+    """``text`` as one line no reader can take for a workflow command or a terminal sequence: every line break of
+    any kind and every control character (tab aside) shown escaped (``\\r``, ``\\n``, ``\\e``, ``\\x00``), and a
+    leading ``::`` broken (``: :``). What goes into a workflow command's own message is escaped by the command
+    (``github.format_command``: ``%``, CR, LF)."""
+    return _COMMAND_START.sub(r"\1: ", _UNSAFE.sub(_shown, text))
+
+
+def inert_lines(text: str) -> str:
+    """A block the harness wrote (a table, a report) with each of its lines made inert; only its own ``\\n``
+    breaks stay."""
+    return "\n".join(inert_line(line) for line in text.split("\n"))
+
+
 def _stamp() -> str:
     return time.strftime("%H:%M:%S")
 
@@ -64,7 +93,7 @@ class PlainConsole:
         self._write("\n".join(texts))
 
     def note(self, text: str) -> None:
-        self._write(f"[mle-ci {_stamp()}] {text}")
+        self._write(inert_line(f"[mle-ci {_stamp()}] {text}"))
 
     def progress(self, progress: Progress, status: str) -> None:
         """Plain mode prints no live display; the heartbeat covers it."""
@@ -106,7 +135,7 @@ class LiveConsole:
         from rich.text import Text
 
         with contextlib.suppress(OSError, ValueError):
-            self._console.print(Text(f"[mle-ci {_stamp()}] {text}", style="dim"), soft_wrap=True)
+            self._console.print(Text(inert_line(f"[mle-ci {_stamp()}] {text}"), style="dim"), soft_wrap=True)
 
     def progress(self, progress: Progress, status: str) -> None:
         self._status = status

@@ -6,6 +6,7 @@ import json
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, TextIO
 
+from mle_ci.console import inert_lines
 from mle_ci.errors import ExitCode
 from mle_ci.hardware.diagnosis import diagnose
 from mle_ci.hardware.model import Diagnosis, HardwareProfile, Severity, TrainingPlan
@@ -53,9 +54,11 @@ def preflight_command(settings: Settings, *, as_json: bool, cuda_timeout: float,
 
     result = run_preflight(settings, cuda_check=True, cuda_timeout=cuda_timeout)
     if as_json:
-        stream.write(json.dumps(preflight_json(result.profile, result.diagnosis, result.plan), indent=2) + "\n")
+        stream.write(
+            inert_lines(json.dumps(preflight_json(result.profile, result.diagnosis, result.plan), indent=2)) + "\n"
+        )
     else:
-        stream.write(render_preflight_text(result.profile, result.diagnosis, result.plan) + "\n")
+        stream.write(inert_lines(render_preflight_text(result.profile, result.diagnosis, result.plan)) + "\n")
     stream.flush()
     blocked = failed(result, settings)
     if settings.github_actions:

@@ -16,6 +16,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Any, TextIO
 
+from mle_ci.console import inert_line
 from mle_ci.errors import ExitCode, MleCiError
 from mle_ci.github import GitHub
 from mle_ci.settings import ACTION_INPUTS, load_settings
@@ -60,7 +61,7 @@ def main(env: Mapping[str, str] | None = None, cwd: Path | None = None, stream: 
         if github is not None:
             github.annotate("error", str(exc), title="mle-gpu-agent")
             out.flush()
-        print(f"Error: {exc}", file=sys.stderr)
+        print(inert_line(f"Error: {exc}"), file=sys.stderr)
         return int(exc.exit_code)
     except KeyboardInterrupt:
         print("Interrupted before the run started; nothing was run.", file=sys.stderr)

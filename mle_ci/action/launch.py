@@ -23,6 +23,7 @@ from types import FrameType
 from typing import BinaryIO, TextIO
 
 from mle_ci.action.dockerrun import DockerInvocation, plan_invocation, relay_files
+from mle_ci.console import inert_line
 from mle_ci.errors import ConfigError, ExitCode
 from mle_ci.github import GitHub
 from mle_ci.redaction import Redactor
@@ -165,7 +166,7 @@ def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None
     if args == ["--cleanup"]:
         return cleanup(environ, docker)
     if args:
-        print(f"Error: unknown arguments {' '.join(args)!r}; usage: launch [--cleanup]", file=sys.stderr)
+        print(inert_line(f"Error: unknown arguments {' '.join(args)!r}; usage: launch [--cleanup]"), file=sys.stderr)
         return int(ExitCode.USAGE)
     github = GitHub(out)
     for value in Redactor.from_env(environ).values:
@@ -238,7 +239,7 @@ def _docker_failure(code: int, stderr: str, invocation: DockerInvocation, github
 def _fail(github: GitHub, stream: TextIO, message: str, code: int) -> int:
     github.annotate("error", message, title="mle-gpu-agent")
     stream.flush()
-    print(f"Error: {message}", file=sys.stderr)
+    print(inert_line(f"Error: {message}"), file=sys.stderr)
     return int(code)
 
 

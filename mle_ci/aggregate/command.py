@@ -15,6 +15,7 @@ from mle_ci.aggregate.render import (
     render_json,
     render_leaderboard,
 )
+from mle_ci.console import inert_line, inert_lines
 from mle_ci.errors import ConfigError, ExitCode
 from mle_ci.files import write_atomic
 from mle_ci.github import GitHub, GitHubFileError, Level
@@ -58,9 +59,9 @@ def aggregate_command(
             write_atomic(out / name, texts[key])
     except OSError as exc:
         raise ConfigError(f"--output-dir: cannot write to {out}: {exc.strerror or exc}") from None
-    stream.write(texts["aggregate"] if as_json else markdown)
+    stream.write(inert_lines(texts["aggregate"] if as_json else markdown))
     if not as_json:
-        stream.write(f"\nwrote {', '.join(str(out / name) for name in FILES.values())}\n")
+        stream.write(inert_lines(f"\nwrote {', '.join(str(out / name) for name in FILES.values())}\n"))
     stream.flush()
     github = GitHub.from_env(env, stream)
     if github is not None:
@@ -83,6 +84,6 @@ def _publish(
         github.append_summary(markdown)
         github.set_outputs(decide_outputs(board, files=files))
     except GitHubFileError as exc:
-        stream.write(f"{exc}\n")
+        stream.write(inert_line(str(exc)) + "\n")
     for annotation in decide_annotations(board):
         github.annotate(cast("Level", annotation.level), redactor.text(annotation.message), title=annotation.title)

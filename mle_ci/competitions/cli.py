@@ -13,6 +13,7 @@ from mle_ci.competitions.grade import grade_submission
 from mle_ci.competitions.model import CompetitionEntry, GradeReport
 from mle_ci.competitions.registry import find_competition, list_competitions
 from mle_ci.competitions.validate import validate_submission
+from mle_ci.console import inert_line, inert_lines
 from mle_ci.errors import ExitCode
 
 _COLUMNS = ("id", "metric", "direction", "kind", "origin", "status")
@@ -53,7 +54,7 @@ def render_table(entries: list[CompetitionEntry]) -> str:
 
 def competitions_command(data_dir: Path | None, cache_dir: Path, stream: TextIO) -> int:
     """List the embedded and discovered competitions."""
-    stream.write(render_table(list_competitions(data_dir=data_dir, cache_dir=cache_dir)))
+    stream.write(inert_lines(render_table(list_competitions(data_dir=data_dir, cache_dir=cache_dir))))
     return ExitCode.OK
 
 
@@ -64,12 +65,15 @@ def validate_command(
     competition = find_competition(competition_id, data_dir=data_dir, cache_dir=cache_dir)
     report = validate_submission(submission, competition)
     if report.valid:
-        stream.write(f"Submission is valid: {report.rows} rows for {competition.id} ({submission})\n")
-        stream.writelines(f"  warning: {warning}\n" for warning in report.warnings)
+        stream.write(inert_line(f"Submission is valid: {report.rows} rows for {competition.id} ({submission})") + "\n")
+        stream.writelines(inert_line(f"  warning: {warning}") + "\n" for warning in report.warnings)
         return ExitCode.OK
     count = len(report.problems)
-    stream.write(f"Submission is invalid for {competition.id} ({submission}): {count} problem{'s' * (count > 1)}\n")
-    stream.writelines(f"  - {problem}\n" for problem in report.problems)
+    stream.write(
+        inert_line(f"Submission is invalid for {competition.id} ({submission}): {count} problem{'s' * (count > 1)}")
+        + "\n"
+    )
+    stream.writelines(inert_line(f"  - {problem}") + "\n" for problem in report.problems)
     return ExitCode.FAILED
 
 
@@ -97,5 +101,5 @@ def grade_command(  # noqa: PLR0917 - the command line passes its options in thi
     """Grade a submission against the answers and the leaderboard; 0 when graded, 1 when it is invalid."""
     competition = find_competition(competition_id, data_dir=data_dir, cache_dir=cache_dir, leaderboard=leaderboard)
     report = grade_submission(submission, competition)
-    stream.write(json.dumps(report.to_dict(), indent=2) + "\n" if as_json else render_grade(report))
+    stream.write(inert_lines(json.dumps(report.to_dict(), indent=2) + "\n" if as_json else render_grade(report)))
     return ExitCode.OK if report.valid_submission else ExitCode.FAILED

@@ -11,6 +11,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TextIO
 
+from mle_ci.console import inert_line
 from mle_ci.hardware.model import GpuInfo, GpuSample, GpuUsage, NvmlFault
 from mle_ci.hardware.nvml import NvmlBackend, NvmlError
 from mle_ci.hardware.sampler import GpuSampler, iso_utc
@@ -95,7 +96,7 @@ def run_monitor(
     """Monitor every GPU until ``duration`` seconds have passed (None: until Ctrl-C); return the exit code."""
 
     def say(line: str) -> None:
-        stream.write(line + "\n")
+        stream.write(inert_line(line) + "\n")
         stream.flush()
 
     try:
