@@ -22,8 +22,9 @@ from mle_ci.eventlog import BadLine, EventLogReader, EventWriter
 from mle_ci.events import Event
 from mle_ci.files import LogFile, PieceRedactor
 from mle_ci.lineparser import PatternLike, may_hold_progress, parse_line
+from mle_ci.linesplit import MAX_LINE, Piece
 from mle_ci.redaction import Redactor
-from mle_ci.supervisor import MAX_LINE, Piece, StopReason
+from mle_ci.supervisor import StopReason
 from mle_ci.tracker import RunTracker
 
 TAIL_LINES = 200
@@ -73,6 +74,8 @@ class RunMonitor:
         self._last_save = clocks.started
         self._next_housekeeping = clocks.started
         self.lines = 0
+        self._redrawn: bytes | None = None
+        """The last redrawn state echoed, while its line is unfinished: the line need not be echoed again."""
         self.events_file_error: str | None = None
         self._writer: EventWriter | None = None
         try:
@@ -87,26 +90,36 @@ class RunMonitor:
 
     def on_lines(self, lines: list[bytes], now: float) -> None:
         self.lines += len(lines)
+        self.clocks = replace(self.clocks, last_output=now, last_activity=now)
         if self._redactor:
             lines = self._pieces.lines(lines)
+        if not lines:
+            return  # all of it could still begin a secret: held for the next line
         self._log.write_lines(lines)
         # One decode for the whole chunk: a newline is never part of a multi-byte character.
         blob = b"\n".join(lines).decode("utf-8", errors="replace")
         texts = blob.split("\n")
-        if "\r" in blob:
-            texts = [text.rstrip("\r") for text in texts]
         self.tail.extend(text[:TAIL_LINE_CHARS] for text in texts[-TAIL_LINES:])
-        self._console.child_lines(texts)
-        self.clocks = replace(self.clocks, last_output=now, last_activity=now)
+        shown = 1 if self._redrawn is not None and lines[0] == self._redrawn else 0
+        self._redrawn = None
+        if len(texts) > shown:
+            self._console.child_lines(texts[shown:])
         if not self._patterns and not may_hold_progress(blob):
             return
         wall = self._wall()
         for text in texts:
-            # tqdm-style updates put several states on one line; the last one is current.
-            current = text.rsplit("\r", 1)[-1] if "\r" in text else text
-            event = parse_line(current, wall, self._patterns)
+            event = parse_line(text, wall, self._patterns)
             if event is not None:
                 self._record(event)
+
+    def on_redraw(self, state: bytes, now: float) -> None:
+        """A progress bar moved: its state is echoed and counts as output (no stall, no beat); the log and the
+        parser get the line when it is finished, in its last state."""
+        if self._redactor:
+            state = self._redactor.bytes(state)
+        self._redrawn = state
+        self._console.child_lines([state.decode("utf-8", errors="replace")])
+        self.clocks = replace(self.clocks, last_output=now, last_activity=now)
 
     def _record(self, event: Event) -> None:
         self.tracker.apply(event)

@@ -2,7 +2,8 @@
 
 The child runs in its own process group (fork+exec), dies with the harness (``PR_SET_PDEATHSIG``), and its
 descendants cannot escape: the harness is a child subreaper, so processes that left the group (``setsid``,
-double fork) are found under it in ``/proc`` and killed too. Output is read line by line with bounded memory.
+double fork) are found under it in ``/proc`` and killed too. Output is read with bounded memory, cut into lines;
+a line redrawn in place (``\\r``, a progress bar) is output at each redraw and one line at its end.
 """
 
 from __future__ import annotations
@@ -22,8 +23,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Protocol
 
-MAX_LINE = 64 * 1024
-"""Longest line handed on at once; a longer one is passed in pieces so memory stays bounded."""
+from mle_ci.linesplit import LineSplitter
 
 _PR_SET_PDEATHSIG = 1
 _PR_SET_CHILD_SUBREAPER = 36
@@ -46,7 +46,11 @@ class Watcher(Protocol):
     """What the supervisor reports to while the child runs; ``poll`` decides whether to stop it."""
 
     def on_lines(self, lines: list[bytes], now: float) -> None:
-        """Lines of output (without newlines) read in one go; over-long lines come in ``MAX_LINE`` pieces."""
+        """Lines of output (without newlines; a redrawn line as its last state) read in one go; over-long lines
+        come in ``MAX_LINE`` pieces."""
+
+    def on_redraw(self, state: bytes, now: float) -> None:
+        """The newest state of a line being redrawn in place (``\\r``): output, not yet a finished line."""
 
     def poll(self, now: float) -> StopReason | None:
         """Periodic work (heartbeat, events); a reason stops the child."""
@@ -88,43 +92,6 @@ class ChildExit:
             return signal.Signals(self.signal).name
         except ValueError:
             return f"signal {self.signal}"
-
-
-class Piece(bytes):
-    """A ``max_line``-byte piece of an over-long line that goes on in the next piece (a line's last piece is plain
-    bytes): redaction holds back a piece's tail for the next one, never a finished line's."""
-
-
-class LineSplitter:
-    """Cuts a byte stream into lines; holds at most ``max_line`` bytes of an unfinished line."""
-
-    def __init__(self, max_line: int = MAX_LINE) -> None:
-        self._max = max_line
-        self._rest = b""
-
-    def feed(self, data: bytes) -> list[bytes]:
-        """The complete lines (or pieces of over-long ones) that ``data`` finishes."""
-        if self._rest:
-            data = self._rest + data
-        *lines, rest = data.split(b"\n")
-        limit = self._max
-        out: list[bytes] = []
-        for line in lines:
-            if len(line) > limit:
-                cuts = range(0, len(line), limit)
-                out.extend(Piece(line[i : i + limit]) if i + limit < len(line) else line[i:] for i in cuts)
-            else:
-                out.append(line)
-        while len(rest) > limit:
-            out.append(Piece(rest[:limit]))
-            rest = rest[limit:]
-        self._rest = rest
-        return out
-
-    def close(self) -> list[bytes]:
-        """The unfinished last line, if any."""
-        rest, self._rest = self._rest, b""
-        return [rest] if rest else []
 
 
 def _libc_prctl() -> Callable[..., int] | None:
@@ -462,9 +429,11 @@ class RunningChild:
                 with contextlib.suppress(KeyError, ValueError):
                     self._poller.unregister(self._out_fd)
                 return
-            lines = self._splitter.feed(data)
-            if lines:
-                self._watcher.on_lines(lines, self._clock())
+            split = self._splitter.feed(data)
+            if split.lines:
+                self._watcher.on_lines(list(split.lines), self._clock())
+            if split.redraw is not None:
+                self._watcher.on_redraw(split.redraw, self._clock())
 
     def _new_signal(self) -> bool:
         """Whether a signal reached the harness since the last look."""

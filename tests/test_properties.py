@@ -39,11 +39,11 @@ from mle_ci.events import (
 )
 from mle_ci.files import PieceRedactor
 from mle_ci.github import GitHub
+from mle_ci.linesplit import LineSplitter, Piece
 from mle_ci.redaction import MIN_SECRET, Redactor
 from mle_ci.report import render_junit, render_summary
 from mle_ci.result import RunResult, RunStatus
 from mle_ci.settings import load_settings
-from mle_ci.supervisor import LineSplitter, Piece
 from mle_ci.tracker import MAX_UNREACHED_FOLDS, RunTracker
 
 # ---------------------------------------------------------------------------------------------------------
@@ -73,7 +73,7 @@ def test_no_secret_survives_however_the_output_is_cut(
     offset, n = 0, 0
     while offset < len(data):
         size = chunks[n % len(chunks)]
-        out += pieces.lines(splitter.feed(data[offset : offset + size]))
+        out += pieces.lines(list(splitter.feed(data[offset : offset + size]).lines))
         offset, n = offset + size, n + 1
     out += pieces.lines(splitter.close()) + pieces.flush()
     for line in out:
@@ -254,6 +254,6 @@ def test_a_line_whose_length_is_a_multiple_of_the_piece_keeps_the_next_line_whol
     """A finished line of exactly two pieces holds nothing back: the line after it arrives as it was printed."""
     splitter = LineSplitter(max_line=8)
     pieces = PieceRedactor(Redactor(["a-secret-value"]), 8, lambda line: isinstance(line, Piece))
-    out = pieces.lines(splitter.feed(b"x" * 16 + b"\nFold 1/1 complete: Score=0.5\n"))
+    out = pieces.lines(list(splitter.feed(b"x" * 16 + b"\nFold 1/1 complete: Score=0.5\n").lines))
     assert b"".join(out[:-1]) == b"x" * 16
     assert out[-1] == b"Fold 1/1 complete: Score=0.5"

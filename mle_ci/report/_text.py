@@ -7,6 +7,7 @@ import re
 from dataclasses import replace
 
 from mle_ci.durations import format_duration
+from mle_ci.linesplit import last_state
 from mle_ci.result import FoldResult, FoldStatus, RunResult, RunStatus
 
 MAX_LINE = 2000
@@ -27,8 +28,7 @@ def clean_text(text: str) -> str:
 
 def clean_line(line: str, *, limit: int = MAX_LINE) -> str:
     """One output line as a terminal last showed it (after carriage returns), cleaned and cut to ``limit``."""
-    segments = [s for s in line.rstrip("\r\n").split("\r") if s]
-    text = clean_text(segments[-1] if segments else "").replace("\n", " ")
+    text = clean_text(last_state(line.rstrip("\r\n").split("\r"), "")).replace("\n", " ")
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
