@@ -137,10 +137,11 @@ class RunSession:
         snapshot = self._tracker.snapshot(live, final=False)
         write_atomic(self._files.result, self._outlets.redactor.text(result_json(snapshot)))
 
-    def _announce(self, pid: int) -> None:
+    def _announce(self, child: RunningChild) -> None:
         console, settings = self._outlets.console, self._settings
-        started = f"started {_command_text(self._launch.spec.argv)} (pid {pid}){_budget_phrase(settings)}"
+        started = f"started {_command_text(self._launch.spec.argv)} (pid {child.pid}){_budget_phrase(settings)}"
         console.note(self._outlets.redactor.text(started))
+        console.note(child.containment)
         console.note(_plan_phrase(self._preflight))
         for finding in self._preflight.diagnosis.findings:
             if finding.severity is not Severity.INFO:
@@ -155,7 +156,7 @@ class RunSession:
         if self._gpus is not None:
             self._gpus.start()
         try:
-            self._announce(child.pid)
+            self._announce(child)
             if outlets.github is not None:
                 with outlets.github.stop_commands():
                     ended = child.supervise(self._monitor)
@@ -234,7 +235,27 @@ def _ending_note(child: ChildExit, settings: Settings) -> str:
         how = f"exited with code {child.returncode}"
     extra = " (SIGKILL after the grace period)" if child.killed else ""
     left = f"; {child.leftovers_killed} leftover process(es) ended" if child.leftovers_killed else ""
+    if child.survivors:
+        left += f"; {len(child.survivors)} survived SIGKILL ({_pids(child.survivors)})"
     return f"command {how}{extra} after {took}{left}"
+
+
+def _pids(pids: tuple[int, ...], shown: int = 10) -> str:
+    more = f" and {len(pids) - shown} more" if len(pids) > shown else ""
+    return "pid " + ", ".join(str(pid) for pid in pids[:shown]) + more
+
+
+def _process_warnings(child: ChildExit) -> list[str]:
+    """What the run's processes did that people should know: left running, survived."""
+    warnings = []
+    if child.leftovers_killed:
+        warnings.append(f"the command left {child.leftovers_killed} process(es) running; they were killed")
+    if child.survivors:
+        warnings.append(
+            f"{len(child.survivors)} process(es) of the run were still running after SIGKILL "
+            f"({_pids(child.survivors)}); they may affect later steps on this machine"
+        )
+    return warnings
 
 
 def _final_result(
@@ -252,8 +273,7 @@ def _final_result(
     for problem in (log.error, monitor.events_file_error):
         if problem:
             warnings.append(problem)
-    if child.leftovers_killed:
-        warnings.append(f"the command left {child.leftovers_killed} process(es) running; they were killed")
+    warnings.extend(_process_warnings(child))
     tail = tuple(monitor.tail)
     duration = child.ended - launch.mono_start
     finished = replace(

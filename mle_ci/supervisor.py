@@ -1,9 +1,10 @@
-"""The one module that starts processes and sends signals.
+"""The one module that starts processes and sends signals (its part: :mod:`mle_ci.proctree`).
 
 The child runs in its own process group (fork+exec), dies with the harness (``PR_SET_PDEATHSIG``), and its
 descendants cannot escape: the harness is a child subreaper, so processes that left the group (``setsid``,
-double fork) are found under it in ``/proc`` and killed too. Output is read with bounded memory, cut into lines;
-a line redrawn in place (``\\r``, a progress bar) is output at each redraw and one line at its end.
+double fork) are found under it in ``/proc``, frozen (SIGSTOP) until a rescan finds no new one, and killed.
+What outlives even that is reported. Output is read with bounded memory, cut into
+lines; a line redrawn in place (``\\r``, a progress bar) is output at each redraw and one line at its end.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
@@ -24,12 +25,15 @@ from types import FrameType
 from typing import Protocol
 
 from mle_ci.linesplit import LineSplitter
+from mle_ci.proctree import Census, Look, census, freeze_and_kill, look, signal_each
 
 _PR_SET_PDEATHSIG = 1
 _PR_SET_CHILD_SUBREAPER = 36
 _PR_SET_DUMPABLE = 4
 _HARNESS_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 _LEFTOVER_GRACE = 1.0
+_KILL_WAIT = 2.0
+"""Seconds for the killed processes to go before those still there are reported as survivors."""
 _DRAIN_AFTER_EXIT = 0.5
 _READ_BURST = 16
 
@@ -81,8 +85,11 @@ class ChildExit:
     harness_signal: int | None
     killed: bool
     leftovers_killed: int
+    """Processes of the run that were still running after the child had gone; they were ended."""
     started: float
     ended: float
+    survivors: tuple[int, ...] = ()
+    """Processes of the run still running after SIGKILL (none, unless the kernel or a permission kept one)."""
 
     @property
     def signal_name(self) -> str | None:
@@ -134,76 +141,6 @@ def _hide_from_children() -> None:
 def _set_subreaper(on: bool) -> bool:
     """Make this process the reaper of orphaned descendants (Linux); True when that took effect."""
     return _PRCTL is not None and _PRCTL(_PR_SET_CHILD_SUBREAPER, int(on), 0, 0, 0) == 0
-
-
-def _parent_map() -> dict[int, list[int]]:
-    children: dict[int, list[int]] = {}
-    try:
-        entries = os.listdir("/proc")
-    except OSError:
-        return children
-    for name in entries:
-        if not name.isdigit():
-            continue
-        try:
-            with open(f"/proc/{name}/stat", "rb") as handle:
-                stat = handle.read()
-        except OSError:
-            continue
-        # The command name may hold spaces and parentheses: the fields start after the last ')'.
-        fields = stat[stat.rfind(b")") + 2 :].split()
-        if len(fields) > 1:
-            children.setdefault(int(fields[1]), []).append(int(name))
-    return children
-
-
-def descendants(root: int) -> list[int]:
-    """Every living or zombie process below ``root`` in the process tree (Linux ``/proc``)."""
-    tree = _parent_map()
-    found: list[int] = []
-    stack = list(tree.get(root, ()))
-    while stack:
-        pid = stack.pop()
-        found.append(pid)
-        stack.extend(tree.get(pid, ()))
-    return found
-
-
-def _signal_all(pgid: int, pids: Sequence[int], sig: int) -> None:
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(pgid, sig)
-    for pid in pids:
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.kill(pid, sig)
-
-
-def _reap(pids: Sequence[int]) -> None:
-    """Collect reparented orphans that have exited, so no zombie stays behind."""
-    for pid in pids:
-        with contextlib.suppress(ChildProcessError, OSError):
-            os.waitpid(pid, os.WNOHANG)
-
-
-def _alive(pgid: int, pids: Sequence[int]) -> bool:
-    me = os.getpid()
-    living = [p for p in descendants(me) if p in pids or _in_group(p, pgid)]
-    return any(not _is_zombie(p) for p in living)
-
-
-def _in_group(pid: int, pgid: int) -> bool:
-    try:
-        return os.getpgid(pid) == pgid
-    except OSError:
-        return False
-
-
-def _is_zombie(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as handle:
-            stat = handle.read()
-    except OSError:
-        return True
-    return stat[stat.rfind(b")") + 2 : stat.rfind(b")") + 3] in (b"Z", b"X")
 
 
 class SignalTrap:
@@ -286,6 +223,7 @@ class RunningChild:
         self._me = os.getpid()
         _hide_from_children()
         self._subreaper = _set_subreaper(True)
+        preexec = _die_with_parent(self._me)
         try:
             self._process = subprocess.Popen(
                 spec.argv,
@@ -295,13 +233,14 @@ class RunningChild:
                 env=dict(spec.env),
                 cwd=spec.cwd,
                 start_new_session=True,
-                preexec_fn=_die_with_parent(self._me),  # noqa: PLW1509 - started before any harness thread
+                preexec_fn=preexec,  # noqa: PLW1509 - started before any harness thread
             )
         except BaseException:
             self._release_subreaper()
             raise
         self.pid = self._process.pid
         self.started = clock()
+        self.containment = "the run's processes end by freeze (SIGSTOP), rescan and SIGKILL of the process tree"
         assert self._process.stdout is not None
         self._out = self._process.stdout
         self._out_fd = self._out.fileno()
@@ -318,7 +257,9 @@ class RunningChild:
         self._harness_signal: int | None = None
         self._kill_at: float | None = None
         self._killed = False
-        self._targets: list[int] = []
+        self._group_termed = False
+        self._termed: set[int] = set()
+        self._leftovers: set[int] = set()
 
     def _release_subreaper(self) -> None:
         if self._subreaper:
@@ -328,9 +269,9 @@ class RunningChild:
     def abandon(self) -> None:
         """Kill the child and its descendants at once (the harness could not go on), and clean up."""
         try:
-            _signal_all(self.pid, descendants(self._me), signal.SIGKILL)
+            self._kill_all()
             self._process.wait()
-            _reap(descendants(self._me))
+            self._confirm_gone()
         finally:
             self._close()
 
@@ -348,13 +289,14 @@ class RunningChild:
             while self._process.poll() is None:
                 self._step()
             returncode = self._process.returncode
-            leftovers = self._end_leftovers()
+            self._end_leftovers()
+            survivors = self._confirm_gone() if self._killed else ()
             self._drain()
-            _reap(descendants(self._me))
         finally:
             if self._process.poll() is None:
-                _signal_all(self.pid, descendants(self._me), signal.SIGKILL)
+                self._kill_all()
                 self._process.wait()
+                self._confirm_gone()
             self._close()
         ended = self._clock()
         self._watcher.poll(ended)
@@ -365,9 +307,10 @@ class RunningChild:
             stop_reason=self._stop_reason,
             harness_signal=self._harness_signal,
             killed=self._killed,
-            leftovers_killed=leftovers,
+            leftovers_killed=len(self._leftovers),
             started=self.started,
             ended=ended,
+            survivors=survivors,
         )
 
     def _step(self) -> None:
@@ -397,20 +340,41 @@ class RunningChild:
         else:
             self._watcher.poll(now)
 
-    def _collect_targets(self) -> None:
-        self._targets.extend(p for p in descendants(self._me) if p not in self._targets)
+    def _look(self, on_running: Callable[[int], None] | None = None) -> Look:
+        """The run's processes (below the harness in the tree), running or not."""
+        return look(self._me, (), on_running)
+
+    def _census(self) -> Census:
+        """The run's processes still running, from looks that agree (so none hid by forking); reaps first."""
+        _reap(self._look(), self.pid)
+        return census(self._look)
+
+    def _terminate(self, pids: list[int]) -> None:
+        """SIGTERM to the group and to each process, once: a handler that cleans up is not interrupted again."""
+        if not self._group_termed:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(self.pid, signal.SIGTERM)
+            self._group_termed = True
+        new = [pid for pid in pids if pid not in self._termed]
+        signal_each(new, signal.SIGTERM)
+        self._termed.update(new)
 
     def _begin_stop(self, reason: StopReason, grace: float) -> None:
         self._stop_reason = reason
-        self._collect_targets()
-        _signal_all(self.pid, self._targets, signal.SIGTERM)
+        self._terminate([pid for pid, running in self._look().items() if running])
         self._kill_at = self._clock() + grace
 
     def _kill_now(self) -> None:
-        self._collect_targets()
-        _signal_all(self.pid, self._targets, signal.SIGKILL)
+        self._kill_all()
         self._killed = True
         self._kill_at = None
+
+    def _kill_all(self) -> None:
+        """SIGKILL for every process of the run: the process tree, frozen until a rescan finds no new process,
+        and killed."""
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(self.pid, signal.SIGKILL)
+        freeze_and_kill(self._look)
 
     def _read(self) -> None:
         """Hand on what the pipe holds, up to ``_READ_BURST`` chunks; notes the end of file."""
@@ -443,21 +407,40 @@ class RunningChild:
             return True
         return False
 
-    def _end_leftovers(self) -> int:
-        """The child is gone; whatever it left behind goes too. Returns how many processes that was."""
-        leftovers = [p for p in descendants(self._me) if not _is_zombie(p)]
-        if self._stop_reason is None and (leftovers or _group_exists(self.pid)):
-            self._targets.extend(leftovers)
-            _signal_all(self.pid, leftovers, signal.SIGTERM)
+    def _end_leftovers(self) -> None:
+        """The child is gone; whatever it left behind (a daemon changing its PID included) goes too.
+
+        They get SIGTERM (each new one as it is found) and a short grace; then the kill. Those found are counted.
+        Returns once looks that agree find none running, or after the kill.
+        """
+        if self._stop_reason is None and not self._killed:
             self._kill_at = self._clock() + min(self._spec.grace, _LEFTOVER_GRACE)
-        while not self._killed and _alive(self.pid, self._targets):
-            if self._kill_at is None or self._clock() >= self._kill_at or self._new_signal():
+        while True:
+            seen = self._census()
+            if seen.certain and not seen.running:
+                return
+            self._leftovers.update(seen.running)
+            if self._killed or self._kill_at is None or self._clock() >= self._kill_at or self._new_signal():
                 self._kill_now()
-                break
+                return
+            self._terminate(sorted(seen.running))
             if self._out_open:
                 self._read()
             time.sleep(0.02)
-        return len(set(leftovers))
+
+    def _confirm_gone(self) -> tuple[int, ...]:
+        """Wait for the killed processes to go, killing any new one; those still there are survivors."""
+        until = self._clock() + _KILL_WAIT
+        while True:
+            seen = self._census()
+            if seen.certain and not seen.running:
+                return ()
+            if self._clock() >= until:
+                return tuple(sorted(seen.running | seen.changing))
+            if not seen.running <= self._leftovers or not seen.certain:
+                self._leftovers.update(seen.running)
+                self._kill_all()
+            time.sleep(0.01)
 
     def _drain(self) -> None:
         deadline = self._clock() + _DRAIN_AFTER_EXIT
@@ -471,14 +454,13 @@ class RunningChild:
             self._watcher.on_lines(rest, self._clock())
 
 
-def _group_exists(pgid: int) -> bool:
-    try:
-        os.killpg(pgid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+def _reap(seen: Look, child: int) -> None:
+    """Collect the exited orphans reparented to the harness, so no zombie stays behind (``child`` is Popen's to
+    wait for: its exit status would be lost)."""
+    for pid, running in seen.items():
+        if not running and pid != child:
+            with contextlib.suppress(ChildProcessError, OSError):
+                os.waitpid(pid, os.WNOHANG)
 
 
 def _pidfd(pid: int) -> int | None:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -108,3 +110,26 @@ def read_outputs(path: Path) -> dict[str, str]:
             name, value_text = line.split("=", 1)
             outputs[name] = value_text
     return outputs
+
+
+def hopper_gone(pid_file: Path, seconds: float = 0.5) -> bool:
+    """Whether the PID-changing daemon of ``tests/children/pid_hopper.py`` is dead: it writes its pid at every
+    hop, so it is gone when the file stops changing and names no running process (one look at ``/proc`` could
+    miss it in the middle of a hop)."""
+    first = pid_file.read_text()
+    time.sleep(seconds)
+    last = pid_file.read_text()
+    return first == last and not (last and alive(int(last)))
+
+
+def end_hopper(pid_file: Path, seconds: float = 5.0) -> None:
+    """Stop and kill a PID-changing daemon a failed test left behind (this machine is shared)."""
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        text = pid_file.read_text() if pid_file.exists() else ""
+        if text:
+            for sig in (signal.SIGSTOP, signal.SIGKILL):
+                with contextlib.suppress(OSError):
+                    os.kill(int(text), sig)
+        if not pid_file.exists() or hopper_gone(pid_file, 0.05):
+            return

@@ -25,7 +25,7 @@ from pathlib import Path
 import junitparser
 import pytest
 from conftest import child
-from helpers import ROOT, Run, base_env, mle_ci
+from helpers import ROOT, Run, base_env, end_hopper, hopper_gone, mle_ci
 
 from mle_ci.hardware.nvml import FakeNvml, fake_gpu
 from mle_ci.pipeline import execute
@@ -242,6 +242,25 @@ def test_a_daemonised_grandchild_is_found_and_ended(tmp_path: Path) -> None:
     assert any("left 1 process" in w for w in result.warnings), result.warnings
     assert_nothing_lost(fault.out, result)
     assert_no_survivors(fault.marker)
+
+
+def test_a_daemon_that_keeps_changing_its_pid_is_ended_and_reported(tmp_path: Path) -> None:
+    """A daemon that re-forks as fast as it can, each self in a new session and deaf to SIGTERM: the harness
+    ends whichever self is current, reports the leftovers and says how the run's processes end; exit 0."""
+    hops = tmp_path / "hops"
+    try:
+        fault = run_fault(tmp_path, "pid-hopper", str(hops), options=["--grace", "1s"])
+        assert fault.run.returncode == 0, fault.run.stdout
+        result = assert_reports(fault.out, "success")
+        assert any("running; they were killed" in w for w in result.warnings), result.warnings
+        assert "leftover process(es) ended" in fault.run.stdout
+        cgroup = "its processes end with cgroup.kill" in fault.run.stdout
+        assert cgroup != ("processes end by freeze (SIGSTOP), rescan and SIGKILL" in fault.run.stdout)
+        assert_nothing_lost(fault.out, result)
+        assert hopper_gone(hops)
+        assert_no_survivors(fault.marker)
+    finally:
+        end_hopper(hops)
 
 
 def test_a_child_that_closes_stdout_is_still_followed_to_its_end(tmp_path: Path) -> None:

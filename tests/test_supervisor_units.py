@@ -10,8 +10,8 @@ from hypothesis import strategies as st
 
 from mle_ci.files import LogFile, write_atomic
 from mle_ci.linesplit import LineSplitter
+from mle_ci.proctree import descendants
 from mle_ci.redaction import Redactor
-from mle_ci.supervisor import descendants
 
 _NO_CR = st.binary(max_size=50).map(lambda b: b.replace(b"\r", b""))
 

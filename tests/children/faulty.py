@@ -8,6 +8,8 @@ READY so that a test can strike at the right moment. Modes:
 - ``ignore-term``: ignores SIGTERM and sleeps, so only SIGKILL ends it;
 - ``fork-bomb N``: a tree of N forked sleepers (a few in their own session), bounded by N and, where the kernel
   applies it, by RLIMIT_NPROC; ``daemon``: a grandchild daemonised by double fork and ``setsid``, then exit 0;
+- ``pid-hopper PIDFILE``: a daemon that keeps changing its PID as fast as it can fork, each new self in its own
+  session and deaf to SIGTERM, writing its pid to PIDFILE (``pid_hopper.py``); then exit 0;
 - ``close-stdout S``: closes stdout and stderr, goes on reporting events for S seconds, exits 0;
 - ``flood BYTES``: prints BYTES of output as fast as it can, then a fold line, exits 0;
 - ``corrupt-events``: appends garbage, a half line, a huge line and wrongly typed events, then a valid fold 2;
@@ -183,6 +185,11 @@ elif mode == "fork-bomb":
     fork_bomb(int(arg))
 elif mode == "daemon":
     daemonise()
+elif mode == "pid-hopper":
+    import pid_hopper
+
+    pid_hopper.start(arg, 0.0)
+    print("the daemon has changed its PID; the child exits", flush=True)
 elif mode == "close-stdout":
     close_stdout(float(arg))
 elif mode == "flood":
