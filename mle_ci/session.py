@@ -246,10 +246,15 @@ def _pids(pids: tuple[int, ...], shown: int = 10) -> str:
 
 
 def _process_warnings(child: ChildExit) -> list[str]:
-    """What the run's processes did that people should know: left running, survived."""
+    """What the run's processes did that people should know: left running, escaped the cgroup, survived."""
     warnings = []
     if child.leftovers_killed:
         warnings.append(f"the command left {child.leftovers_killed} process(es) running; they were killed")
+    if child.escaped:
+        warnings.append(
+            f"{len(child.escaped)} process(es) had left the run's cgroup ({_pids(child.escaped)}); "
+            "they were found in the process tree and killed"
+        )
     if child.survivors:
         warnings.append(
             f"{len(child.survivors)} process(es) of the run were still running after SIGKILL "

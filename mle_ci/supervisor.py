@@ -1,9 +1,10 @@
-"""The one module that starts processes and sends signals (its part: :mod:`mle_ci.proctree`).
+"""The one module that starts processes and sends signals (its parts: :mod:`mle_ci.proctree`, :mod:`mle_ci.cgroup`).
 
 The child runs in its own process group (fork+exec), dies with the harness (``PR_SET_PDEATHSIG``), and its
-descendants cannot escape: the harness is a child subreaper, so processes that left the group (``setsid``,
-double fork) are found under it in ``/proc``, frozen (SIGSTOP) until a rescan finds no new one, and killed.
-What outlives even that is reported. Output is read with bounded memory, cut into
+descendants cannot escape: where the harness can make a cgroup v2 of the run's own, the child starts in it and
+everything it starts ends with one ``cgroup.kill``; and always, the harness is a child subreaper, so processes
+that left the group (``setsid``, double fork) are found under it in ``/proc``, frozen (SIGSTOP) until a rescan
+finds no new one, and killed. What outlives even that is reported. Output is read with bounded memory, cut into
 lines; a line redrawn in place (``\\r``, a progress bar) is output at each redraw and one line at its end.
 """
 
@@ -24,6 +25,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Protocol
 
+from mle_ci.cgroup import NoCgroup, RunCgroup, open_cgroup
 from mle_ci.linesplit import LineSplitter
 from mle_ci.proctree import Census, Look, census, freeze_and_kill, look, signal_each
 
@@ -72,6 +74,8 @@ class ChildSpec:
     cwd: Path | None = None
     grace: float = 15.0
     interrupt_grace: float = 2.0
+    cgroup: bool = True
+    """Start the child in a cgroup v2 of its own where one can be made; False: the process tree only."""
 
 
 @dataclass(frozen=True)
@@ -90,6 +94,8 @@ class ChildExit:
     ended: float
     survivors: tuple[int, ...] = ()
     """Processes of the run still running after SIGKILL (none, unless the kernel or a permission kept one)."""
+    escaped: tuple[int, ...] = ()
+    """Processes of the run found outside its cgroup at the kill (killed through the process tree)."""
 
     @property
     def signal_name(self) -> str | None:
@@ -115,15 +121,19 @@ def _libc_prctl() -> Callable[..., int] | None:
 _PRCTL = _libc_prctl()
 
 
-def _die_with_parent(parent: int) -> Callable[[], None]:
+def _prepare_child(parent: int, join_fd: int | None) -> Callable[[], None]:
+    """Dies with the harness; joins the run's cgroup (writing ``0`` to its ``cgroup.procs`` moves the writer)."""
     prctl = _PRCTL
 
     def preexec() -> None:
-        # Runs between fork and exec: only the prepared foreign call and getppid, nothing that takes locks.
+        # Runs between fork and exec: only the prepared foreign call, getppid and a write, nothing that takes locks.
         if prctl is not None:
             prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
         if os.getppid() != parent:
             os._exit(1)
+        if join_fd is not None:
+            with contextlib.suppress(OSError):
+                os.write(join_fd, b"0")  # refused: the harness sees it did not join and says so
 
     return preexec
 
@@ -223,7 +233,9 @@ class RunningChild:
         self._me = os.getpid()
         _hide_from_children()
         self._subreaper = _set_subreaper(True)
-        preexec = _die_with_parent(self._me)
+        box = open_cgroup() if spec.cgroup else NoCgroup("not asked for")
+        cgroup = box if isinstance(box, RunCgroup) else None
+        preexec = _prepare_child(self._me, cgroup.join_fd if cgroup is not None else None)
         try:
             self._process = subprocess.Popen(
                 spec.argv,
@@ -236,11 +248,13 @@ class RunningChild:
                 preexec_fn=preexec,  # noqa: PLW1509 - started before any harness thread
             )
         except BaseException:
+            if cgroup is not None:
+                cgroup.remove()
             self._release_subreaper()
             raise
         self.pid = self._process.pid
         self.started = clock()
-        self.containment = "the run's processes end by freeze (SIGSTOP), rescan and SIGKILL of the process tree"
+        self._cgroup, self.containment = _contained(box, self.pid)
         assert self._process.stdout is not None
         self._out = self._process.stdout
         self._out_fd = self._out.fileno()
@@ -260,6 +274,7 @@ class RunningChild:
         self._group_termed = False
         self._termed: set[int] = set()
         self._leftovers: set[int] = set()
+        self._escaped: set[int] = set()
 
     def _release_subreaper(self) -> None:
         if self._subreaper:
@@ -280,6 +295,8 @@ class RunningChild:
             os.close(self._exit_fd)
             self._exit_fd = None
         self._out.close()
+        if self._cgroup is not None:
+            self._cgroup.remove()  # refused while a survivor is in it: that is reported, and the folder stays
         self._release_subreaper()
 
     def supervise(self, watcher: Watcher) -> ChildExit:
@@ -311,6 +328,7 @@ class RunningChild:
             started=self.started,
             ended=ended,
             survivors=survivors,
+            escaped=tuple(sorted(self._escaped)),
         )
 
     def _step(self) -> None:
@@ -341,8 +359,8 @@ class RunningChild:
             self._watcher.poll(now)
 
     def _look(self, on_running: Callable[[int], None] | None = None) -> Look:
-        """The run's processes (below the harness in the tree), running or not."""
-        return look(self._me, (), on_running)
+        """The run's processes (below the harness in the tree, or in the run's cgroup), running or not."""
+        return look(self._me, self._cgroup.pids() if self._cgroup is not None else (), on_running)
 
     def _census(self) -> Census:
         """The run's processes still running, from looks that agree (so none hid by forking); reaps first."""
@@ -370,10 +388,13 @@ class RunningChild:
         self._kill_at = None
 
     def _kill_all(self) -> None:
-        """SIGKILL for every process of the run: the process tree, frozen until a rescan finds no new process,
-        and killed."""
+        """SIGKILL for every process of the run: ``cgroup.kill`` where the run has a cgroup; then (the only way
+        without one) the process tree, frozen until a rescan finds no new process, and killed."""
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(self.pid, signal.SIGKILL)
+        if self._cgroup is not None and self._cgroup.kill():
+            self._cgroup.wait_empty(_KILL_WAIT / 2)
+            self._escaped.update(pid for pid in self._census().running if not self._cgroup.holds(pid))
         freeze_and_kill(self._look)
 
     def _read(self) -> None:
@@ -452,6 +473,18 @@ class RunningChild:
         rest = self._splitter.close()
         if rest:
             self._watcher.on_lines(rest, self._clock())
+
+
+def _contained(box: RunCgroup | NoCgroup, pid: int) -> tuple[RunCgroup | None, str]:
+    """The run's cgroup when the child is in it, and a sentence for the log on how the run's processes end."""
+    fallback = "processes end by freeze (SIGSTOP), rescan and SIGKILL of the process tree"
+    if isinstance(box, NoCgroup):
+        return None, f"no cgroup of the run's own ({box.reason}): {fallback}"
+    box.release_join()
+    if box.holds(pid):
+        return box, f"the command runs in cgroup {box.path}: its processes end with cgroup.kill"
+    box.remove()
+    return None, f"no cgroup of the run's own (the command could not join {box.path}): {fallback}"
 
 
 def _reap(seen: Look, child: int) -> None:

@@ -1,5 +1,6 @@
-"""No survivor, ever: the run's processes end whole, by freeze, rescan and kill; what could not be ended is
-reported. Real processes and real signals, except where a test says it stands in for the kernel."""
+"""No survivor, ever: the run's processes end whole, through ``cgroup.kill`` where the harness can make a cgroup
+v2 and by freeze, rescan and kill where it cannot; what could not be ended is reported. Real processes and real
+signals, except where a test says it stands in for the kernel."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from conftest import child
 from helpers import ROOT, alive, end_hopper, hopper_gone
 
 from mle_ci import supervisor
+from mle_ci.cgroup import RunCgroup, cgroup2_dir, open_cgroup
 from mle_ci.proctree import Look, census
 from mle_ci.session import _ending_note, _process_warnings
 from mle_ci.settings import load_settings
@@ -37,12 +39,19 @@ class Quiet:
         return 0.25
 
 
-def _supervise(argv: list[str], *, grace: float = 0.5) -> tuple[RunningChild, ChildExit]:
+def _supervise(argv: list[str], *, cgroup: bool, grace: float = 0.5) -> tuple[RunningChild, ChildExit]:
     """Run ``argv`` under the real supervisor in this process (which becomes the subreaper meanwhile)."""
-    spec = ChildSpec(argv=tuple(argv), env=dict(os.environ), cwd=ROOT, grace=grace)
+    spec = ChildSpec(argv=tuple(argv), env=dict(os.environ), cwd=ROOT, grace=grace, cgroup=cgroup)
     with SignalTrap() as trap:
         running = Supervisor().start(spec, trap=trap)
         return running, running.supervise(Quiet())
+
+
+def _cgroup_or_skip() -> None:
+    box = open_cgroup()
+    if not isinstance(box, RunCgroup):
+        pytest.skip(f"no cgroup v2 the harness may create here: {box.reason}")
+    box.remove()
 
 
 @pytest.fixture
@@ -58,27 +67,42 @@ def hops(tmp_path: Path) -> Iterator[Path]:
 # ---------------------------------------------------------------------------------------------------------
 
 
-def test_a_pid_changing_daemon_is_frozen_found_and_killed(hops: Path) -> None:
+def test_without_a_cgroup_a_pid_changing_daemon_is_frozen_found_and_killed(hops: Path) -> None:
     """The child leaves a daemon that re-forks as fast as it can, each self in a new session and deaf to
     SIGTERM: freeze, rescan and kill ends it; it is counted as a leftover; nothing survives; the log says how."""
-    running, ended = _supervise(child("pid_hopper", str(hops)))
+    running, ended = _supervise(child("pid_hopper", str(hops)), cgroup=False)
     assert ended.returncode == 0
     assert running.containment.endswith("processes end by freeze (SIGSTOP), rescan and SIGKILL of the process tree")
     assert ended.killed and ended.leftovers_killed >= 1
-    assert ended.survivors == ()
+    assert ended.survivors == () and ended.escaped == ()
     assert hopper_gone(hops)
 
 
-def test_a_run_stopped_while_a_daemon_changes_its_pid_ends_the_daemon_too(hops: Path) -> None:
+def test_in_a_cgroup_a_pid_changing_daemon_ends_with_cgroup_kill(hops: Path) -> None:
+    """Where a cgroup v2 can be made, the child runs in one, the daemon ends with it, and the cgroup is removed."""
+    _cgroup_or_skip()
+    running, ended = _supervise(child("pid_hopper", str(hops)), cgroup=True)
+    assert running.containment.endswith("its processes end with cgroup.kill")
+    cgroup = Path(running.containment.split("cgroup ", 1)[1].split(":", 1)[0])
+    assert ended.returncode == 0 and ended.killed and ended.leftovers_killed >= 1
+    assert ended.survivors == () and ended.escaped == ()
+    assert hopper_gone(hops)
+    assert not cgroup.exists()
+
+
+@pytest.mark.parametrize("cgroup", [False, True], ids=["tree", "cgroup"])
+def test_a_run_stopped_while_a_daemon_changes_its_pid_ends_the_daemon_too(hops: Path, cgroup: bool) -> None:
     """The harness stops a run (its deadline) while the daemon hops, deaf to SIGTERM: after the grace, SIGKILL
     reaches the daemon's current self."""
+    if cgroup:
+        _cgroup_or_skip()
 
     class StopOnceHopping(Quiet):
         def poll(self, now: float) -> StopReason | None:
             return StopReason.TIMEOUT if hops.exists() and hops.read_text() else None
 
     argv = (*child("pid_hopper", str(hops), "0", "--wait"),)
-    spec = ChildSpec(argv=argv, env=dict(os.environ), cwd=ROOT, grace=0.3)
+    spec = ChildSpec(argv=argv, env=dict(os.environ), cwd=ROOT, grace=0.3, cgroup=cgroup)
     ended = Supervisor().run(spec, StopOnceHopping())
     assert ended.stop_reason is StopReason.TIMEOUT and ended.killed
     assert ended.survivors == ()
@@ -109,7 +133,7 @@ def test_a_process_the_kill_cannot_end_is_reported_as_a_survivor(
     monkeypatch.setattr(supervisor, "freeze_and_kill", lambda take, **_: frozenset())
     pid_file = tmp_path / "daemon"
     try:
-        _, ended = _supervise([sys.executable, "-c", _DEAF_DAEMON, str(pid_file)])
+        _, ended = _supervise([sys.executable, "-c", _DEAF_DAEMON, str(pid_file)], cgroup=False)
         daemon = int(pid_file.read_text())
         assert alive(daemon)
         assert ended.survivors == (daemon,)
@@ -123,6 +147,26 @@ def test_a_process_the_kill_cannot_end_is_reported_as_a_survivor(
             os.kill(int(pid_file.read_text()), signal.SIGKILL)
             with contextlib.suppress(ChildProcessError):
                 os.waitpid(int(pid_file.read_text()), 0)  # reparented to this process while it supervised
+
+
+def test_processes_found_outside_the_cgroup_are_reported_as_escaped() -> None:
+    """A process of the run found outside its cgroup at the kill is named in the warnings as escaped."""
+    ended = ChildExit(
+        pid=10,
+        returncode=0,
+        signal=None,
+        stop_reason=None,
+        harness_signal=None,
+        killed=True,
+        leftovers_killed=2,
+        started=0.0,
+        ended=1.0,
+        escaped=(12,),
+    )
+    assert _process_warnings(ended) == [
+        "the command left 2 process(es) running; they were killed",
+        "1 process(es) had left the run's cgroup (pid 12); they were found in the process tree and killed",
+    ]
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -147,3 +191,40 @@ def test_looks_that_keep_changing_are_not_certain() -> None:
     seen = census(_scripted({5: True}, {5: False, 7: False}), budget=0.0)
     assert not seen.certain
     assert seen.running == frozenset() and seen.changing == {5, 7}
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Where the harness's cgroup v2 is
+# ---------------------------------------------------------------------------------------------------------
+
+_MOUNTS = {
+    "hybrid": "41 31 0:38 / /sys/fs/cgroup/unified rw,relatime - cgroup2 cgroup2 rw\n"
+    "35 31 0:32 / /sys/fs/cgroup/memory rw,relatime - cgroup cgroup rw,memory\n",
+    "unified": "29 23 0:26 / /sys/fs/cgroup rw,nosuid shared:4 - cgroup2 cgroup2 rw,nsdelegate\n",
+    "container": "612 600 0:26 /docker/abc /sys/fs/cgroup ro,nosuid - cgroup2 cgroup rw\n",
+    "spaced": "29 23 0:26 / /mnt/my\\040cgroups rw - cgroup2 cgroup2 rw\n",
+    "v1 only": "35 31 0:32 / /sys/fs/cgroup/memory rw,relatime - cgroup cgroup rw,memory\n",
+}
+
+
+@pytest.mark.parametrize(
+    ("cgroup", "mounts", "folder"),
+    [
+        ("0::/\n4:memory:/x\n", "hybrid", "/sys/fs/cgroup/unified"),
+        ("0::/user.slice/u.service/app.scope\n", "unified", "/sys/fs/cgroup/user.slice/u.service/app.scope"),
+        ("0::/docker/abc\n", "container", "/sys/fs/cgroup"),
+        ("0::/docker/abc/job\n", "container", "/sys/fs/cgroup/job"),
+        ("0::/\n", "spaced", "/mnt/my cgroups"),
+        ("0::/elsewhere\n", "container", None),
+        ("4:memory:/x\n", "v1 only", None),
+        ("0::/\n", "v1 only", None),
+    ],
+)
+def test_the_cgroup_folder_is_found_from_proc(cgroup: str, mounts: str, folder: str | None) -> None:
+    """``/proc/self/cgroup`` and ``mountinfo`` give the folder of this process's cgroup v2 (and its path in the
+    hierarchy, as ``/proc/<pid>/cgroup`` names it), or None without one this process can reach."""
+    found = cgroup2_dir(cgroup, _MOUNTS[mounts])
+    if folder is None:
+        assert found is None
+    else:
+        assert found == (Path(folder), cgroup.split("\n", maxsplit=1)[0][3:])
