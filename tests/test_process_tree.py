@@ -122,6 +122,8 @@ if os.fork() == 0:
         handle.write(str(os.getpid()))
     os.replace(sys.argv[1] + ".tmp", sys.argv[1])
     time.sleep(300)
+while not os.path.exists(sys.argv[1]):  # the parent ends only once the daemon is known
+    time.sleep(0.01)
 """
 
 
