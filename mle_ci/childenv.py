@@ -18,7 +18,7 @@ def child_environment(
     keep: tuple[str, ...] = (),
     drop: tuple[str, ...] = (),
 ) -> dict[str, str]:
-    """The child's environment: the harness's, less the workflow's credentials and inputs, plus the contract.
+    """The child's environment: the harness's, less credentials, inputs and the runner's files, plus the contract.
 
     ``drop`` names more variables this child must not inherit (an API key it was not meant to have); ``extra``
     is set last, so a credential the child needs arrives there.

@@ -49,6 +49,12 @@ def execute(settings: Settings, *, stream: TextIO, nvml: NvmlBackend | None = No
             spec = competition.spec
             facts = CompetitionFacts(spec.id, competition.public, spec.metric, spec.higher_is_better)
         launch = plan_launch(settings, files, plan=preflight.plan.to_env(), competition=facts)
+        watch = None
+        if settings.github_actions:
+            from mle_ci.runnerwatch import RunnerFilesWatch
+
+            # Before the child starts: what it may do to the runner's files is checked against this.
+            watch = RunnerFilesWatch.start(settings.env)
         child = Supervisor().start(launch.spec, trap=trap)
         try:
             from mle_ci.session import RunSession
@@ -62,6 +68,7 @@ def execute(settings: Settings, *, stream: TextIO, nvml: NvmlBackend | None = No
                 preflight=preflight,
                 competition=competition,
                 nvml=nvml,
+                watch=watch,
             )
         except BaseException:
             child.abandon()

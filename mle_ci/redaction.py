@@ -20,6 +20,8 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from mle_ci.runnerfiles import FILE_COMMANDS, RUNNER_ONLY
+
 __all__ = [
     "MIN_SECRET",
     "REDACTED",
@@ -53,7 +55,7 @@ WORKFLOW_SECRETS = frozenset(
 )
 """The workflow's credentials and the service URLs that go with them: no child needs them, no report shows them."""
 
-RUNNER_FILE_COMMANDS = frozenset({"GITHUB_OUTPUT", "GITHUB_ENV", "GITHUB_PATH", "GITHUB_STATE", "GITHUB_STEP_SUMMARY"})
+RUNNER_FILE_COMMANDS = frozenset(FILE_COMMANDS)
 """Files through which a step talks to the runner: only the harness writes them, and their paths are not shown."""
 
 HARNESS_ONLY_PREFIXES = ("INPUT_", "ACTIONS_ID_TOKEN_REQUEST_")
@@ -93,11 +95,11 @@ def is_secret_name(name: str) -> bool:
 
 
 def harness_only(name: str) -> bool:
-    """Whether only the harness may hold this variable: the runner's credentials and file commands, the action's
-    inputs and the harness's own key. A child's environment never has them."""
+    """Whether only the harness may hold this variable: the runner's credentials, file commands and the folder they
+    live in, the action's inputs and the harness's own key. A child's environment never has them."""
     return (
         name in WORKFLOW_SECRETS
-        or name in RUNNER_FILE_COMMANDS
+        or name in RUNNER_ONLY
         or name in HARNESS_ONLY
         or name.startswith(HARNESS_ONLY_PREFIXES)
     )

@@ -20,6 +20,7 @@ from mle_ci.monitor import RunMonitor
 from mle_ci.preflight import Preflight
 from mle_ci.publishing import open_outlets, publish, result_json, scrub_files
 from mle_ci.result import BaselineComparison, Gate, Metric, RunResult, RunStatus
+from mle_ci.runnerwatch import RunnerFilesWatch, tampering_gate
 from mle_ci.runplan import Launch, ResultFiles
 from mle_ci.settings import Settings
 from mle_ci.supervisor import ChildExit, RunningChild, StopReason
@@ -53,8 +54,10 @@ class RunSession:
         preflight: Preflight,
         competition: Competition | None = None,
         nvml: NvmlBackend | None = None,
+        watch: RunnerFilesWatch | None = None,
     ) -> None:
         self._settings = settings
+        self._watch = watch
         self._files = files
         self._launch = launch
         self._outlets = open_outlets(settings, stream)
@@ -89,6 +92,7 @@ class RunSession:
             else (spec.higher_is_better if spec is not None else None),
         )
         self._gpus: GpuWatch | None = None
+        self._verdict: GpuVerdict | None = None
         if preflight.profile.gpus and preflight.profile.nvml_fault is None:
             self._gpus = GpuWatch(
                 preflight.profile,
@@ -137,6 +141,29 @@ class RunSession:
         snapshot = self._tracker.snapshot(live, final=False)
         write_atomic(self._files.result, self._outlets.redactor.text(result_json(snapshot)))
 
+    def _conclude(self, ended: ChildExit) -> RunResult:
+        """The final result, with the runner's files checked against their state before the child."""
+        outlets, settings = self._outlets, self._settings
+        tampering = self._watch.check() if self._watch is not None else ()
+        gate = tampering_gate(tampering)
+        if gate is not None:
+            outlets.console.note(gate.message)
+        outlets.console.note(_ending_note(ended, settings))
+        result = _final_result(
+            base=self._base,
+            tracker=self._tracker,
+            monitor=self._monitor,
+            child=ended,
+            settings=settings,
+            log=self._log,
+            launch=self._launch,
+            gpus=self._verdict,
+            extra_gates=() if gate is None else (gate,),
+        )
+        if self._competition is not None:
+            result = judge_submission(result, self._files.submission, self._competition)
+        return result
+
     def _announce(self, child: RunningChild) -> None:
         console, settings = self._outlets.console, self._settings
         started = f"started {_command_text(self._launch.spec.argv)} (pid {child.pid}){_budget_phrase(settings)}"
@@ -151,7 +178,7 @@ class RunSession:
 
     def run(self, child: RunningChild) -> RunResult:
         """Supervise ``child`` to the end, then write and publish every report."""
-        outlets, settings = self._outlets, self._settings
+        outlets = self._outlets
         outlets.console.start()
         if self._gpus is not None:
             self._gpus.start()
@@ -164,26 +191,14 @@ class RunSession:
                 ended = child.supervise(self._monitor)
         finally:
             outlets.console.stop()
-            verdict = self._gpus.finish() if self._gpus is not None else None
+            self._verdict = self._gpus.finish() if self._gpus is not None else None
             # Room for the final reports, even when the run filled the disk.
             self._reserve.release()
         self._monitor.finish()
+        result = self._conclude(ended)
         # The child wrote these itself: a secret it let slip is redacted before anything reads them.
         for problem in scrub_files((self._files.events, self._files.transcript), outlets.redactor):
             outlets.console.note(problem)
-        outlets.console.note(_ending_note(ended, settings))
-        result = _final_result(
-            base=self._base,
-            tracker=self._tracker,
-            monitor=self._monitor,
-            child=ended,
-            settings=settings,
-            log=self._log,
-            launch=self._launch,
-            gpus=verdict,
-        )
-        if self._competition is not None:
-            result = judge_submission(result, self._files.submission, self._competition)
         publish(result, self._files, outlets)
         from mle_ci.report import verdict_line
         from mle_ci.report.agent import agent_line
@@ -273,6 +288,7 @@ def _final_result(
     log: LogFile,
     launch: Launch,
     gpus: GpuVerdict | None,
+    extra_gates: tuple[Gate, ...] = (),
 ) -> RunResult:
     warnings = []
     for problem in (log.error, monitor.events_file_error):
@@ -299,6 +315,7 @@ def _final_result(
         min_score_gate(snapshot.score, settings.min_score, snapshot.metric),
         gpus.gate if gpus is not None else None,
         regression,
+        *extra_gates,
     )
     gates = tuple(gate for gate in candidates if gate is not None)
     stop = child.stop_reason.value if child.stop_reason is not None else None

@@ -51,7 +51,8 @@ def test_heartbeat_text_says_where_the_run_is() -> None:
 
 
 def test_child_environment_strips_credentials_and_adds_the_contract() -> None:
-    """Workflow tokens, inputs and file-command paths go; the events file, deadline and unbuffered output come."""
+    """Workflow tokens, inputs, file-command paths and their folder go; the events file, deadline and unbuffered
+    output come."""
     base = {
         "PATH": "/bin",
         "GITHUB_TOKEN": "t",
@@ -60,6 +61,11 @@ def test_child_environment_strips_credentials_and_adds_the_contract() -> None:
         "INPUT_ANTHROPIC-API-KEY": "k",
         "GITHUB_OUTPUT": "/f",
         "GITHUB_ENV": "/e",
+        "GITHUB_PATH": "/p",
+        "GITHUB_STATE": "/s",
+        "GITHUB_STEP_SUMMARY": "/m",
+        "RUNNER_TEMP": "/t",
+        "RUNNER_TOOL_CACHE": "/c",
         "GITHUB_WORKSPACE": "/w",
         "MLE_CI_DEADLINE": "1",
     }
@@ -73,8 +79,13 @@ def test_child_environment_strips_credentials_and_adds_the_contract() -> None:
         "INPUT_ANTHROPIC-API-KEY",
         "GITHUB_OUTPUT",
         "GITHUB_ENV",
+        "GITHUB_PATH",
+        "GITHUB_STATE",
+        "GITHUB_STEP_SUMMARY",
+        "RUNNER_TEMP",
     ):
         assert name not in env
+    assert env["RUNNER_TOOL_CACHE"] == "/c"
     assert env["MLE_CI_EVENTS"] == "/r/e.jsonl"
     assert env["MLE_CI_DEADLINE"] == "1000.500"
     assert env["TIME_LIMIT_SECS"] == "59"

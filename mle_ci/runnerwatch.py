@@ -1,0 +1,232 @@
+"""The runner's file-command files, watched across the child's run: what the child changed, and putting it back.
+
+The child's environment does not name these files, but on a plain host the child runs as the harness's user and
+could still find them (the runner keeps them in a known folder). Their state is taken before the child starts and
+compared once it and every process under it are gone; whatever changed is put back as it was, and the run fails
+its ``runner-files`` gate. Putting back is the only write here: the GitHub adapter writes the harness's own
+outputs and summary afterwards.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import stat
+import tempfile
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from mle_ci.runnerfiles import FILE_COMMANDS
+
+if TYPE_CHECKING:
+    from mle_ci.result import Gate
+
+__all__ = [
+    "KEEP_LIMIT",
+    "FileState",
+    "RunnerFilesWatch",
+    "Tampering",
+    "describe_change",
+    "read_state",
+    "tampering_gate",
+]
+
+KEEP_LIMIT = 4 * 1024 * 1024
+"""Bytes of a file kept to put it back whole; past this, only what was appended can be taken off again."""
+
+_CHUNK = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class FileState:
+    """One runner file at one moment: missing, or its identity, size and the SHA-256 of its first bytes."""
+
+    name: str
+    path: Path
+    exists: bool
+    regular: bool = False
+    identity: tuple[int, int] | None = None
+    mode: int = 0o644
+    size: int = 0
+    digest: str = ""
+    """SHA-256 of the first ``min(size, upto)`` bytes (all of them unless :func:`read_state` was given ``upto``)."""
+    content: bytes | None = None
+
+
+@dataclass(frozen=True)
+class Tampering:
+    """A runner file the child changed: how, and whether it was put back."""
+
+    name: str
+    change: str
+    restored: bool
+
+    @property
+    def phrase(self) -> str:
+        return f"{self.name} ({self.change}{'' if self.restored else '; could not be put back'})"
+
+
+def read_state(name: str, path: Path, *, upto: int | None = None, keep: int = KEEP_LIMIT) -> FileState:
+    """The file's state now, without following a link; its bytes are kept when there are at most ``keep``."""
+    try:
+        info = os.lstat(path)
+    except FileNotFoundError:
+        return FileState(name, path, exists=False)
+    identity = (info.st_dev, info.st_ino)
+    if not stat.S_ISREG(info.st_mode):
+        return FileState(name, path, exists=True, identity=identity, size=info.st_size)
+    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+    with os.fdopen(fd, "rb") as handle:
+        info = os.fstat(handle.fileno())
+        limit = info.st_size if upto is None else min(info.st_size, upto)
+        digest, kept, left = hashlib.sha256(), bytearray(), limit
+        while left > 0:
+            chunk = handle.read(min(_CHUNK, left))
+            if not chunk:
+                break
+            digest.update(chunk)
+            if info.st_size <= keep:
+                kept += chunk
+            left -= len(chunk)
+    return FileState(
+        name,
+        path,
+        exists=True,
+        regular=True,
+        identity=(info.st_dev, info.st_ino),
+        mode=stat.S_IMODE(info.st_mode),
+        size=info.st_size,
+        digest=digest.hexdigest(),
+        content=bytes(kept) if info.st_size <= keep else None,
+    )
+
+
+def describe_change(before: FileState, after: FileState) -> str | None:
+    """How the file changed between the two states, in a few words; None when it did not.
+
+    ``after`` is read with ``upto=before.size``, so its digest covers what was there before.
+    """
+    if not before.exists:
+        return None if not after.exists else f"created, {after.size} bytes"
+    if not after.exists:
+        return "deleted"
+    if before.regular and not after.regular:
+        return "replaced by a link or something other than a file"
+    if after.identity != before.identity:
+        return "replaced by another file"
+    if not before.regular:
+        return None
+    if after.size == before.size and after.digest == before.digest:
+        return None
+    if after.size > before.size and after.digest == before.digest:
+        return f"{after.size - before.size} bytes appended"
+    if after.size < before.size:
+        return f"cut from {before.size} to {after.size} bytes"
+    return "rewritten"
+
+
+def tampering_gate(found: tuple[Tampering, ...]) -> Gate | None:
+    """The failed ``runner-files`` gate when the child changed a runner file; None when it changed none."""
+    from mle_ci.result import Gate  # the watch starts before the child; the result's modules load after
+
+    if not found:
+        return None
+    listed = ", ".join(t.phrase for t in found)
+    back = "put back as they were" if all(t.restored for t in found) else "not all could be put back"
+    return Gate("runner-files", False, f"the command changed the runner's files while it ran: {listed}; {back}")
+
+
+class RunnerFilesWatch:
+    """The state of each runner file named in the environment, taken before the child starts."""
+
+    def __init__(self, states: tuple[FileState, ...]) -> None:
+        self._before = states
+
+    @classmethod
+    def start(cls, env: Mapping[str, str]) -> RunnerFilesWatch:
+        """Take the state of every file-command file ``env`` names (one that cannot be read is left out)."""
+        states = []
+        for name in FILE_COMMANDS:
+            value = env.get(name, "").strip()
+            if value:
+                with contextlib.suppress(OSError):
+                    states.append(read_state(name, Path(value)))
+        return cls(tuple(states))
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return tuple(state.name for state in self._before)
+
+    def check(self) -> tuple[Tampering, ...]:
+        """Compare each file with its state at the start, put back what changed, and say what did."""
+        found = []
+        for before in self._before:
+            try:
+                after = read_state(before.name, before.path, upto=before.size, keep=0)
+            except OSError as exc:
+                found.append(Tampering(before.name, f"unreadable now: {exc.strerror or exc}", restored=False))
+                continue
+            change = describe_change(before, after)
+            if change is not None:
+                found.append(Tampering(before.name, change, restored=_put_back(before, after)))
+        return tuple(found)
+
+
+def _put_back(before: FileState, after: FileState) -> bool:
+    """Make the file what it was before the child; False when that cannot be done."""
+    try:
+        return _restore(before, after)
+    except OSError:
+        return False
+
+
+def _restore(before: FileState, after: FileState) -> bool:
+    path = before.path
+    if not before.exists:
+        path.unlink(missing_ok=True)
+        return True
+    if not before.regular:
+        return False
+    same_file = after.regular and after.identity == before.identity
+    if before.content is None:
+        # Too big to have been kept: only an append can be taken off again.
+        if same_file and after.size > before.size and after.digest == before.digest:
+            os.truncate(path, before.size)
+            return True
+        return False
+    if same_file:
+        _rewrite_in_place(path, before.content)
+    else:
+        _replace(path, before.content, before.mode)
+    return True
+
+
+def _rewrite_in_place(path: Path, content: bytes) -> None:
+    """Write ``content`` over the file the runner opened, never through a link."""
+    fd = os.open(path, os.O_WRONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+    try:
+        os.ftruncate(fd, 0)
+        view = memoryview(content)
+        while view:
+            view = view[os.write(fd, view) :]
+    finally:
+        os.close(fd)
+
+
+def _replace(path: Path, content: bytes, mode: int) -> None:
+    """Put a plain file with ``content`` in place of whatever is at ``path`` now (a link is replaced, not followed)."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(content)
+        os.chmod(tmp, mode)
+        if os.path.isdir(path) and not os.path.islink(path):
+            os.rmdir(path)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
