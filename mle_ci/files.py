@@ -65,22 +65,38 @@ RESERVE_NAME = ".mle-ci-reserve"
 RESERVE_BYTES = 1024 * 1024
 """Disk space held back while the run goes, so the final reports fit even when the run fills the disk."""
 
+Allocate = Callable[[int, int], None]
+"""Gives an open file ``size`` bytes of disk blocks, or raises OSError (no room): the probe of free space."""
+
+
+def allocate_blocks(fd: int, size: int) -> None:
+    """The real :data:`Allocate`: ``posix_fallocate``, which fails with ENOSPC when the disk lacks the room."""
+    os.posix_fallocate(fd, 0, size)
+
 
 class SpaceReserve:
-    """A file of allocated blocks in the result folder, deleted just before the final reports are written."""
+    """A file of allocated blocks in the result folder, deleted just before the final reports are written.
 
-    def __init__(self, folder: Path, size: int = RESERVE_BYTES) -> None:
+    ``problem`` says why the reserve could not be taken (then the run goes on without one).
+    """
+
+    def __init__(self, folder: Path, size: int = RESERVE_BYTES, allocate: Allocate = allocate_blocks) -> None:
         self.path = folder / RESERVE_NAME
         self.held = False
+        self.problem: str | None = None
         try:
             fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
             try:
-                os.posix_fallocate(fd, 0, size)
+                allocate(fd, size)
                 self.held = True
             finally:
                 os.close(fd)
-        except OSError:
-            self.release()  # no room even now, or no fallocate here: the run goes on without a reserve
+        except OSError as exc:
+            self.problem = (
+                f"could not hold {size // 1024} KiB of disk back for the final reports ({exc.strerror or exc}): "
+                "a small final result.json is written first"
+            )
+            self.release()
 
     def release(self) -> None:
         self.held = False

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO, cast
@@ -16,7 +17,7 @@ from mle_ci.files import write_atomic
 from mle_ci.github import GitHub, GitHubFileError, Level
 from mle_ci.hardware.model import Severity
 from mle_ci.redaction import Redactor
-from mle_ci.result import RunResult, RunStatus
+from mle_ci.result import FoldStatus, RunResult, RunStatus
 from mle_ci.runplan import ResultFiles
 
 if TYPE_CHECKING:
@@ -55,24 +56,97 @@ def result_json(result: RunResult) -> str:
     return json.dumps(result.to_dict(), indent=2, allow_nan=False, ensure_ascii=False) + "\n"
 
 
+MINIMAL_NOTE = "result.json holds the run's minimal record only: the disk was short of space for the full one"
+
+
+def minimal_result(result: RunResult) -> RunResult:
+    """The record that says how the run ended in few bytes: status, exit, times, score, gates and messages."""
+    return RunResult(
+        status=result.status,
+        command=result.command,
+        started_at=result.started_at,
+        finished_at=result.finished_at,
+        duration_s=result.duration_s,
+        timeout_s=result.timeout_s,
+        child_pid=result.child_pid,
+        child_exit_code=result.child_exit_code,
+        child_signal=result.child_signal,
+        competition=result.competition,
+        metric=result.metric,
+        folds=tuple(f for f in result.folds if f.status is FoldStatus.COMPLETED),
+        total_folds=result.total_folds,
+        reported_score=result.reported_score,
+        min_score=result.min_score,
+        submission=result.submission,
+        gates=result.gates,
+        crash=result.crash,
+        errors=result.errors,
+        warnings=(*(w for w in result.warnings if w != MINIMAL_NOTE), MINIMAL_NOTE),
+        output_dir=result.output_dir,
+        agent=result.agent,
+        submission_producer=result.submission_producer,
+    )
+
+
+def write_result_file(path: Path, full: str, minimal: str) -> str | None:
+    """Replace result.json with ``full``, else with ``minimal``: an earlier record (``running``) never outlives this.
+
+    Each write replaces the file in one step; when not even the minimal record fits beside the old file, the old
+    one goes first (its blocks make the room). Returns what went wrong, or None when ``full`` was written.
+    """
+    try:
+        write_atomic(path, full)
+    except OSError as exc:
+        why = exc.strerror or str(exc)
+    else:
+        return None
+    kept = f"cannot write {path.name} in full ({why}): it holds the minimal record"
+    if minimal != full and _done(lambda: write_atomic(path, minimal)):
+        return kept
+    dropped = _done(lambda: path.unlink(missing_ok=True))
+    if dropped and _done(lambda: write_atomic(path, minimal)):
+        return kept
+    # A folder that takes no new file may still let the old one be rewritten in place.
+    if not dropped and _done(lambda: _rewrite(path, minimal)):
+        return kept
+    if dropped or _done(lambda: os.truncate(path, 0)):
+        return f"cannot write {path.name} ({why}): no record of the run is left in the folder"
+    return f"cannot write {path.name} ({why}), nor take away the earlier one: do not trust it"
+
+
+def _done(action: Callable[[], object]) -> bool:
+    """Whether ``action`` ran without an OSError."""
+    try:
+        action()
+    except OSError:
+        return False
+    return True
+
+
+def _rewrite(path: Path, text: str) -> None:
+    with path.open("w", encoding="utf-8", newline="\n") as handle:
+        handle.write(text)
+
+
 def publish(result: RunResult, files: ResultFiles, outlets: Outlets) -> None:
-    """Write result.json, summary.md and junit.xml, then the GitHub outputs, summary and annotations."""
+    """Write result.json, summary.md and junit.xml, then the GitHub outputs, summary and annotations.
+
+    result.json goes first and alone (nothing to render that could fail before it); the step outputs do not
+    depend on the job summary, so a summary the runner cannot take loses nothing else.
+    """
     from mle_ci.report import decide_annotations, decide_outputs, render_junit, render_summary
 
     github, redactor, console = outlets.github, outlets.redactor, outlets.console
-    problems: list[str] = []
     raw = result_json(result)
     clean = redactor.text(raw)
     if clean != raw:
         # A secret in the record itself (a message, the command): render from the redacted record, as
         # `mle-ci report` will, so that both write the same reports.
         result = RunResult.from_dict(json.loads(clean))
+    problem = write_result_file(files.result, clean, redactor.text(result_json(minimal_result(result))))
+    problems = [problem] if problem is not None else []
     summary = redactor.text(render_summary(result))
-    written = [
-        (files.result, clean),
-        (files.summary, summary),
-        (files.junit, redactor.text(render_junit(result))),
-    ]
+    written = [(files.summary, summary), (files.junit, redactor.text(render_junit(result)))]
     transcript = render_transcript_file(files.transcript)
     if transcript is not None:
         written.append((files.transcript_md, redactor.text(transcript)))
@@ -85,10 +159,13 @@ def publish(result: RunResult, files: ResultFiles, outlets: Outlets) -> None:
         console.note(problem)
     if github is None:
         return
+    outputs = decide_outputs(result, files=files.as_outputs())
+    try:
+        github.set_outputs({name: redactor.text(value) for name, value in outputs.items()})
+    except GitHubFileError as exc:
+        console.note(str(exc))
     try:
         github.append_summary(summary)
-        outputs = decide_outputs(result, files=files.as_outputs())
-        github.set_outputs({name: redactor.text(value) for name, value in outputs.items()})
     except GitHubFileError as exc:
         console.note(str(exc))
     for annotation in decide_annotations(result):

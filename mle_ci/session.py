@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import shlex
 import time
@@ -12,13 +13,14 @@ from typing import TYPE_CHECKING, TextIO
 
 from mle_ci.decisions import Clocks, min_score_gate, regression_gate, run_status
 from mle_ci.durations import format_duration
+from mle_ci.errors import ExitCode, MleCiError
 from mle_ci.files import LogFile, SpaceReserve, write_atomic
 from mle_ci.gpuwatch import GpuVerdict, GpuWatch, IdleRule
 from mle_ci.hardware.model import Severity
 from mle_ci.hardware.nvml import NvmlBackend
 from mle_ci.monitor import RunMonitor
 from mle_ci.preflight import Preflight
-from mle_ci.publishing import open_outlets, publish, result_json, scrub_files
+from mle_ci.publishing import minimal_result, open_outlets, publish, result_json, scrub_files, write_result_file
 from mle_ci.result import BaselineComparison, Gate, Metric, RunResult, RunStatus
 from mle_ci.runnerwatch import RunnerFilesWatch, tampering_gate
 from mle_ci.runplan import Launch, ResultFiles
@@ -142,7 +144,7 @@ class RunSession:
         write_atomic(self._files.result, self._outlets.redactor.text(result_json(snapshot)))
 
     def _conclude(self, ended: ChildExit) -> RunResult:
-        """The final result, with the runner's files checked against their state before the child."""
+        """The final result, with the runner's files checked; written small and first when the disk is short."""
         outlets, settings = self._outlets, self._settings
         tampering = self._watch.check() if self._watch is not None else ()
         gate = tampering_gate(tampering)
@@ -159,10 +161,33 @@ class RunSession:
             launch=self._launch,
             gpus=self._verdict,
             extra_gates=() if gate is None else (gate,),
+            reserve_problem=self._reserve.problem,
         )
         if self._competition is not None:
             result = judge_submission(result, self._files.submission, self._competition)
+        if self._reserve.problem is not None:
+            # No space was held back: before anything else takes the disk, a small final record replaces the
+            # `running` one, so that result.json agrees with the exit code whatever happens next.
+            minimal = outlets.redactor.text(result_json(minimal_result(result)))
+            problem = write_result_file(self._files.result, minimal, minimal)
+            if problem is not None:
+                outlets.console.note(problem)
         return result
+
+    def _settle(self, error: Exception) -> None:
+        """The harness failed after its command ended: result.json says so, or goes, as the exit code will."""
+        if isinstance(error, MleCiError) and error.exit_code is not ExitCode.FAILED:
+            # No status of a run that ran means this exit code: no record rather than a contradicting one.
+            with contextlib.suppress(OSError):
+                self._files.result.unlink(missing_ok=True)
+            return
+        failed = replace(
+            self._base,
+            status=RunStatus.FAILED,
+            errors=(*self._base.errors, f"the harness failed while concluding the run: {error!r}"),
+        )
+        text = self._outlets.redactor.text(result_json(minimal_result(failed)))
+        write_result_file(self._files.result, text, text)
 
     def _announce(self, child: RunningChild) -> None:
         console, settings = self._outlets.console, self._settings
@@ -175,6 +200,8 @@ class RunSession:
                 console.note(f"{finding.severity.value}: {finding.sentence}")
         if self._gpus is not None and self._gpus.start_error:
             console.note(self._gpus.start_error)
+        if self._reserve.problem is not None:
+            console.note(self._reserve.problem)
 
     def run(self, child: RunningChild) -> RunResult:
         """Supervise ``child`` to the end, then write and publish every report."""
@@ -195,11 +222,15 @@ class RunSession:
             # Room for the final reports, even when the run filled the disk.
             self._reserve.release()
         self._monitor.finish()
-        result = self._conclude(ended)
-        # The child wrote these itself: a secret it let slip is redacted before anything reads them.
-        for problem in scrub_files((self._files.events, self._files.transcript), outlets.redactor):
-            outlets.console.note(problem)
-        publish(result, self._files, outlets)
+        try:
+            result = self._conclude(ended)
+            # The child wrote these itself: a secret it let slip is redacted before anything reads them.
+            for problem in scrub_files((self._files.events, self._files.transcript), outlets.redactor):
+                outlets.console.note(problem)
+            publish(result, self._files, outlets)
+        except Exception as exc:
+            self._settle(exc)
+            raise
         from mle_ci.report import verdict_line
         from mle_ci.report.agent import agent_line
 
@@ -289,9 +320,10 @@ def _final_result(
     launch: Launch,
     gpus: GpuVerdict | None,
     extra_gates: tuple[Gate, ...] = (),
+    reserve_problem: str | None = None,
 ) -> RunResult:
     warnings = []
-    for problem in (log.error, monitor.events_file_error):
+    for problem in (reserve_problem, log.error, monitor.events_file_error):
         if problem:
             warnings.append(problem)
     warnings.extend(_process_warnings(child))
