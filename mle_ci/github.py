@@ -7,6 +7,7 @@ import re
 import secrets
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, TextIO
 
@@ -18,9 +19,11 @@ __all__ = [
     "GitHub",
     "GitHubFileError",
     "Level",
+    "OutputsFile",
     "escape_data",
     "escape_property",
     "format_command",
+    "parse_outputs",
 ]
 
 Level = Literal["error", "warning", "notice"]
@@ -88,6 +91,51 @@ def format_command(
         if split_at >= 0:
             data = data[:split_at]
     return f"::{name} {listed}::{data}" if listed else f"::{name}::{data}"
+
+
+@dataclass(frozen=True)
+class OutputsFile:
+    """The outputs an outputs file holds, and the entries left out because the runner would reject them."""
+
+    outputs: dict[str, str]
+    problems: tuple[str, ...]
+
+
+def parse_outputs(text: str) -> OutputsFile:
+    """Read a ``GITHUB_OUTPUT`` file as the runner does on Linux (``name=value`` lines, ``name<<DELIMITER``
+    heredocs; a later value wins), but keep what is well formed: an entry the runner would reject (a bad name,
+    a heredoc never closed) is left out and said, and cannot swallow the entries after it."""
+    outputs: dict[str, str] = {}
+    problems: list[str] = []
+    ends = [match.end() for match in re.finditer("\n", text)]
+    starts = [0, *ends]
+    lines = [text[start : (ends[n] - 1 if n < len(ends) else len(text))] for n, start in enumerate(starts)]
+    if lines and not lines[-1]:
+        lines.pop()  # what follows the last newline
+    n = 0
+    while n < len(lines):
+        line, n = lines[n], n + 1
+        if not line:
+            continue
+        equals, heredoc = line.find("="), line.find("<<")
+        if equals >= 0 and (heredoc < 0 or equals < heredoc):
+            name, value = line.split("=", 1)
+        elif heredoc >= 0:
+            name, delimiter = line.split("<<", 1)
+            close = next((k for k in range(n, len(lines)) if lines[k] == delimiter), None)
+            if not delimiter or close is None:
+                problems.append(f"heredoc {name[:40]!r} is never closed: left out")
+                continue
+            value = text[starts[n] : ends[close - 1] - 1] if close > n else ""
+            n = close + 1
+        else:
+            problems.append(f"line {line[:40]!r} is neither name=value nor name<<delimiter: left out")
+            continue
+        if not _OUTPUT_NAME.fullmatch(name):
+            problems.append(f"output name {name[:40]!r} is not letters, digits, '_' or '-': left out")
+            continue
+        outputs[name] = value
+    return OutputsFile(outputs, tuple(problems))
 
 
 def _random_token() -> str:

@@ -1,4 +1,5 @@
-"""The action's docker command lines: --gpus exactly when asked, env by name only, same-path mounts, the image."""
+"""The action's docker command lines: --gpus exactly when asked, env by name only, same-path mounts of the workspace
+and the relay only (never the runner's file commands), the image."""
 
 from __future__ import annotations
 
@@ -16,12 +17,13 @@ from mle_ci.action.dockerrun import (
     forwarded_names,
     gpus_option,
     image_tag,
-    mount_folders,
+    mount_options,
     plan_invocation,
 )
 from mle_ci.errors import ConfigError
 
 SECRET = "sk-ant-api03-very-secret-value"
+RELAY = "/home/runner/work/_temp/mle-gpu-agent-relay-1"
 
 
 def runner_env(**extra: str) -> dict[str, str]:
@@ -39,6 +41,8 @@ def runner_env(**extra: str) -> dict[str, str]:
         "GITHUB_OUTPUT": f"{temp}/_runner_file_commands/set_output_1",
         "GITHUB_STEP_SUMMARY": f"{temp}/_runner_file_commands/step_summary_1",
         "GITHUB_ENV": f"{temp}/_runner_file_commands/set_env_1",
+        "GITHUB_PATH": f"{temp}/_runner_file_commands/add_path_1",
+        "GITHUB_STATE": f"{temp}/_runner_file_commands/save_state_1",
         "GITHUB_EVENT_PATH": "/home/runner/work/_temp/_github_workflow/event.json",
         "GITHUB_TOKEN": "ghs_not_for_the_container",
         "ACTIONS_RUNTIME_TOKEN": "runtime-token-value",
@@ -55,7 +59,9 @@ def runner_env(**extra: str) -> dict[str, str]:
 
 def plan(**extra: str) -> tuple[str, ...]:
     env = runner_env(**extra)
-    return plan_invocation(env, action_path=env["GITHUB_ACTION_PATH"], user="1001:118", cidfile="/t/x.cid").run
+    return plan_invocation(
+        env, action_path=env["GITHUB_ACTION_PATH"], user="1001:118", cidfile="/t/x.cid", relay=RELAY
+    ).run
 
 
 def option_values(argv: tuple[str, ...], option: str) -> list[str]:
@@ -114,39 +120,69 @@ def test_run_line_shape() -> None:
 
 
 def test_env_is_forwarded_by_name_only() -> None:
-    """Every --env is a bare name: no value, and so no secret, ever lands on the command line."""
+    """Every --env is a bare name, but the relay's two paths: no value, and so no secret, lands on the command line."""
     argv = plan()
     names = option_values(argv, "--env")
-    assert all("=" not in name for name in names)
+    assert [n for n in names if "=" in n] == [
+        f"GITHUB_OUTPUT={RELAY}/github_output",
+        f"GITHUB_STEP_SUMMARY={RELAY}/github_step_summary",
+    ]
     assert "INPUT_ANTHROPIC-API-KEY" in names
     assert "INPUT_TIMEOUT-MINUTES" in names
-    assert {"GITHUB_OUTPUT", "GITHUB_STEP_SUMMARY", "GITHUB_WORKSPACE", "RUNNER_TEMP", "CI"} <= set(names)
+    assert {"GITHUB_WORKSPACE", "GITHUB_EVENT_PATH", "CI"} <= set(names)
     assert not any(SECRET in word or "ghs_" in word or "runtime-token" in word for word in argv)
 
 
-def test_tokens_and_host_variables_stay_out() -> None:
-    """GITHUB_TOKEN, ACTIONS_* tokens, the host's PATH/HOME/PYTHONPATH and the image input are not forwarded."""
+def test_tokens_host_variables_and_the_runners_files_stay_out() -> None:
+    """GITHUB_TOKEN, ACTIONS_* tokens, the host's PATH/HOME/PYTHONPATH, the image input, the runner's
+    file-command files and RUNNER_TEMP are not forwarded."""
     names = forwarded_names(runner_env())
-    for withheld in ("GITHUB_TOKEN", "ACTIONS_RUNTIME_TOKEN", "PATH", "HOME", "PYTHONPATH", "INPUT_IMAGE"):
-        assert withheld not in names
+    withheld = ("GITHUB_TOKEN", "ACTIONS_RUNTIME_TOKEN", "PATH", "HOME", "PYTHONPATH", "INPUT_IMAGE", "RUNNER_TEMP")
+    for name in (*withheld, "GITHUB_OUTPUT", "GITHUB_STEP_SUMMARY", "GITHUB_ENV", "GITHUB_PATH", "GITHUB_STATE"):
+        assert name not in names
     assert list(names) == sorted(names)
 
 
-def test_mounts_are_the_same_paths_and_nested_folders_fold_into_one() -> None:
-    """Workspace and RUNNER_TEMP are mounted; the file-command folders under RUNNER_TEMP need no mount of their own."""
-    assert mount_folders(runner_env()) == ("/home/runner/work/_temp", "/home/runner/work/repo/repo")
-    argv = plan()
-    mounts = option_values(argv, "--mount")
-    assert mounts == [
-        "type=bind,source=/home/runner/work/_temp,target=/home/runner/work/_temp",
+def test_only_the_workspace_and_the_relay_are_mounted() -> None:
+    """The workspace and the relay at the same paths: never RUNNER_TEMP nor the file commands' folder."""
+    assert mount_options(runner_env(), RELAY) == (
         "type=bind,source=/home/runner/work/repo/repo,target=/home/runner/work/repo/repo",
-    ]
+        f"type=bind,source={RELAY},target={RELAY}",
+    )
+    mounts = option_values(plan(), "--mount")
+    assert mounts == list(mount_options(runner_env(), RELAY))
+    assert not any(m.endswith(("target=/home/runner/work/_temp", "_runner_file_commands")) for m in mounts)
 
 
-def test_file_commands_outside_runner_temp_get_their_folder_mounted() -> None:
-    """act (or a custom runner) may keep GITHUB_OUTPUT elsewhere: its folder is mounted too."""
-    env = runner_env(GITHUB_OUTPUT="/var/run/act/workflow/outputs.txt", RUNNER_TEMP="/tmp")
-    assert "/var/run/act/workflow" in mount_folders(env)
+def test_the_event_file_is_mounted_read_only_when_the_host_has_it() -> None:
+    """GITHUB_EVENT_PATH stays readable in the container, never writable."""
+    event = "/home/runner/work/_temp/_github_workflow/event.json"
+    mounts = mount_options(runner_env(), RELAY, event_file=event)
+    assert mounts[-1] == f"type=bind,source={event},target={event},readonly"
+
+
+def test_runner_folders_inside_the_workspace_are_hidden() -> None:
+    """A custom runner that keeps its temp folder in the workspace: an empty tmpfs covers it; a relay inside it
+    is bound on top."""
+    workspace = "/w"
+    env = runner_env(GITHUB_WORKSPACE=workspace, RUNNER_TEMP="/w/_temp")
+    for name in ("GITHUB_OUTPUT", "GITHUB_STEP_SUMMARY", "GITHUB_ENV", "GITHUB_PATH", "GITHUB_STATE"):
+        env[name] = f"/w/_temp/_runner_file_commands/{name.lower()}"
+    mounts = mount_options(env, "/w/_temp/relay")
+    assert mounts == (
+        "type=bind,source=/w,target=/w",
+        "type=bind,source=/w/_temp/relay,target=/w/_temp/relay",
+        "type=tmpfs,destination=/w/_temp",
+        "type=tmpfs,destination=/w/_temp/_runner_file_commands",
+    )
+    with pytest.raises(ConfigError, match="runner's own folder"):
+        mount_options(runner_env(GITHUB_WORKSPACE="/w", RUNNER_TEMP="/w"), "/r")
+
+
+def test_a_relay_that_holds_the_runners_files_is_a_bug() -> None:
+    """The relay is the launcher's own fresh folder: one that would expose the runner's files is refused."""
+    with pytest.raises(ValueError, match="holds the runner's own files"):
+        mount_options(runner_env(), "/home/runner/work/_temp")
 
 
 def test_a_comma_in_a_path_is_quoted_for_dockers_csv() -> None:
@@ -159,22 +195,22 @@ def test_a_comma_in_a_path_is_quoted_for_dockers_csv() -> None:
 def test_missing_or_relative_workspace_is_a_usage_error() -> None:
     """Outside a job there is no workspace; a relative one cannot be mounted at the same path."""
     with pytest.raises(ConfigError, match="GITHUB_WORKSPACE is not set"):
-        mount_folders({"RUNNER_TEMP": "/tmp"})
+        mount_options({"RUNNER_TEMP": "/tmp"}, RELAY)
     with pytest.raises(ConfigError, match="absolute"):
-        mount_folders({"GITHUB_WORKSPACE": "repo"})
+        mount_options({"GITHUB_WORKSPACE": "repo"}, RELAY)
     with pytest.raises(ConfigError, match="root folder"):
-        mount_folders({"GITHUB_WORKSPACE": "/w", "GITHUB_OUTPUT": "/out"})
+        mount_options({"GITHUB_WORKSPACE": "/"}, RELAY)
 
 
 def test_image_is_built_from_the_actions_dockerfile_unless_named() -> None:
     """No image input: docker build of the action's folder, tagged by the action's ref; a named image: no build."""
     env = runner_env()
-    built = plan_invocation(env, action_path=env["GITHUB_ACTION_PATH"], user="0:0", cidfile="/c")
+    built = plan_invocation(env, action_path=env["GITHUB_ACTION_PATH"], user="0:0", cidfile="/c", relay=RELAY)
     root = env["GITHUB_ACTION_PATH"]
     assert built.build == ("docker", "build", "--tag", "mle-gpu-agent:v1", "--file", f"{root}/Dockerfile", root)
     assert built.image == built.run[-1] == "mle-gpu-agent:v1"
     env["INPUT_IMAGE"] = "ghcr.io/org/mle-gpu-agent:v1"
-    named = plan_invocation(env, action_path=root, user="0:0", cidfile="/c")
+    named = plan_invocation(env, action_path=root, user="0:0", cidfile="/c", relay=RELAY)
     assert named.build == ()
     assert named.run[-1] == "ghcr.io/org/mle-gpu-agent:v1"
 
@@ -189,15 +225,15 @@ def test_image_tag_falls_back_to_the_commit_and_is_a_valid_docker_tag() -> None:
 def test_gpu_requested_follows_the_option() -> None:
     """The launcher needs to know whether a docker failure could be the GPU's."""
     env = runner_env(INPUT_GPUS="none")
-    assert not plan_invocation(env, action_path="/a", user="0:0", cidfile="/c").gpu_requested
+    assert not plan_invocation(env, action_path="/a", user="0:0", cidfile="/c", relay=RELAY).gpu_requested
     env["INPUT_GPUS"] = "1"
-    assert plan_invocation(env, action_path="/a", user="0:0", cidfile="/c").gpu_requested
+    assert plan_invocation(env, action_path="/a", user="0:0", cidfile="/c", relay=RELAY).gpu_requested
 
 
-def test_a_relay_mounts_only_the_workspace_and_points_the_file_variables_into_it() -> None:
-    """Under act: no runner folders mounted, GITHUB_OUTPUT/GITHUB_STEP_SUMMARY given as relay paths."""
+def test_under_act_the_relay_in_the_workspace_needs_no_mount_of_its_own() -> None:
+    """act's runner files are not on the host: the relay is a folder in the workspace, which is mounted anyway."""
     env = runner_env()
-    relay = "/home/runner/work/repo/repo/.mle-ci-relay-1"
+    relay = "/home/runner/work/repo/repo/.mle-gpu-agent-relay-1"
     argv = plan_invocation(env, action_path="/a", user="0:0", cidfile="/c", relay=relay).run
     mounts = option_values(argv, "--mount")
     assert mounts == ["type=bind,source=/home/runner/work/repo/repo,target=/home/runner/work/repo/repo"]
@@ -208,12 +244,6 @@ def test_a_relay_mounts_only_the_workspace_and_points_the_file_variables_into_it
     assert "INPUT_ANTHROPIC-API-KEY" in envs
 
 
-def test_a_relay_outside_the_workspace_is_a_bug() -> None:
-    """The relay must be visible to the container, so it has to be inside the mounted workspace."""
-    with pytest.raises(ValueError, match="not inside the workspace"):
-        plan_invocation(runner_env(), action_path="/a", user="0:0", cidfile="/c", relay="/tmp/relay")
-
-
 @pytest.mark.skipif(shutil.which("docker") is None, reason="no docker client here")
 @pytest.mark.parametrize("gpus", ["all", "none", "2", "0,1", "device=GPU-3a7b-11cc"])
 def test_the_real_docker_client_accepts_the_run_line(tmp_path: Path, gpus: str) -> None:
@@ -222,7 +252,8 @@ def test_the_real_docker_client_accepts_the_run_line(tmp_path: Path, gpus: str) 
     for name in ("GITHUB_OUTPUT", "GITHUB_STEP_SUMMARY", "GITHUB_ENV", "GITHUB_EVENT_PATH"):
         env[name] = str(tmp_path / "t" / "files" / name.lower())
     cidfile = str(tmp_path / "c.cid")
-    invocation = plan_invocation(env, action_path=str(ROOT), user="1001:118", cidfile=cidfile)
+    relay = str(tmp_path / "t" / "relay")
+    invocation = plan_invocation(env, action_path=str(ROOT), user="1001:118", cidfile=cidfile, relay=relay)
     client = {"PATH": os.environ["PATH"], "HOME": str(tmp_path), "DOCKER_HOST": f"unix://{tmp_path}/no.sock"}
     for argv in (invocation.build, invocation.run):
         proc = subprocess.run(argv, env=client, capture_output=True, text=True, timeout=60, check=False)

@@ -20,21 +20,21 @@ ENTRYPOINT = ROOT / "entrypoint.py"
 
 
 def container_env(tmp_path: Path, **inputs: str) -> dict[str, str]:
-    """What the container sees: GITHUB_* files in the mounted runner temp, hyphenated INPUT_* as forwarded."""
-    commands = tmp_path / "runner_temp" / "_runner_file_commands"
+    """What the container sees: the launcher's relay files as GITHUB_OUTPUT/GITHUB_STEP_SUMMARY (no RUNNER_TEMP,
+    no other file command), hyphenated INPUT_* as forwarded."""
+    commands = tmp_path / "runner_temp" / "mle-gpu-agent-relay-1"
     commands.mkdir(parents=True)
     workspace = tmp_path / "workspace"
     workspace.mkdir()
-    (commands / "set_output").touch()
-    (commands / "step_summary").touch()
+    (commands / "github_output").touch()
+    (commands / "github_step_summary").touch()
     env = base_env(
         {
             "GITHUB_ACTIONS": "true",
             "CI": "true",
             "GITHUB_WORKSPACE": str(workspace),
-            "GITHUB_OUTPUT": str(commands / "set_output"),
-            "GITHUB_STEP_SUMMARY": str(commands / "step_summary"),
-            "RUNNER_TEMP": str(tmp_path / "runner_temp"),
+            "GITHUB_OUTPUT": str(commands / "github_output"),
+            "GITHUB_STEP_SUMMARY": str(commands / "github_step_summary"),
             "HOME": str(tmp_path / "home"),
             "INPUT_GPUS": "none",
             # Inputs the user left out arrive empty: empty means unset.

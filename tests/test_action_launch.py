@@ -14,13 +14,22 @@ from typing import Any
 
 import pytest
 from helpers import ROOT, alive
+from test_github import parse_output_file
 
 SECRET = "sk-ant-api03-launcher-secret"
+RUNNER_FILES = {
+    "set_output": "",
+    "step_summary": "# An earlier summary\n",
+    "set_env": "EARLIER=1\n",
+    "add_path": "/earlier/bin\n",
+    "save_state": "",
+}
 
 FAKE_DOCKER = """\
 #!{python}
-# A fake docker client: records each call; `run` writes its cidfile and waits like an attached client.
-import json, os, signal, sys, time
+# A fake docker client: records each call; `run` writes its cidfile and waits like an attached client, and acts
+# as the container would: it sees only the variables given with --env and the folders given with --mount.
+import csv, json, os, signal, sys, time
 log = os.environ["FAKE_DOCKER_LOG"]
 def record(**extra):
     with open(log, "a") as f:
@@ -49,12 +58,44 @@ cidfile = sys.argv[sys.argv.index("--cidfile") + 1]
 with open(cidfile, "w") as f:
     f.write(f"fake-{{os.getpid()}}")
 record(secret_in_env=os.environ.get("INPUT_ANTHROPIC-API-KEY") == {secret!r})
-given = dict(a.split("=", 1) for a in sys.argv if "=" in a and a.startswith("GITHUB_"))
+options = [(a, sys.argv[i + 1]) for i, a in enumerate(sys.argv[:-1]) if a in ("--env", "--mount")]
+container = {{}}
+for name in (value for option, value in options if option == "--env"):
+    if "=" in name:
+        container.update([name.split("=", 1)])
+    elif name in os.environ:
+        container[name] = os.environ[name]
+mounts = [dict(f.partition("=")[::2] for f in next(csv.reader([v]))) for o, v in options if o == "--mount"]
+writable = [m["source"].rstrip("/") for m in mounts if m.get("type") == "bind" and "readonly" not in m]
+def reachable(path):
+    return any(path == w or path.startswith(w + "/") for w in writable)
+if os.environ.get("FAKE_HUNT"):
+    found = set()
+    for value in container.values():
+        for part in value.split(os.pathsep):
+            if not (os.path.isabs(part) and reachable(part)):
+                continue
+            if os.path.isfile(part):
+                found.add(part)
+            for root, _, names in os.walk(part):
+                found.update(os.path.join(root, n) for n in names)
+    temp = container.get("RUNNER_TEMP")
+    if temp and reachable(temp):
+        for root, _, names in os.walk(temp):
+            found.update(os.path.join(root, n) for n in names)
+    for path in sorted(found):
+        with open(path, "a") as f:
+            f.write("MLE_CI_INJECTED=1\\n/injected/bin\\ninjected<<EOF\\n")
+    runner = ("RUNNER_TEMP", "GITHUB_ENV", "GITHUB_PATH", "GITHUB_STATE")
+    record(hunted=sorted(found), seen=sorted(n for n in runner if n in container))
 if os.environ.get("FAKE_WRITE_OUTPUT"):
-    with open(given.get("GITHUB_OUTPUT", os.environ["GITHUB_OUTPUT"]), "a") as f:
-        f.write("status=success\\n")
-    with open(given.get("GITHUB_STEP_SUMMARY", os.environ["GITHUB_STEP_SUMMARY"]), "a") as f:
+    with open(container["GITHUB_OUTPUT"], "a") as f:
+        f.write(os.environ.get("FAKE_OUTPUTS", "status=success\\n"))
+    with open(container["GITHUB_STEP_SUMMARY"], "a") as f:
         f.write("# summary\\n")
+    if os.environ.get("FAKE_LINK_SUMMARY"):
+        os.unlink(container["GITHUB_STEP_SUMMARY"])
+        os.symlink(os.environ["FAKE_LINK_SUMMARY"], container["GITHUB_STEP_SUMMARY"])
 if os.environ.get("FAKE_STDERR"):
     sys.stderr.write(os.environ["FAKE_STDERR"] + "\\n")
     sys.exit(int(os.environ["FAKE_RC"]))
@@ -79,9 +120,13 @@ def runner(tmp_path: Path) -> dict[str, str]:
     docker.write_text(FAKE_DOCKER.format(python=sys.executable, secret=SECRET))
     docker.chmod(0o755)
     temp = tmp_path / "runner_temp"
-    (temp / "_runner_file_commands").mkdir(parents=True)
+    commands = temp / "_runner_file_commands"
+    commands.mkdir(parents=True)
+    for name, text in RUNNER_FILES.items():
+        (commands / name).write_text(text)
     workspace = tmp_path / "workspace"
     workspace.mkdir()
+    (workspace / "train.py").write_text("print('hello')\n")
     return {
         "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}",
         "PYTHONPATH": str(ROOT),
@@ -90,8 +135,11 @@ def runner(tmp_path: Path) -> dict[str, str]:
         "GITHUB_WORKSPACE": str(workspace),
         "GITHUB_ACTION_PATH": str(ROOT),
         "GITHUB_SHA": "abc123",
-        "GITHUB_OUTPUT": str(temp / "_runner_file_commands" / "set_output"),
-        "GITHUB_STEP_SUMMARY": str(temp / "_runner_file_commands" / "step_summary"),
+        "GITHUB_OUTPUT": str(commands / "set_output"),
+        "GITHUB_STEP_SUMMARY": str(commands / "step_summary"),
+        "GITHUB_ENV": str(commands / "set_env"),
+        "GITHUB_PATH": str(commands / "add_path"),
+        "GITHUB_STATE": str(commands / "save_state"),
         "RUNNER_TEMP": str(temp),
         "INPUT_GPUS": "all",
         "INPUT_ANTHROPIC-API-KEY": SECRET,
@@ -266,17 +314,28 @@ def test_the_launcher_needs_only_the_standard_library() -> None:
     assert proc.stdout.strip() == "[]"
 
 
-def test_outputs_reach_the_runners_files_through_the_mounts(runner: dict[str, str]) -> None:
-    """On a runner the container writes GITHUB_OUTPUT itself: the folder is mounted at the same path."""
+def runner_files(env: dict[str, str]) -> dict[str, str]:
+    folder = Path(env["GITHUB_OUTPUT"]).parent
+    return {path.name: path.read_text() for path in sorted(folder.iterdir())}
+
+
+def test_outputs_and_summary_reach_the_runner_only_through_the_relay(runner: dict[str, str]) -> None:
+    """The container writes into a relay under RUNNER_TEMP (mounted alone); the launcher hands it on, and drops it."""
     runner.update(INPUT_IMAGE="img", FAKE_WRITE_OUTPUT="1")
     proc = launch(runner)
     proc.communicate(timeout=30)
     assert proc.returncode == 0
+    argv = wait_for_run(runner)["argv"]
+    relay = next(a.split("=", 1)[1] for a in argv if a.startswith("GITHUB_OUTPUT="))
+    assert relay.startswith(runner["RUNNER_TEMP"] + "/mle-gpu-agent-relay-")
+    assert not any(a.endswith(("_runner_file_commands", f"target={runner['RUNNER_TEMP']}")) for a in argv)
     assert Path(runner["GITHUB_OUTPUT"]).read_text() == "status=success\n"
+    assert Path(runner["GITHUB_STEP_SUMMARY"]).read_text() == "# An earlier summary\n# summary\n"
+    assert not list(Path(runner["RUNNER_TEMP"]).glob("mle-gpu-agent-relay-*"))
 
 
 def test_under_act_outputs_and_summary_are_relayed_through_the_workspace(runner: dict[str, str]) -> None:
-    """act's runner files are not on the host: the container writes a relay in the workspace, copied back after."""
+    """act's runner files are not on the host: the container writes a relay in the workspace, handed on after."""
     runner.update(INPUT_IMAGE="img", FAKE_WRITE_OUTPUT="1", ACT="true")
     proc = launch(runner)
     proc.communicate(timeout=30)
@@ -284,8 +343,73 @@ def test_under_act_outputs_and_summary_are_relayed_through_the_workspace(runner:
     argv = wait_for_run(runner)["argv"]
     assert any(a.startswith("GITHUB_OUTPUT=" + runner["GITHUB_WORKSPACE"]) for a in argv)
     assert Path(runner["GITHUB_OUTPUT"]).read_text() == "status=success\n"
-    assert Path(runner["GITHUB_STEP_SUMMARY"]).read_text() == "# summary\n"
-    assert not list(Path(runner["GITHUB_WORKSPACE"]).glob(".mle-ci-relay-*"))
+    assert Path(runner["GITHUB_STEP_SUMMARY"]).read_text() == "# An earlier summary\n# summary\n"
+    assert not list(Path(runner["GITHUB_WORKSPACE"]).glob(".mle-gpu-agent-relay-*"))
+
+
+@pytest.mark.parametrize("act", [False, True])
+def test_the_container_reaches_no_runner_file_through_its_variables_or_mounts(
+    runner: dict[str, str], act: bool
+) -> None:
+    """Appending to every file any of its variables leads to (RUNNER_TEMP included) leaves GITHUB_ENV, GITHUB_PATH
+    and GITHUB_STATE as they were; what it did to its own relay reaches GITHUB_OUTPUT only as well-formed
+    outputs, with the malformed rest left out and said."""
+    runner.update(INPUT_IMAGE="img", FAKE_HUNT="1", FAKE_WRITE_OUTPUT="1", **({"ACT": "true"} if act else {}))
+    before = runner_files(runner)
+    proc = launch(runner)
+    stdout, _ = proc.communicate(timeout=30)
+    assert proc.returncode == 0
+    (hunt,) = [c for c in calls(runner) if "hunted" in c]
+    assert hunt["seen"] == []
+    assert any(path.endswith("train.py") for path in hunt["hunted"])  # it did reach what it was given
+    assert not any("_runner_file_commands" in path for path in hunt["hunted"])
+    after = runner_files(runner)
+    for name in ("set_env", "add_path", "save_state"):
+        assert after[name] == before[name], name
+    outputs = parse_output_file(after["set_output"])  # the runner's own reading: it must not fail
+    assert dict(outputs) == {"MLE_CI_INJECTED": "1", "status": "success"}
+    assert "::warning title=mle-gpu-agent::step outputs: heredoc 'injected' is never closed: left out" in stdout
+
+
+def test_relayed_outputs_are_written_anew_with_a_fresh_delimiter(runner: dict[str, str]) -> None:
+    """A value holding delimiter-like lines reads back exactly; the runner never sees the relay's delimiters."""
+    value = "line one\nghadelimiter_2\nEOF\nstatus=forged"
+    runner.update(
+        INPUT_IMAGE="img",
+        FAKE_WRITE_OUTPUT="1",
+        FAKE_OUTPUTS=f"status=success\nreport<<ghadelimiter_1\n{value}\nghadelimiter_1\n",
+    )
+    proc = launch(runner)
+    proc.communicate(timeout=30)
+    assert proc.returncode == 0
+    text = Path(runner["GITHUB_OUTPUT"]).read_text()
+    assert dict(parse_output_file(text)) == {"status": "success", "report": value}
+    assert "ghadelimiter_1" not in text
+
+
+def test_a_relay_file_swapped_for_a_link_is_not_followed(runner: dict[str, str], tmp_path: Path) -> None:
+    """The container cannot make the launcher copy a host file into the job summary through a link."""
+    host_secret = tmp_path / "host-secret"
+    host_secret.write_text("not for the summary\n")
+    runner.update(INPUT_IMAGE="img", FAKE_WRITE_OUTPUT="1", FAKE_LINK_SUMMARY=str(host_secret))
+    proc = launch(runner)
+    stdout, _ = proc.communicate(timeout=30)
+    assert proc.returncode == 0
+    assert "not for the summary" not in Path(runner["GITHUB_STEP_SUMMARY"]).read_text()
+    assert "::warning title=mle-gpu-agent::job summary not handed on" in stdout
+    assert Path(runner["GITHUB_OUTPUT"]).read_text() == "status=success\n"
+
+
+def test_an_unwritable_job_summary_does_not_cost_the_outputs(runner: dict[str, str], tmp_path: Path) -> None:
+    """The runner's summary cannot be appended to: the outputs are handed on all the same."""
+    summary = tmp_path / "summary-folder"
+    summary.mkdir()
+    runner.update(INPUT_IMAGE="img", FAKE_WRITE_OUTPUT="1", GITHUB_STEP_SUMMARY=str(summary))
+    proc = launch(runner)
+    stdout, _ = proc.communicate(timeout=30)
+    assert proc.returncode == 0
+    assert Path(runner["GITHUB_OUTPUT"]).read_text() == "status=success\n"
+    assert "::warning title=mle-gpu-agent::job summary not handed on" in stdout
 
 
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])

@@ -21,6 +21,7 @@ from mle_ci.github import (
     escape_data,
     escape_property,
     format_command,
+    parse_outputs,
 )
 
 # ---------------------------------------------------------------------------------------------------------
@@ -454,6 +455,43 @@ def test_outputs_without_a_file_are_validated_then_dropped() -> None:
     github.set_outputs({"score": "1"})
     with pytest.raises(ValueError):
         github.set_outputs({"bad name": "1"})
+
+
+@settings(max_examples=300)
+@given(st.dictionaries(output_names, output_values, max_size=6))
+def test_parse_outputs_reads_back_what_set_outputs_wrote(outputs: dict[str, str]) -> None:
+    """The relay's reader and the writer agree exactly, delimiter-like values included, with nothing left out."""
+    with tempfile.TemporaryDirectory() as tmp:
+        github, _ = make(Path(tmp))
+        github.set_outputs(outputs)
+        text = read(Path(tmp) / "output") if outputs else ""
+    parsed = parse_outputs(text)
+    assert parsed.problems == ()
+    assert parsed.outputs == outputs
+
+
+@settings(max_examples=500)
+@given(st.lists(st.one_of(texts, st.sampled_from(["a=1\n", "b<<EOF\n", "EOF\n", "\n"])), max_size=8).map("".join))
+def test_parse_outputs_agrees_with_the_runner_on_every_file_the_runner_accepts(text: str) -> None:
+    """Where the runner's own reading succeeds with valid names, parse_outputs finds the same, and no problem."""
+    try:
+        pairs = parse_output_file(text)
+    except ValueError:
+        return
+    if not all(re.fullmatch(r"[A-Za-z0-9_-]+", name) for name, _ in pairs):
+        return
+    parsed = parse_outputs(text)
+    assert parsed.problems == ()
+    assert parsed.outputs == dict(pairs)
+
+
+def test_parse_outputs_leaves_out_a_broken_entry_without_losing_the_next() -> None:
+    """An unclosed heredoc, a bad name and a stray line are said and dropped; the entries after them are kept."""
+    text = "injected<<NEVER\nstatus=success\nbad name=1\n/injected/bin\nreport<<X\na\nEOF\nX\n"
+    parsed = parse_outputs(text)
+    assert parsed.outputs == {"status": "success", "report": "a\nEOF"}
+    assert len(parsed.problems) == 3
+    assert "heredoc 'injected' is never closed" in parsed.problems[0]
 
 
 # ---------------------------------------------------------------------------------------------------------

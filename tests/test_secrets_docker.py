@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from test_action_dockerrun import SECRET, runner_env
+from test_action_dockerrun import RELAY, SECRET, runner_env
 
 from mle_ci.action.dockerrun import plan_invocation
 from mle_ci.errors import ConfigError
@@ -33,7 +33,9 @@ INPUTS = st.sampled_from(["INPUT_COMMAND", "INPUT_COMPETITION", "INPUT_MODEL", "
 
 def _run_line(**inputs: str) -> tuple[str, ...]:
     env = runner_env(**inputs)
-    return plan_invocation(env, action_path=env["GITHUB_ACTION_PATH"], user="1001:118", cidfile="/t/x.cid").run
+    return plan_invocation(
+        env, action_path=env["GITHUB_ACTION_PATH"], user="1001:118", cidfile="/t/x.cid", relay=RELAY
+    ).run
 
 
 @settings(max_examples=300)

@@ -2,8 +2,10 @@
 
 The composite step maps every input onto ``INPUT_<NAME>`` (hyphens kept) in its environment; ``docker run``
 forwards those and the runner's variables by name only (``--env NAME``), so no value, the API key least of
-all, ever lands on a command line. The workspace and the runner's file-command and temp folders are mounted
-at the same paths, so ``GITHUB_OUTPUT`` and ``GITHUB_STEP_SUMMARY`` are the runner's real files.
+all, ever lands on a command line. Only the workspace is mounted (at the same path), with a relay folder of
+the launcher's and the event file read-only: never ``RUNNER_TEMP`` nor the runner's file-command files, whose
+variables the container does not get. ``GITHUB_OUTPUT`` and ``GITHUB_STEP_SUMMARY`` name files in the relay;
+the launcher hands what the harness wrote there on to the runner once the container has ended.
 Standard library only: this runs with the runner host's plain ``python3``.
 """
 
@@ -17,6 +19,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from mle_ci.errors import ConfigError
+from mle_ci.runnerfiles import FILE_COMMANDS, RELAYED, RUNNER_ONLY, RUNNER_TEMP
 
 __all__ = [
     "IMAGE_REPOSITORY",
@@ -26,7 +29,7 @@ __all__ = [
     "forwarded_names",
     "gpus_option",
     "image_tag",
-    "mount_folders",
+    "mount_options",
     "plan_invocation",
     "relay_files",
 ]
@@ -39,19 +42,9 @@ SHM_SIZE = "8g"
 
 _FORWARDED_PREFIXES = ("INPUT_", "GITHUB_", "RUNNER_", "MLE_CI_")
 _FORWARDED_NAMES = frozenset({"CI", "ACT", "ANTHROPIC_API_KEY"})
-# The container needs no token of the workflow: the run reports through files, not the API.
-_WITHHELD = frozenset({"GITHUB_TOKEN", "INPUT_IMAGE"})
-_FOLDER_VARIABLES = ("GITHUB_WORKSPACE", "RUNNER_TEMP")
-_FILE_VARIABLES = (
-    "GITHUB_OUTPUT",
-    "GITHUB_STEP_SUMMARY",
-    "GITHUB_ENV",
-    "GITHUB_PATH",
-    "GITHUB_STATE",
-    "GITHUB_EVENT_PATH",
-)
-RELAYED = ("GITHUB_OUTPUT", "GITHUB_STEP_SUMMARY")
-"""The runner files the launcher relays when the container cannot mount them (act)."""
+# The container needs no token of the workflow (the run reports through files, not the API), and never the
+# runner's file commands or their folder: only the launcher talks to the runner.
+_WITHHELD = frozenset({"GITHUB_TOKEN", "INPUT_IMAGE", *RUNNER_ONLY})
 
 _DEVICE = re.compile(r"[0-9]+|GPU-[0-9A-Fa-f-]+|MIG-[0-9A-Za-z/-]+")
 _TAG_UNSAFE = re.compile(r"[^A-Za-z0-9_.-]+")
@@ -91,7 +84,11 @@ def gpus_option(value: str) -> tuple[str, ...]:
 
 
 def forwarded_names(env: Mapping[str, str]) -> tuple[str, ...]:
-    """The variables the container gets, by name: the inputs, the runner's ``GITHUB_*``/``RUNNER_*``, ``CI``."""
+    """The variables the container gets, by name: the inputs, the runner's ``GITHUB_*``/``RUNNER_*``, ``CI``.
+
+    Not the workflow's token, nor the runner's file-command files and ``RUNNER_TEMP`` (the relayed two are set
+    to files in the relay by :func:`plan_invocation`).
+    """
     names = {
         name
         for name in env
@@ -100,25 +97,33 @@ def forwarded_names(env: Mapping[str, str]) -> tuple[str, ...]:
     return tuple(sorted(names))
 
 
-def mount_folders(env: Mapping[str, str]) -> tuple[str, ...]:
-    """The host folders mounted at the same paths: workspace, runner temp, the folders of the file commands."""
+def mount_options(env: Mapping[str, str], relay: str, *, event_file: str | None = None) -> tuple[str, ...]:
+    """The ``--mount`` values: the workspace and ``relay`` at the same paths, ``event_file`` read-only, and an
+    empty tmpfs over any runner folder that lies inside the workspace, so the container never reaches one."""
     workspace = env.get("GITHUB_WORKSPACE", "").strip()
     if not workspace:
         raise ConfigError("GITHUB_WORKSPACE is not set: the action runs inside a GitHub Actions job (or act)")
-    wanted: list[str] = []
-    for name in _FOLDER_VARIABLES:
-        if env.get(name, "").strip():
-            wanted.append(_absolute(name, env[name].strip()))
-    for name in _FILE_VARIABLES:
-        if env.get(name, "").strip():
-            wanted.append(posixpath.dirname(_absolute(name, env[name].strip())))
-    if "/" in wanted:
-        raise ConfigError("refusing to mount the host's root folder: a GITHUB_* file or folder variable points at /")
-    kept: list[str] = []
-    for folder in sorted(set(wanted), key=lambda path: (path.count("/"), path)):
-        if not any(_inside(folder, outer) for outer in kept):
-            kept.append(folder)
-    return tuple(sorted(kept))
+    workspace = _absolute("GITHUB_WORKSPACE", workspace)
+    relay = _absolute("relay", relay)
+    if "/" in (workspace, relay):
+        raise ConfigError("refusing to mount the host's root folder: GITHUB_WORKSPACE or the relay is /")
+    runner = _runner_paths(env)
+    if any(_inside(path, relay) for path in runner.values()):
+        raise ValueError(f"mount_options: the relay folder {relay!r} holds the runner's own files")
+    # A runner folder inside the workspace (a custom runner's layout) is hidden behind an empty one; docker
+    # mounts parents first, so a relay inside such a folder is still bound on top of it.
+    folders = {posixpath.dirname(path) if name in FILE_COMMANDS else path for name, path in runner.items()}
+    hidden = sorted(folder for folder in folders if _inside(folder, workspace))
+    if workspace in hidden:
+        raise ConfigError("GITHUB_WORKSPACE is the runner's own folder (RUNNER_TEMP or the file commands' folder)")
+    mounts = [_csv(["type=bind", f"source={workspace}", f"target={workspace}"])]
+    if not _inside(relay, workspace) or any(_inside(relay, folder) for folder in hidden):
+        mounts.append(_csv(["type=bind", f"source={relay}", f"target={relay}"]))
+    mounts += [_csv(["type=tmpfs", f"destination={folder}"]) for folder in hidden]
+    if event_file:
+        event = _absolute("GITHUB_EVENT_PATH", event_file)
+        mounts.append(_csv(["type=bind", f"source={event}", f"target={event}", "readonly"]))
+    return tuple(mounts)
 
 
 def image_tag(env: Mapping[str, str]) -> str:
@@ -136,16 +141,18 @@ def plan_invocation(
     action_path: str,
     user: str,
     cidfile: str,
+    relay: str,
     docker: str = "docker",
-    relay: str | None = None,
+    event_file: str | None = None,
 ) -> DockerInvocation:
     """The build and run command lines for this step; ``user`` is ``UID:GID`` of the runner's process.
 
-    With ``relay`` (a folder in the workspace; under act, whose runner folders the host's daemon cannot mount)
-    only the workspace is mounted and the container writes its outputs and summary into ``relay`` instead.
+    ``relay`` is a folder of the launcher's, mounted at the same path: the container writes its outputs and
+    summary there (``GITHUB_OUTPUT``/``GITHUB_STEP_SUMMARY`` name its files) and the launcher hands them on.
+    ``event_file`` (the runner's ``GITHUB_EVENT_PATH``, when the host has it) is mounted read-only.
     """
     gpus = gpus_option(env.get("INPUT_GPUS", ""))
-    folders = mount_folders(env)
+    mounts = mount_options(env, relay, event_file=event_file)
     workspace = _absolute("GITHUB_WORKSPACE", env["GITHUB_WORKSPACE"].strip())
     named = env.get("INPUT_IMAGE", "").strip()
     if named.startswith("-"):
@@ -160,18 +167,12 @@ def plan_invocation(
         build = (docker, "build", "--tag", image, "--file", posixpath.join(root, "Dockerfile"), root)
     run = [docker, "run", "--rm", "--init", "--cidfile", cidfile, "--user", user, *gpus]
     run += ["--shm-size", SHM_SIZE, "--workdir", workspace]
-    if relay is not None:
-        if not _inside(_absolute("relay", relay), workspace):
-            raise ValueError(f"plan_invocation: the relay folder {relay!r} is not inside the workspace")
-        folders = (workspace,)
-    for folder in folders:
-        run += ["--mount", _bind(folder)]
-    relayed = relay_files(relay) if relay is not None else {}
+    for mount in mounts:
+        run += ["--mount", mount]
     for name in forwarded_names(env):
-        if name not in relayed:
-            run += ["--env", name]
-    for name, path in relayed.items():
-        run += ["--env", f"{name}={path}"]  # a path in the workspace, never a secret
+        run += ["--env", name]
+    for name, path in relay_files(relay).items():
+        run += ["--env", f"{name}={path}"]  # a path in the relay, never a secret
     run.append(image)
     return DockerInvocation(build=build, run=tuple(run), image=image, gpu_requested=bool(gpus))
 
@@ -191,8 +192,18 @@ def _inside(path: str, folder: str) -> bool:
     return path == folder or path.startswith(folder.rstrip("/") + "/")
 
 
-def _bind(folder: str) -> str:
-    """A ``--mount`` value; docker reads it as CSV, so a comma or quote in the path is quoted, not split."""
+def _runner_paths(env: Mapping[str, str]) -> dict[str, str]:
+    """The runner's file-command files and ``RUNNER_TEMP`` that ``env`` names, as absolute paths."""
+    paths = {}
+    for name in (*FILE_COMMANDS, RUNNER_TEMP):
+        value = env.get(name, "").strip()
+        if value and posixpath.isabs(value):
+            paths[name] = posixpath.normpath(value)
+    return paths
+
+
+def _csv(fields: list[str]) -> str:
+    """A ``--mount`` value; docker reads it as CSV, so a comma or quote in a path is quoted, not split."""
     out = io.StringIO()
-    csv.writer(out, lineterminator="").writerow(["type=bind", f"source={folder}", f"target={folder}"])
+    csv.writer(out, lineterminator="").writerow(fields)
     return out.getvalue()

@@ -4,7 +4,9 @@ It masks secrets first, runs ``docker build`` (unless an image is named) and ``d
 :mod:`mle_ci.action.dockerrun`, forwards the runner's SIGINT/SIGTERM/SIGHUP to the ``docker`` client (which
 proxies them to the container's init), kills the container through its ``--cidfile`` when the client is slow
 to stop, and never leaves a container behind. ``--cleanup`` (the action's ``if: always()`` step) kills any
-container a hard-killed launcher left. Standard library only: this runs with the runner host's ``python3``.
+container a hard-killed launcher left. The container never sees the runner's file commands: the harness in
+it writes its outputs and summary into a relay folder, and this launcher alone hands them on to the runner.
+Standard library only: this runs with the runner host's ``python3``.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import contextlib
 import os
 import shutil
 import signal
+import stat
 import subprocess
 import sys
 import threading
@@ -25,13 +28,19 @@ from typing import BinaryIO, TextIO
 from mle_ci.action.dockerrun import DockerInvocation, plan_invocation, relay_files
 from mle_ci.console import inert_line
 from mle_ci.errors import ConfigError, ExitCode
-from mle_ci.github import GitHub
+from mle_ci.github import SUMMARY_LIMIT_BYTES, GitHub, GitHubFileError, parse_outputs
 from mle_ci.redaction import Redactor
 
-__all__ = ["CID_FOLDER", "ContainerRun", "cleanup", "deliver_relay", "main"]
+__all__ = ["CID_FOLDER", "RELAY_FOLDER", "ContainerRun", "cleanup", "deliver_relay", "main"]
 
 CID_FOLDER = "mle-gpu-agent-cid"
 """Folder under ``RUNNER_TEMP`` that holds the cidfile of each running container of this job."""
+
+RELAY_FOLDER = "mle-gpu-agent-relay"
+"""Start of the name of each run's relay folder (under ``RUNNER_TEMP``; in the workspace under act)."""
+
+OUTPUTS_LIMIT = 4 * 1024 * 1024
+"""Most bytes of outputs taken from the relay (the runner keeps 1 MB of outputs per job)."""
 
 STOP_AFTER = 1.5
 """Seconds after a second signal before the container is killed: the runner kills us 2.5 s after its SIGTERM."""
@@ -189,14 +198,26 @@ def _launch(env: Mapping[str, str], docker: str, github: GitHub, stream: TextIO)
     folder.mkdir(parents=True, exist_ok=True)
     cidfile = folder / f"{os.getpid()}-{time.time_ns()}.cid"  # docker refuses a cidfile that exists
     relay = _relay_folder(env)
-    invocation = plan_invocation(
-        env,
-        action_path=env.get("GITHUB_ACTION_PATH", ""),
-        user=f"{os.getuid()}:{os.getgid()}",
-        cidfile=str(cidfile),
-        docker=docker,
-        relay=None if relay is None else str(relay),
-    )
+    try:
+        invocation = plan_invocation(
+            env,
+            action_path=env.get("GITHUB_ACTION_PATH", ""),
+            user=f"{os.getuid()}:{os.getgid()}",
+            cidfile=str(cidfile),
+            relay=str(relay),
+            docker=docker,
+            event_file=_event_file(env),
+        )
+    except BaseException:
+        shutil.rmtree(relay, ignore_errors=True)
+        raise
+    try:
+        return _build_and_run(invocation, cidfile, docker, github, stream)
+    finally:
+        deliver_relay(relay, env, stream)
+
+
+def _build_and_run(invocation: DockerInvocation, cidfile: Path, docker: str, github: GitHub, stream: TextIO) -> int:
     if invocation.build:
         github.group(f"Build the image {invocation.image}")
         stream.flush()
@@ -208,11 +229,7 @@ def _launch(env: Mapping[str, str], docker: str, github: GitHub, stream: TextIO)
             return _fail(github, stream, f"docker build failed (exit {built}); nothing was run", ExitCode.USAGE)
     stream.flush()
     container = ContainerRun(invocation.run, cidfile, docker=docker, stderr=sys.stderr.buffer)
-    try:
-        code = container.run()
-    finally:
-        if relay is not None:
-            deliver_relay(relay, env)
+    code = container.run()
     return _docker_failure(code, container.stderr_tail, invocation, github, stream)
 
 
@@ -243,33 +260,81 @@ def _fail(github: GitHub, stream: TextIO, message: str, code: int) -> int:
     return int(code)
 
 
-def _relay_folder(env: Mapping[str, str]) -> Path | None:
-    """Under act the runner's files live where the host's daemon cannot mount them: relay them via the workspace."""
+def _relay_folder(env: Mapping[str, str]) -> Path:
+    """A fresh folder for what the container hands the runner: under ``RUNNER_TEMP``, or in the workspace under
+    act (whose runner folders live where the host's daemon cannot mount them); its two files already there."""
     workspace = env.get("GITHUB_WORKSPACE", "").strip()
-    if env.get("ACT") != "true" or not os.path.isabs(workspace):
-        return None
-    relay = Path(workspace) / f".mle-ci-relay-{os.getpid()}"
-    relay.mkdir(parents=True, exist_ok=True)
+    act = env.get("ACT") == "true" and os.path.isabs(workspace)
+    base = Path(workspace) if act else _runner_temp(env)
+    if base is None:
+        raise ConfigError("RUNNER_TEMP is not set: the action runs inside a GitHub Actions job (or act)")
+    relay = base / f"{'.' if act else ''}{RELAY_FOLDER}-{os.getpid()}-{time.time_ns()}"
+    relay.mkdir(parents=True)
     for path in relay_files(str(relay)).values():
         Path(path).touch()
     return relay
 
 
-def deliver_relay(relay: Path, env: Mapping[str, str]) -> None:
-    """Append what the container wrote in ``relay`` to the runner's real output and summary files, then drop it."""
-    for name, path in relay_files(str(relay)).items():
-        target = env.get(name, "").strip()
-        with contextlib.suppress(OSError):
-            written = Path(path).read_bytes()
-            if target and written:
-                with open(target, "ab") as sink:
-                    sink.write(written)
+def _event_file(env: Mapping[str, str]) -> str | None:
+    """The runner's event file, when it is on this host (under act it is not) and so can be mounted read-only."""
+    path = env.get("GITHUB_EVENT_PATH", "").strip()
+    return path if path and os.path.isabs(path) and os.path.isfile(path) else None
+
+
+def deliver_relay(relay: Path, env: Mapping[str, str], stream: TextIO) -> None:
+    """Hand on what the harness left in ``relay``, then drop the folder.
+
+    Each well-formed output is written anew to the runner's ``GITHUB_OUTPUT`` (a fresh delimiter, checked not
+    to occur in the value), whatever the file held around it; the summary is appended within the runner's limit.
+    The outputs never wait on the summary. What had to be left out is a warning annotation.
+    """
+    files = relay_files(str(relay))
+    output, summary = env.get("GITHUB_OUTPUT", "").strip(), env.get("GITHUB_STEP_SUMMARY", "").strip()
+    runner = GitHub(stream, Path(output) if output else None, Path(summary) if summary else None)
+    problems: list[str] = []
+    try:
+        written = _read_relay(Path(files["GITHUB_OUTPUT"]), OUTPUTS_LIMIT)
+        parsed = parse_outputs(written.decode("utf-8", "replace"))
+        problems += [f"step outputs: {problem}" for problem in parsed.problems]
+        runner.set_outputs(parsed.outputs)
+    except (OSError, GitHubFileError) as exc:
+        problems.append(f"step outputs not handed on: {exc}")
+    try:
+        text = _read_relay(Path(files["GITHUB_STEP_SUMMARY"]), SUMMARY_LIMIT_BYTES)
+        if text:
+            runner.append_summary(text.decode("utf-8", "replace"))
+    except (OSError, GitHubFileError) as exc:
+        problems.append(f"job summary not handed on: {exc}")
+    for problem in problems[:10]:
+        runner.annotate("warning", problem, title="mle-gpu-agent")
     shutil.rmtree(relay, ignore_errors=True)
 
 
-def _cid_folder(env: Mapping[str, str]) -> Path | None:
+def _read_relay(path: Path, limit: int) -> bytes:
+    """A relay file's bytes, at most ``limit`` and more only as an error; never through a link, nor anything
+    but a plain file, so the container cannot make the launcher read the host's files."""
+    folder = os.open(path.parent, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC)
+    try:
+        fd = os.open(path.name, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK, dir_fd=folder)
+    finally:
+        os.close(folder)
+    with os.fdopen(fd, "rb") as handle:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise OSError(f"{path.name} is not a plain file")
+        data = handle.read(limit + 1)
+    if len(data) > limit:
+        raise OSError(f"{path.name} holds more than {limit} bytes")
+    return data
+
+
+def _runner_temp(env: Mapping[str, str]) -> Path | None:
     temp = env.get("RUNNER_TEMP", "").strip()
-    return Path(temp) / CID_FOLDER if temp else None
+    return Path(temp) if temp else None
+
+
+def _cid_folder(env: Mapping[str, str]) -> Path | None:
+    temp = _runner_temp(env)
+    return temp / CID_FOLDER if temp is not None else None
 
 
 if __name__ == "__main__":
