@@ -247,13 +247,19 @@ def test_under_act_the_relay_in_the_workspace_needs_no_mount_of_its_own() -> Non
 @pytest.mark.skipif(shutil.which("docker") is None, reason="no docker client here")
 @pytest.mark.parametrize("gpus", ["all", "none", "2", "0,1", "device=GPU-3a7b-11cc"])
 def test_the_real_docker_client_accepts_the_run_line(tmp_path: Path, gpus: str) -> None:
-    """docker parses --gpus and --mount before it connects: with no daemon reachable, only the connection fails."""
-    env = runner_env(INPUT_GPUS=gpus, GITHUB_WORKSPACE=str(tmp_path / "a,b"), RUNNER_TEMP=str(tmp_path / "t"))
+    """docker parses --gpus and --mount before it connects: with no daemon reachable, only the connection fails.
+    The runner's temp folder sits in the workspace here, so the tmpfs over it and the read-only event file are
+    parsed too."""
+    workspace = tmp_path / "a,b"
+    env = runner_env(INPUT_GPUS=gpus, GITHUB_WORKSPACE=str(workspace), RUNNER_TEMP=str(workspace / "t"))
     for name in ("GITHUB_OUTPUT", "GITHUB_STEP_SUMMARY", "GITHUB_ENV", "GITHUB_EVENT_PATH"):
-        env[name] = str(tmp_path / "t" / "files" / name.lower())
+        env[name] = str(workspace / "t" / "files" / name.lower())
     cidfile = str(tmp_path / "c.cid")
-    relay = str(tmp_path / "t" / "relay")
-    invocation = plan_invocation(env, action_path=str(ROOT), user="1001:118", cidfile=cidfile, relay=relay)
+    relay = str(workspace / "t" / "relay")
+    invocation = plan_invocation(
+        env, action_path=str(ROOT), user="1001:118", cidfile=cidfile, relay=relay, event_file=env["GITHUB_EVENT_PATH"]
+    )
+    assert any(m.startswith("type=tmpfs") for m in option_values(invocation.run, "--mount"))
     client = {"PATH": os.environ["PATH"], "HOME": str(tmp_path), "DOCKER_HOST": f"unix://{tmp_path}/no.sock"}
     for argv in (invocation.build, invocation.run):
         proc = subprocess.run(argv, env=client, capture_output=True, text=True, timeout=60, check=False)
