@@ -127,6 +127,8 @@ def runner(tmp_path: Path) -> dict[str, str]:
     workspace = tmp_path / "workspace"
     workspace.mkdir()
     (workspace / "train.py").write_text("print('hello')\n")
+    (temp / "_github_workflow").mkdir()
+    (temp / "_github_workflow" / "event.json").write_text("{}\n")
     return {
         "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}",
         "PYTHONPATH": str(ROOT),
@@ -140,6 +142,7 @@ def runner(tmp_path: Path) -> dict[str, str]:
         "GITHUB_ENV": str(commands / "set_env"),
         "GITHUB_PATH": str(commands / "add_path"),
         "GITHUB_STATE": str(commands / "save_state"),
+        "GITHUB_EVENT_PATH": str(temp / "_github_workflow" / "event.json"),
         "RUNNER_TEMP": str(temp),
         "INPUT_GPUS": "all",
         "INPUT_ANTHROPIC-API-KEY": SECRET,
@@ -327,6 +330,8 @@ def test_outputs_and_summary_reach_the_runner_only_through_the_relay(runner: dic
     assert proc.returncode == 0
     argv = wait_for_run(runner)["argv"]
     relay = next(a.split("=", 1)[1] for a in argv if a.startswith("GITHUB_OUTPUT="))
+    event = runner["GITHUB_EVENT_PATH"]
+    assert f"type=bind,source={event},target={event},readonly" in argv
     assert relay.startswith(runner["RUNNER_TEMP"] + "/mle-gpu-agent-relay-")
     assert not any(a.endswith(("_runner_file_commands", f"target={runner['RUNNER_TEMP']}")) for a in argv)
     assert Path(runner["GITHUB_OUTPUT"]).read_text() == "status=success\n"
@@ -342,6 +347,7 @@ def test_under_act_outputs_and_summary_are_relayed_through_the_workspace(runner:
     assert proc.returncode == 0
     argv = wait_for_run(runner)["argv"]
     assert any(a.startswith("GITHUB_OUTPUT=" + runner["GITHUB_WORKSPACE"]) for a in argv)
+    assert not any(a.endswith("readonly") for a in argv)  # act's event file is not on the daemon's host
     assert Path(runner["GITHUB_OUTPUT"]).read_text() == "status=success\n"
     assert Path(runner["GITHUB_STEP_SUMMARY"]).read_text() == "# An earlier summary\n# summary\n"
     assert not list(Path(runner["GITHUB_WORKSPACE"]).glob(".mle-gpu-agent-relay-*"))
@@ -366,6 +372,7 @@ def test_the_container_reaches_no_runner_file_through_its_variables_or_mounts(
     after = runner_files(runner)
     for name in ("set_env", "add_path", "save_state"):
         assert after[name] == before[name], name
+    assert Path(runner["GITHUB_EVENT_PATH"]).read_text() == "{}\n"  # read-only in the container
     outputs = parse_output_file(after["set_output"])  # the runner's own reading: it must not fail
     assert dict(outputs) == {"MLE_CI_INJECTED": "1", "status": "success"}
     assert "::warning title=mle-gpu-agent::step outputs: heredoc 'injected' is never closed: left out" in stdout

@@ -276,9 +276,12 @@ def _relay_folder(env: Mapping[str, str]) -> Path:
 
 
 def _event_file(env: Mapping[str, str]) -> str | None:
-    """The runner's event file, when it is on this host (under act it is not) and so can be mounted read-only."""
+    """The runner's event file, to be mounted read-only, when the host's daemon can see it (under act it cannot:
+    it is in act's job container, where this launcher runs)."""
     path = env.get("GITHUB_EVENT_PATH", "").strip()
-    return path if path and os.path.isabs(path) and os.path.isfile(path) else None
+    if env.get("ACT") == "true" or not (path and os.path.isabs(path) and os.path.isfile(path)):
+        return None
+    return path
 
 
 def deliver_relay(relay: Path, env: Mapping[str, str], stream: TextIO) -> None:
