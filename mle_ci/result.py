@@ -484,22 +484,13 @@ class RunResult:
                 gpu_usage=tuple(usage_from_dict(u) for u in data.get("gpu_usage", ())),
                 gpu_errors=tuple(str(e) for e in data.get("gpu_errors", ())),
                 agent=data.get("agent"),
-                validation=_optional(data.get("submission_check"), _validation_from_dict),
+                validation=_optional(data.get("submission_check"), ValidationReport.from_dict),
                 grade=_optional(data.get("grade"), GradeReport.from_dict),
                 agent_usage=_optional(data.get("agent_usage"), AgentUsage.from_dict),
                 submission_producer=data.get("submission_producer"),
             )
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise ResultError(f"result.json is not a valid mle-ci result: {exc!r}") from None
-
-
-def _validation_from_dict(data: dict[str, Any]) -> ValidationReport:
-    return ValidationReport(
-        valid=bool(data["valid"]),
-        problems=tuple(str(p) for p in data.get("problems", ())),
-        rows=data.get("rows"),
-        path=str(data.get("path", "")),
-    )
 
 
 def _optional(data: Any, read: Callable[[dict[str, Any]], T]) -> T | None:

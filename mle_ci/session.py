@@ -25,7 +25,7 @@ from mle_ci.result import BaselineComparison, Gate, Metric, RunResult, RunStatus
 from mle_ci.runnerwatch import RunnerFilesWatch, tampering_gate
 from mle_ci.runplan import Launch, ResultFiles
 from mle_ci.settings import Settings
-from mle_ci.supervisor import ChildExit, RunningChild, StopReason
+from mle_ci.supervisor import ChildExit, RunningChild, SignalTrap, StopReason
 from mle_ci.tracker import RunTracker
 
 if TYPE_CHECKING:
@@ -35,6 +35,9 @@ DEFAULT_AGENT_FOLDS = 5
 """The built-in agents' fold count when none is set (as the baseline's own default)."""
 LIVE_TAIL = 50
 """Lines of output kept in result.json."""
+CANCELLED_CHECK_SECONDS = 2.0
+"""The most a cancelled run spends checking its submission: the runner kills 7.5 s after its SIGINT, and every
+report must be written before that."""
 
 
 def _warm_up_reporting() -> None:
@@ -143,7 +146,19 @@ class RunSession:
         snapshot = self._tracker.snapshot(live, final=False)
         write_atomic(self._files.result, self._outlets.redactor.text(result_json(snapshot)))
 
-    def _conclude(self, ended: ChildExit) -> RunResult:
+    def _check_seconds(self, result: RunResult) -> float | None:
+        """How long the submission's check may take: what is left of the time limit and its grace (at least the
+        grace), and no more than a cancelled run can wait for before the runner kills it."""
+        settings = self._settings
+        seconds = None
+        if settings.timeout:
+            left = self._launch.mono_start + settings.timeout + settings.grace - time.monotonic()
+            seconds = max(settings.grace, left)
+        if result.status is RunStatus.INTERRUPTED:
+            seconds = min(seconds or CANCELLED_CHECK_SECONDS, CANCELLED_CHECK_SECONDS)
+        return seconds
+
+    def _conclude(self, ended: ChildExit, trap: SignalTrap | None = None) -> RunResult:
         """The final result, with the runner's files checked; written small and first when the disk is short."""
         outlets, settings = self._outlets, self._settings
         tampering = self._watch.check() if self._watch is not None else ()
@@ -164,7 +179,9 @@ class RunSession:
             reserve_problem=self._reserve.problem,
         )
         if self._competition is not None:
-            result = judge_submission(result, self._files.submission, self._competition)
+            result = judge_submission(
+                result, self._files.submission, self._competition, seconds=self._check_seconds(result), trap=trap
+            )
         if self._reserve.problem is not None:
             # No space was held back: before anything else takes the disk, a small final record replaces the
             # `running` one, so that result.json agrees with the exit code whatever happens next.
@@ -223,7 +240,7 @@ class RunSession:
             self._reserve.release()
         self._monitor.finish()
         try:
-            result = self._conclude(ended)
+            result = self._conclude(ended, child.trap)
             # The child wrote these itself: a secret it let slip is redacted before anything reads them.
             for problem in scrub_files((self._files.events, self._files.transcript), outlets.redactor):
                 outlets.console.note(problem)
@@ -389,13 +406,29 @@ def _graded_gates(result: RunResult, grade: GradeReport | None, competition: Com
     )
 
 
-def judge_submission(result: RunResult, path: Path, competition: Competition) -> RunResult:
-    """Validate the submission the run left (and grade it when the answers exist); invalid fails the run."""
-    from mle_ci.competitions.grade import grade_submission
-    from mle_ci.competitions.validate import validate_submission
+def judge_submission(
+    result: RunResult,
+    path: Path,
+    competition: Competition,
+    *,
+    seconds: float | None = None,
+    trap: SignalTrap | None = None,
+) -> RunResult:
+    """Validate the submission the run left (and grade it when the answers exist) within ``seconds`` and bounded
+    memory (:mod:`mle_ci.competitions.isolated`); invalid, or not checkable, fails the run; a signal ``trap``
+    receives meanwhile ends it as interrupted."""
+    from mle_ci.competitions.isolated import Cancel, check_submission
+    from mle_ci.competitions.model import ValidationReport
 
-    validation = validate_submission(path, competition)
-    grade = grade_submission(path, competition) if competition.answers is not None else None
+    cancel = None
+    if trap is not None:
+        seen = len(trap.received)
+        cancel = Cancel(trap.read_fd, lambda: len(trap.received) > seen)
+    checked = check_submission(path, competition, seconds=seconds, cancel=cancel)
+    if checked.cancelled:
+        return replace(result, status=RunStatus.INTERRUPTED, errors=(*result.errors, str(checked.problem)))
+    validation = checked.validation or ValidationReport(False, (str(checked.problem),), None, str(path))
+    grade = checked.grade
     if validation.valid:
         gate = Gate("submission-valid", True, f"{path.name} is valid ({validation.rows} rows)")
     else:

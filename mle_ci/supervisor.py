@@ -281,6 +281,11 @@ class RunningChild:
             _set_subreaper(False)
             self._subreaper = False
 
+    @property
+    def trap(self) -> SignalTrap:
+        """The harness's signal trap: what was received, and the descriptor that wakes a wait on it."""
+        return self._trap
+
     def abandon(self) -> None:
         """Kill the child and its descendants at once (the harness could not go on), and clean up."""
         try:

@@ -87,6 +87,17 @@ class ValidationReport:
             "path": self.path,
         }
 
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ValidationReport:
+        """The report :meth:`to_dict` wrote."""
+        return cls(
+            valid=bool(data["valid"]),
+            problems=tuple(str(p) for p in data.get("problems", ())),
+            rows=data.get("rows"),
+            path=str(data.get("path", "")),
+            warnings=tuple(str(w) for w in data.get("warnings", ())),
+        )
+
 
 @dataclass(frozen=True)
 class Thresholds:
