@@ -1,4 +1,14 @@
-"""Markdown building blocks that keep untrusted text inert: escaped inline text, code spans, fences, cutting."""
+"""Markdown building blocks that keep untrusted text inert, one function per place a value lands.
+
+``md``        inline text: a paragraph, a list item, a heading, bold, a table cell, link text
+``code``      a code span in running text
+``cell_code`` a code span in a table cell (GFM splits cells on ``|`` before it sees code spans)
+``fence_for`` a fenced block (output lines, a transcript's tool results), also inside ``<details>``
+``prose``     the harness's own sentence, which may hold code spans: only HTML and line breaks are neutralised
+
+Whatever a value holds, it renders as its own text: no tag, entity, link, emphasis, list, table cell or block
+of its own (``tests/test_report_inert.py`` renders the reports with GitHub's cmark-gfm to hold this).
+"""
 
 from __future__ import annotations
 
@@ -9,6 +19,10 @@ from mle_ci.report._text import clean_text
 
 # Backslash-escaped so that text cannot make emphasis, links, images, code, math, tables or headings.
 _MARKDOWN_PUNCTUATION = re.compile(r"([\\`*_\[\]|~$#])")
+# At the start of a list item's text these would open a list or a rule of their own.
+_BLOCK_MARKER = re.compile(r"^(?:[-+](?=[\s-]|$)|\d{1,9}[.)](?=\s|$))")
+# GFM links a bare ``scheme://`` or ``www.`` address from its raw source, escapes and all: an escape stops it.
+_BARE_LINK = re.compile(r"(?i)(:(?=//)|(?<=www)\.)")
 _BACKTICKS = re.compile(r"`+")
 _FENCE = re.compile(r"^(`{3,})")
 
@@ -17,7 +31,11 @@ def md(text: str) -> str:
     """``text`` as inert inline Markdown, safe in a table cell: no HTML, no formatting, no line breaks."""
     escaped = html.escape(clean_text(text), quote=False)
     escaped = _MARKDOWN_PUNCTUATION.sub(r"\\\1", escaped)
-    return escaped.strip().replace("\n", "<br>")
+    escaped = _BARE_LINK.sub(r"\\\1", escaped).strip()
+    marker = _BLOCK_MARKER.match(escaped)
+    if marker is not None:
+        escaped = f"{escaped[: marker.end() - 1]}\\{escaped[marker.end() - 1 :]}"
+    return escaped.replace("\n", "<br>")
 
 
 def code(text: str) -> str:
@@ -29,6 +47,16 @@ def code(text: str) -> str:
     # a space keeps a backtick at either end from joining the fence; Markdown strips one on each side
     pad = " " if content[0] == "`" or content[-1] == "`" else ""
     return f"{fence}{pad}{content}{pad}{fence}"
+
+
+def cell_code(text: str) -> str:
+    """``text`` as one code span in a table cell: its pipes escaped, which GFM undoes inside the cell."""
+    return code(text).replace("|", "\\|")
+
+
+def prose(text: str) -> str:
+    """The harness's own sentence (it may hold `code`) on one line, with no HTML of any value it quotes."""
+    return html.escape(clean_text(text), quote=False).replace("\n", " ")
 
 
 def fence_for(lines: list[str]) -> str:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from mle_ci.report._markdown import code, md
+from mle_ci.report._markdown import cell_code, md
 from mle_ci.result import AgentUsage, RunResult
 
 MODEL_AGENT = "claude"
@@ -50,7 +50,7 @@ def render_agent(result: RunResult) -> list[str]:
         lines += [
             "| Model | Requests | Input tokens | Output tokens | Cache read | Cache write | Cost |",
             "| :--- | ---: | ---: | ---: | ---: | ---: | ---: |",
-            f"| {code(usage.model)} | {usage.requests} | {_tokens(usage.input_tokens)} "
+            f"| {cell_code(usage.model)} | {usage.requests} | {_tokens(usage.input_tokens)} "
             f"| {_tokens(usage.output_tokens)} | {_tokens(usage.cache_read_input_tokens)} "
             f"| {_tokens(usage.cache_creation_input_tokens)} | {format_cost(usage.cost_usd)} |",
         ]

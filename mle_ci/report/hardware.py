@@ -5,16 +5,11 @@ from __future__ import annotations
 import math
 
 from mle_ci.hardware.model import GpuUsage, HardwareProfile, Severity
-from mle_ci.report._markdown import md
+from mle_ci.report._markdown import md, prose
 from mle_ci.result import RunResult
 
 _SEVERITY_MARK = {Severity.ERROR: "⛔", Severity.WARNING: "⚠️", Severity.INFO: "ℹ️"}
 GIB = 1024**3
-
-
-def _ours(text: str) -> str:
-    """The harness's own text (it may hold `code`): only what could break a list item or inject HTML is escaped."""
-    return text.replace("\n", " ").replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def gib(value: int | None) -> str:
@@ -78,12 +73,12 @@ def render_hardware(result: RunResult) -> list[str]:
             f"**Plan** device `{plan.device}` · {plan.gpu_count} GPU(s) · batch size {plan.batch_size} · "
             f"AMP `{plan.amp}` · {plan.num_workers} DataLoader workers",
         ]
-        lines += [f"- {_ours(reason)}" for reason in plan.reasons]
+        lines += [f"- {prose(reason)}" for reason in plan.reasons]
     if result.diagnosis is not None and result.diagnosis.findings:
         lines += ["", "**Preflight**", ""]
         for finding in result.diagnosis.findings:
             mark, what = _SEVERITY_MARK[finding.severity], f"`{finding.code}` ({finding.kind.value})"
-            lines.append(f"- {mark} {what}: {_ours(finding.cause)} **Fix:** {_ours(finding.fix)}")
+            lines.append(f"- {mark} {what}: {prose(finding.cause)} **Fix:** {prose(finding.fix)}")
     return lines
 
 
