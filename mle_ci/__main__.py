@@ -1,3 +1,3 @@
-from mle_ci.cli import main
+from mle_ci.cli import process_main
 
-raise SystemExit(main())
+raise SystemExit(process_main())

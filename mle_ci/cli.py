@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 import sys
@@ -17,6 +18,7 @@ from mle_ci.errors import ConfigError, ExitCode, MleCiError
 
 if TYPE_CHECKING:
     from mle_ci.settings import Settings
+    from mle_ci.supervisor import SignalTrap
 
 _RUN_HELP = """Supervise COMMAND (or the built-in baseline agent on a competition): deadlines, heartbeat,
 progress events, GPU checks and reports. With no arguments: the baseline agent on the default demo.
@@ -78,17 +80,22 @@ def cli() -> None:
 @click.option("--prices", metavar="JSON", help='Model prices, USD per million tokens: {"MODEL": {"input": 3, ...}}.')
 @click.option("--fallback-min", "fallback_min", metavar="DURATION", help="Least time left for the baseline fallback.")
 @click.argument("command", nargs=-1, type=click.UNPROCESSED)
-def run(command: tuple[str, ...], **options: Any) -> None:
+@click.pass_context
+def run(ctx: click.Context, /, command: tuple[str, ...], **options: Any) -> None:
     """Supervise a command."""
     from mle_ci.pipeline import execute
     from mle_ci.settings import load_settings
+    from mle_ci.supervisor import SignalTrap
 
-    values: dict[str, object] = {key: value for key, value in options.items() if value is not None}
-    if command:
-        values["command"] = tuple(command)
-    settings = load_settings(values, dict(os.environ), Path.cwd())
-    _tolerant(sys.stdout)
-    result = execute(settings, stream=sys.stdout)
+    with contextlib.ExitStack() as stack:
+        # From here a signal is recorded, not fatal: before the command starts it ends the run with its reports.
+        trap = ctx.find_object(SignalTrap) or stack.enter_context(SignalTrap())
+        values: dict[str, object] = {key: value for key, value in options.items() if value is not None}
+        if command:
+            values["command"] = tuple(command)
+        settings = load_settings(values, dict(os.environ), Path.cwd())
+        _tolerant(sys.stdout)
+        result = execute(settings, stream=sys.stdout, trap=trap)
     raise SystemExit(int(result.exit_code))
 
 
@@ -241,10 +248,11 @@ def _tolerant(stream: object) -> None:
         reconfigure(errors="replace")
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point: the exit code of the command, with the tool's own errors as ``Error: ...`` lines."""
+def main(argv: Sequence[str] | None = None, *, trap: SignalTrap | None = None) -> int:
+    """The exit code of the command, with the tool's own errors as ``Error: ...`` lines (``trap``: a run's)."""
     try:
-        cli.main(args=list(argv) if argv is not None else None, prog_name="mle-ci", standalone_mode=False)
+        args = list(argv) if argv is not None else None
+        cli.main(args=args, prog_name="mle-ci", standalone_mode=False, obj=trap)
     except SystemExit as exc:
         return exc.code if isinstance(exc.code, int) else int(ExitCode.FAILED)
     except MleCiError as exc:
@@ -259,3 +267,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         click.echo(inert_lines(shown.getvalue().rstrip("\n")), err=True)
         return int(ExitCode.USAGE)
     return int(ExitCode.OK)
+
+
+def process_main() -> int:
+    """The ``mle-ci`` process (its console script, ``python -m mle_ci``).
+
+    A run records signals from its first moment, and once it has its result no signal can change the exit code
+    until the process is gone; the other commands keep Python's own handling (Ctrl-C stops ``monitor``).
+    """
+    if sys.argv[1:2] != ["run"]:
+        return main()
+    try:
+        from mle_ci.supervisor import SignalTrap
+    except KeyboardInterrupt:  # a SIGINT before any trap: nothing has started
+        return int(ExitCode.INTERRUPTED)
+
+    with SignalTrap(for_process=True) as trap:
+        return main(trap=trap)
+    raise AssertionError("unreachable")  # pragma: no cover

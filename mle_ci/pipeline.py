@@ -6,6 +6,7 @@ GitHub adapter load while it already runs, so the harness adds little to the run
 
 from __future__ import annotations
 
+import contextlib
 from typing import TYPE_CHECKING, TextIO
 
 from mle_ci.errors import ConfigError
@@ -20,15 +21,23 @@ if TYPE_CHECKING:
     from mle_ci.settings import Settings
 
 
-def execute(settings: Settings, *, stream: TextIO, nvml: NvmlBackend | None = None) -> RunResult:
-    """Run the settings' command under supervision and write every report; the result says how it ended."""
+def execute(
+    settings: Settings, *, stream: TextIO, nvml: NvmlBackend | None = None, trap: SignalTrap | None = None
+) -> RunResult:
+    """Run the settings' command under supervision and write every report; the result says how it ended.
+
+    ``trap``, when given, has been recording signals since the process could: one that came during the checks
+    ends the run before its command starts, with its reports. Without one the run traps signals while it lasts.
+    """
     if settings.command:
         check_command(settings.command, settings.env, settings.cwd)
     else:
         check_agent(settings)  # a built-in agent: refuse an unknown one, or one without its key, before anything
     competition = resolve_competition(settings)
     files = prepare_folder(settings.output_dir)
-    with SignalTrap() as trap:
+    with contextlib.ExitStack() as stack:
+        if trap is None:
+            trap = stack.enter_context(SignalTrap())
         # The CUDA proof costs seconds: only when a GPU is required and nothing may start without one.
         preflight = run_preflight(settings, cuda_check=settings.require_gpu, nvml=nvml)
         if failed(preflight, settings) or trap.received:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import os
+import json
 import shutil
 import signal
 import subprocess
@@ -189,8 +189,8 @@ def test_entrypoint_uses_the_workspace_variable_never_a_literal_path() -> None:
         assert "/github/workspace" not in text and "/home/runner" not in text, source
 
 
-def test_sigterm_before_the_run_starts_is_exit_130_not_a_silent_death(tmp_path: Path) -> None:
-    """SIGTERM while settings load (before the pipeline's trap): an interrupt, exit 130, not death by signal."""
+def test_sigterm_before_the_run_starts_ends_it_before_its_command_with_130_and_reports(tmp_path: Path) -> None:
+    """SIGTERM while settings load: not a silent death; the command never starts, exit 130, interrupted reports."""
     env = container_env(tmp_path, INPUT_COMMAND=" ".join(child("sleeper", "60")))
     code = (
         "import os, signal, sys\n"
@@ -202,14 +202,16 @@ def test_sigterm_before_the_run_starts_is_exit_130_not_a_silent_death(tmp_path: 
         "    os.kill(os.getpid(), signal.SIGTERM)\n"
         "    return real(*a, **k)\n"
         "e.load_settings = slow\n"
-        "raise SystemExit(entrypoint.main())\n"
+        "raise SystemExit(entrypoint.process_main())\n"
     )
     proc = subprocess.run(
         [sys.executable, "-c", code], env=env, cwd=ROOT, capture_output=True, text=True, timeout=60, check=False
     )
     assert proc.returncode == 130, proc.stderr
-    assert "Interrupted before the run started" in proc.stderr
-    assert os.path.getsize(env["GITHUB_OUTPUT"]) == 0
+    result = json.loads((tmp_path / "workspace" / "mle-ci-results" / "result.json").read_text(encoding="utf-8"))
+    assert (result["status"], result["exit_code"]) == ("interrupted", 130)
+    assert result["child"]["pid"] is None  # the command never started
+    assert "status=interrupted" in Path(env["GITHUB_OUTPUT"]).read_text(encoding="utf-8")
 
 
 @pytest.mark.gpu

@@ -7,6 +7,7 @@ that read back, no process of the run alive, and what the child did before the f
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import random
 import resource
@@ -33,7 +34,9 @@ from test_faults import (
     wait_ready,
 )
 
-HARNESS_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+from mle_ci.result import RunResult, RunStatus
+
+HARNESS_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT)
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -135,6 +138,94 @@ def test_a_second_signal_kills_at_once(tmp_path: Path) -> None:
     assert time.monotonic() - sent < 2.0
     assert_reports(tmp_path / "out", "interrupted")
     assert_no_survivors(marker)
+
+
+def test_sigquit_ends_the_run_like_sigterm_with_reports_and_no_process_left(tmp_path: Path) -> None:
+    """SIGQUIT to the harness of a child with 20 forked sleepers (some setsid): 130, reports, the whole tree gone."""
+    harness, marker = start_harness(tmp_path, "fork-bomb", "20", options=["--grace", "30s"])
+    wait_ready(tmp_path)
+    log = tmp_path / "out" / "log.txt"
+    end = time.monotonic() + 20
+    while b"fork bomb: 20 processes started" not in (log.read_bytes() if log.exists() else b""):
+        assert time.monotonic() < end, "the fork bomb never reported"
+        time.sleep(0.02)
+    harness.send_signal(signal.SIGQUIT)
+    output, _ = harness.communicate(timeout=30)
+    assert harness.returncode == 130, output.decode(errors="replace")
+    result = assert_reports(tmp_path / "out", "interrupted")
+    assert_nothing_lost(tmp_path / "out", result)
+    assert_no_survivors(marker)
+
+
+def strike(folder: Path, sig: signal.Signals, delay: float, *, after_reports: bool) -> str:
+    """A whole quick run, ``sig`` sent ``delay`` s after its start (or after its last report was written):
+    whatever the moment, result.json and the exit code agree. Returns the status result.json gives."""
+    folder.mkdir()
+    harness, marker = start_harness(folder, "quick")
+    out = folder / "out"
+    if after_reports:
+        end = time.monotonic() + 30
+        while not (out / "junit.xml").exists() and harness.poll() is None:
+            assert time.monotonic() < end, "the run never wrote its reports"
+            time.sleep(0.001)
+    time.sleep(delay)
+    harness.send_signal(sig)
+    output, _ = harness.communicate(timeout=30)
+    code = harness.returncode
+    seen = f"{sig.name} {'after the reports' if after_reports else 'after'} +{delay:.3f}s: exit {code}\n"
+    seen += output.decode(errors="replace")[-3000:]
+    assert_no_survivors(marker)
+    if not (out / "result.json").exists():
+        # Before the result folder was made nothing had started: the run is interrupted and owes no report.
+        assert not (folder / "ready").exists(), seen
+        if code == 1 and (b"init_import_site" in output or b"Could not import runpy module" in output):
+            return "before the start"  # the interpreter itself was still starting; see the known limits
+        assert code in (130, -sig), seen
+        return "before the start"
+    result = RunResult.from_dict(json.loads((out / "result.json").read_text(encoding="utf-8")))
+    assert result.status is not RunStatus.RUNNING, seen
+    assert int(result.exit_code) == code, seen
+    assert code in (0, 130), seen
+    return result.status.value
+
+
+def _strike_loop(tmp_path: Path, runs: int) -> dict[str, int]:
+    seed = secrets.randbits(32)
+    rng = random.Random(seed)
+    (tmp_path / "unstruck").mkdir()
+    started = time.monotonic()
+    harness, _ = start_harness(tmp_path / "unstruck", "quick")
+    harness.communicate(timeout=60)
+    lifetime = time.monotonic() - started  # how long a whole run takes here, to strike anywhere within it
+    outcomes: dict[str, int] = {}
+    for n in range(runs):
+        sig = HARNESS_SIGNALS[n % len(HARNESS_SIGNALS)]
+        after_reports = n % 2 == 1
+        # the others spread evenly over a whole run's life, each at a random point of its own stretch
+        stretch = lifetime / ((runs + 1) // 2)
+        delay = rng.uniform(0.0, 0.01) if after_reports else stretch * (n // 2 + rng.random())
+        try:
+            outcome = strike(tmp_path / f"run{n}", sig, delay, after_reports=after_reports)
+        except AssertionError as exc:
+            raise AssertionError(f"run {n} of seed {seed}: {exc}") from None
+        outcomes[outcome] = outcomes.get(outcome, 0) + 1
+    print(f"{runs} struck runs (seed {seed}, a run lasts {lifetime:.2f}s): {outcomes}")
+    return outcomes
+
+
+def test_a_signal_at_any_moment_leaves_result_json_and_the_exit_code_agreeing(tmp_path: Path) -> None:
+    """SIGINT, SIGTERM, SIGHUP or SIGQUIT at random moments of a whole run, half of them in its last
+    milliseconds: the exit code is always the one result.json gives, and no process is left."""
+    outcomes = _strike_loop(tmp_path, 12)
+    assert outcomes.get("success", 0) >= 1  # the signals after the verdict changed nothing
+
+
+@pytest.mark.slow
+def test_a_signal_at_any_moment_many_times(tmp_path: Path) -> None:
+    """The same, a hundred times."""
+    outcomes = _strike_loop(tmp_path, 100)
+    assert outcomes.get("interrupted", 0) >= 5
+    assert outcomes.get("success", 0) >= 50
 
 
 # ---------------------------------------------------------------------------------------------------------

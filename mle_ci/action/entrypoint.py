@@ -2,28 +2,26 @@
 
 Inputs arrive as ``INPUT_<NAME>`` (upper-cased, hyphens kept), or under their plain name when someone runs the
 image by hand (``docker run -e TIMEOUT_MINUTES=30 ...``); an empty value is unset. :func:`load_settings`
-reads them (one code path with the CLI), :func:`mle_ci.pipeline.execute` runs them and traps SIGINT/SIGTERM
-while the command runs, so a cancelled workflow still gets every report and exit 130.
+reads them (one code path with the CLI), :func:`mle_ci.pipeline.execute` runs them and traps the harness signals
+(SIGINT, SIGTERM, SIGHUP, SIGQUIT) while the command runs, so a cancelled workflow still gets every report and
+exit 130; a signal during the checks ends it before the command starts, and none after it changes the exit code.
 """
 
 from __future__ import annotations
 
 import os
-import signal
 import sys
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
-from types import FrameType
-from typing import Any, TextIO
+from typing import TextIO
 
 from mle_ci.console import inert_line
 from mle_ci.errors import ExitCode, MleCiError
 from mle_ci.github import GitHub
 from mle_ci.settings import ACTION_INPUTS, load_settings
+from mle_ci.supervisor import SignalTrap
 
-__all__ = ["input_environment", "main"]
-
-_Handler = Callable[[int, FrameType | None], Any] | int | signal.Handlers | None
+__all__ = ["input_environment", "main", "process_main"]
 
 # DISPLAY is X11's; any other plain name that means something else to a program is left out here too.
 _NO_PLAIN_FALLBACK = frozenset({"display"})
@@ -43,18 +41,33 @@ def input_environment(env: Mapping[str, str]) -> dict[str, str]:
     return merged
 
 
-def main(env: Mapping[str, str] | None = None, cwd: Path | None = None, stream: TextIO | None = None) -> int:
-    """Run the action's inputs as ``mle-ci run`` would; the exit code is the documented one."""
+def main(
+    env: Mapping[str, str] | None = None,
+    cwd: Path | None = None,
+    stream: TextIO | None = None,
+    *,
+    process: bool = False,
+) -> int:
+    """Run the action's inputs as ``mle-ci run`` would; the exit code is the documented one.
+
+    ``process``: this is the container's process itself (:func:`process_main`), whose signals stay ignored after
+    the run until it exits; a caller in the same interpreter gets its own signal handling back.
+    """
     environ = dict(os.environ if env is None else env)
     out = sys.stdout if stream is None else stream
     workspace = environ.get("GITHUB_WORKSPACE", "").strip()
     folder = cwd if cwd is not None else Path(workspace) if workspace else Path.cwd()
-    previous = _interrupt_on(signal.SIGTERM, signal.SIGHUP)
+    with SignalTrap(for_process=process) as trap:
+        return _run(environ, folder, out, trap)
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _run(environ: Mapping[str, str], folder: Path, out: TextIO, trap: SignalTrap) -> int:
     try:
         from mle_ci.pipeline import execute
 
         settings = load_settings({}, input_environment(environ), folder)
-        result = execute(settings, stream=out)
+        result = execute(settings, stream=out, trap=trap)
         return int(result.exit_code)
     except MleCiError as exc:
         github = GitHub.from_env(environ, out)
@@ -66,15 +79,8 @@ def main(env: Mapping[str, str] | None = None, cwd: Path | None = None, stream: 
     except KeyboardInterrupt:
         print("Interrupted before the run started; nothing was run.", file=sys.stderr)
         return int(ExitCode.INTERRUPTED)
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
 
 
-def _interrupt_on(*signals: signal.Signals) -> dict[signal.Signals, _Handler]:
-    """Until the pipeline's own trap takes over, SIGTERM and SIGHUP interrupt like SIGINT (not a silent death)."""
-
-    def interrupt(_signum: int, _frame: FrameType | None) -> None:
-        raise KeyboardInterrupt
-
-    return {sig: signal.signal(sig, interrupt) for sig in signals}
+def process_main() -> int:
+    """The action's container process (``entrypoint.py``)."""
+    return main(process=True)

@@ -1,9 +1,9 @@
 """``python3 -m mle_ci.action.launch``: the composite step that builds the image and runs the container.
 
 It masks secrets first, runs ``docker build`` (unless an image is named) and ``docker run`` from
-:mod:`mle_ci.action.dockerrun`, forwards the runner's SIGINT/SIGTERM/SIGHUP to the ``docker`` client (which
-proxies them to the container's init), kills the container through its ``--cidfile`` when the client is slow
-to stop, and never leaves a container behind. ``--cleanup`` (the action's ``if: always()`` step) kills any
+:mod:`mle_ci.action.dockerrun`, forwards the runner's SIGINT/SIGTERM/SIGHUP (and SIGQUIT) to the ``docker``
+client (which proxies them to the container's init), kills the container through its ``--cidfile`` when the
+client is slow to stop, and never leaves a container behind. ``--cleanup`` (the action's ``if: always()`` step) kills any
 container a hard-killed launcher left. The container never sees the runner's file commands: the harness in
 it writes its outputs and summary into a relay folder, and this launcher alone hands them on to the runner.
 Standard library only: this runs with the runner host's ``python3``.
@@ -30,6 +30,7 @@ from mle_ci.console import inert_line
 from mle_ci.errors import ConfigError, ExitCode
 from mle_ci.github import SUMMARY_LIMIT_BYTES, GitHub, GitHubFileError, parse_outputs
 from mle_ci.redaction import Redactor
+from mle_ci.supervisor import HARNESS_SIGNALS
 
 __all__ = ["CID_FOLDER", "RELAY_FOLDER", "ContainerRun", "cleanup", "deliver_relay", "main"]
 
@@ -45,7 +46,6 @@ OUTPUTS_LIMIT = 4 * 1024 * 1024
 STOP_AFTER = 1.5
 """Seconds after a second signal before the container is killed: the runner kills us 2.5 s after its SIGTERM."""
 
-_FORWARDED_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 _GPU_FAILURES = (
     "could not select device driver",
     "nvidia-container-cli",
@@ -73,7 +73,7 @@ class ContainerRun:
 
     def run(self) -> int:
         """Run the client to its end and return its exit code (the container's, or docker's own 125-127)."""
-        previous = {sig: signal.signal(sig, self._on_signal) for sig in _FORWARDED_SIGNALS}
+        previous = {sig: signal.signal(sig, self._on_signal) for sig in HARNESS_SIGNALS}
         try:
             # Its own session: a terminal's Ctrl-C reaches the launcher alone, which forwards it exactly once.
             client = subprocess.Popen(self._argv, stderr=subprocess.PIPE, start_new_session=True)
@@ -124,7 +124,7 @@ class ContainerRun:
 def build_image(argv: Sequence[str]) -> tuple[int, bool]:
     """Run ``docker build``; a signal (a cancel, maybe minutes into the build) stops it. Returns (code, interrupted)."""
     received: list[int] = []
-    previous = {sig: signal.signal(sig, lambda signum, _frame: received.append(signum)) for sig in _FORWARDED_SIGNALS}
+    previous = {sig: signal.signal(sig, lambda signum, _frame: received.append(signum)) for sig in HARNESS_SIGNALS}
     try:
         build = subprocess.Popen(list(argv), start_new_session=True)
         forwarded = 0
