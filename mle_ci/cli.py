@@ -36,6 +36,19 @@ also --agent claude without ANTHROPIC_API_KEY or the anthropic-api-key input),
 """
 
 
+class _UserPath(click.Path):
+    """A path from the command line that the one rule for user text accepts (:mod:`mle_ci.usertext`)."""
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        from mle_ci.config_file import describe
+        from mle_ci.usertext import path_problem
+
+        problem = path_problem(value) if isinstance(value, str) else None
+        if problem is not None:
+            self.fail(f"{describe(value)} {problem}", param, ctx)
+        return super().convert(value, param, ctx)
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110})
 @click.version_option(__version__, prog_name="mle-ci")
 def cli() -> None:
@@ -118,7 +131,7 @@ def preflight(require_gpu: bool | None, as_json: bool, cuda_timeout: str) -> Non
 @cli.command()
 @click.option("--interval", default="5s", metavar="DURATION", help="Time between samples (default 5s).")
 @click.option("--duration", metavar="DURATION", help="Stop after this long (default: until interrupted).")
-@click.option("--csv", "csv_path", metavar="FILE", type=click.Path(dir_okay=False, path_type=Path), help="Write CSV.")
+@click.option("--csv", "csv_path", metavar="FILE", type=_UserPath(dir_okay=False, path_type=Path), help="Write CSV.")
 @click.option("--require-gpu", "require_gpu", is_flag=True, help="Exit 3 when there is no GPU to watch.")
 def monitor(interval: str, duration: str | None, csv_path: Path | None, require_gpu: bool) -> None:
     """Stand-alone GPU monitor: one line per sample, optionally a CSV."""
@@ -163,7 +176,7 @@ def competitions(data_dir: str | None, cache_dir: str | None) -> None:
 
 
 @cli.command()
-@click.argument("submission", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("submission", type=_UserPath(dir_okay=False, path_type=Path))
 @click.option("--competition", required=True, metavar="ID", help="The competition the submission is for.")
 @_DATA_DIR
 @_CACHE_DIR
@@ -176,12 +189,12 @@ def validate(submission: Path, competition: str, data_dir: str | None, cache_dir
 
 
 @cli.command()
-@click.argument("submission", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("submission", type=_UserPath(dir_okay=False, path_type=Path))
 @click.option("--competition", required=True, metavar="ID", help="The competition the submission is for.")
 @click.option("--json", "as_json", is_flag=True, help="The report as JSON, with MLE-bench's field names.")
 @click.option(
     "--leaderboard",
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=_UserPath(dir_okay=False, path_type=Path),
     help="A leaderboard.csv for the medal thresholds (default: the installed mlebench package's, or the data's).",
 )
 @_DATA_DIR
@@ -205,7 +218,7 @@ def grade(  # noqa: PLR0917 - click passes the options in this order
 
 
 @cli.command()
-@click.argument("result_dir", metavar="RESULT_DIR", type=click.Path(file_okay=False, path_type=Path))
+@click.argument("result_dir", metavar="RESULT_DIR", type=_UserPath(file_okay=False, path_type=Path))
 def report(result_dir: Path) -> None:
     """Render summary.md, junit.xml (transcript.md, GitHub outputs) again from RESULT_DIR/result.json."""
     from mle_ci.publishing import republish
@@ -217,9 +230,9 @@ def report(result_dir: Path) -> None:
 
 
 @cli.command()
-@click.argument("result_dirs", metavar="RESULT_DIR...", nargs=-1, type=click.Path(path_type=Path))
+@click.argument("result_dirs", metavar="RESULT_DIR...", nargs=-1, type=_UserPath(path_type=Path))
 @click.option("--expect", type=int, metavar="N", help="Runs expected: those never uploaded count as failed.")
-@click.option("--output-dir", "output_dir", type=click.Path(path_type=Path), metavar="DIR", help="mle-ci-aggregate.")
+@click.option("--output-dir", "output_dir", type=_UserPath(path_type=Path), metavar="DIR", help="mle-ci-aggregate.")
 @click.option("--json", "as_json", is_flag=True, help="Print aggregate.json (MLE-bench's field names) to stdout.")
 def aggregate(result_dirs: tuple[Path, ...], expect: int | None, output_dir: Path | None, as_json: bool) -> None:
     """Merge matrix runs (folders searched for result.json) into one leaderboard, JUnit and JSON.

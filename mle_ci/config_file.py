@@ -15,6 +15,10 @@ from mle_ci.redaction import find_key
 if TYPE_CHECKING:
     import yaml
 
+MAX_DEPTH = 32
+"""Deepest nesting of lists and mappings read; a config file needs three or four."""
+MAX_SIZE = 1024 * 1024
+"""Largest config file read, in bytes; a real one has a few hundred."""
 PATTERN_EVENTS = ("fold", "epoch", "metric", "early_stop", "message")
 PATTERN_GROUPS = frozenset(
     {"fold", "total_folds", "epoch", "total_epochs", "loss", "val_score", "score", "best_score"}
@@ -73,12 +77,7 @@ def read_config(
     """
     import yaml  # lazily: most runs have no config file, and yaml costs start-up time
 
-    try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError as exc:
-        raise ConfigError(f"{label}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
-    except OSError as exc:
-        raise ConfigError(f"{label}: cannot be read ({exc.strerror or exc})") from None
+    text = _read_text(path, label)
     planted = find_key(text)
     if planted is not None:
         line = text.count("\n", 0, planted.start()) + 1
@@ -88,6 +87,7 @@ def read_config(
             "input anthropic-api-key from a secret"
         )
     try:
+        _check_depth(text, label)
         root = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
@@ -117,6 +117,35 @@ def read_config(
         seen[name] = line
         entries.append(Entry(key=key, name=name, node=value_node, label=label, line=line))
     return entries
+
+
+def _read_text(path: Path, label: str) -> str:
+    """The file's text: UTF-8, and small enough to be a config file."""
+    try:
+        size = path.stat().st_size
+        if size > MAX_SIZE:
+            raise ConfigError(f"{label}: {size:,} bytes is too big for a config file (at most {MAX_SIZE:,})")
+        return path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{label}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+    except OSError as exc:
+        raise ConfigError(f"{label}: cannot be read ({exc.strerror or exc})") from None
+
+
+def _check_depth(text: str, label: str) -> None:
+    """Refuse nesting deeper than :data:`MAX_DEPTH` before composing: PyYAML composes by recursion."""
+    import yaml
+
+    depth = 0
+    # The parser itself keeps its own stack, so the events of any depth are read without recursion.
+    for event in yaml.parse(text, Loader=yaml.SafeLoader):
+        if isinstance(event, yaml.CollectionStartEvent):
+            depth += 1
+            if depth > MAX_DEPTH:
+                line = event.start_mark.line + 1 if event.start_mark is not None else 0
+                raise ConfigError(f"{label} line {line}: nested more than {MAX_DEPTH} lists or mappings deep")
+        elif isinstance(event, yaml.CollectionEndEvent):
+            depth -= 1
 
 
 def read_patterns(entry: Entry) -> list[tuple[re.Pattern[str], str]]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 from typing import TYPE_CHECKING, TextIO
 
+from mle_ci.config_file import describe
 from mle_ci.errors import ConfigError
 from mle_ci.preflight import failed, run_preflight
 from mle_ci.runplan import CompetitionFacts, check_agent, check_command, plan_launch, prepare_folder
@@ -64,7 +65,11 @@ def execute(
 
             # Before the child starts: what it may do to the runner's files is checked against this.
             watch = RunnerFilesWatch.start(settings.env)
-        child = Supervisor().start(launch.spec, trap=trap)
+        try:
+            child = Supervisor().start(launch.spec, trap=trap)
+        except OSError as exc:  # exec refused it: not a program (no #! line), a command line too long, ...
+            program = describe(launch.spec.argv[0])
+            raise ConfigError(f"command: {program} could not be started: {exc.strerror or exc}") from None
         try:
             from mle_ci.session import RunSession
 

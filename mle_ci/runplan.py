@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from mle_ci.childenv import child_environment
+from mle_ci.config_file import describe
 from mle_ci.errors import ConfigError
 from mle_ci.supervisor import ChildSpec
 
@@ -143,10 +144,14 @@ def check_command(command: tuple[str, ...], env: Mapping[str, str], cwd: Path) -
     program = command[0]
     if os.sep in program:
         target = (cwd / program) if not os.path.isabs(program) else Path(program)
-        if not (target.is_file() and os.access(target, os.X_OK)):
-            raise ConfigError(f"command: {program} is not an executable file")
+        try:
+            usable = target.is_file() and os.access(target, os.X_OK)
+        except OSError as exc:  # a name too long for the file system, say
+            raise ConfigError(f"command: {describe(program)} cannot be used: {exc.strerror or exc}") from None
+        if not usable:
+            raise ConfigError(f"command: {describe(program)} is not an executable file")
     elif shutil.which(program, path=env.get("PATH", os.defpath)) is None:
-        raise ConfigError(f"command: {program!r} was not found on PATH")
+        raise ConfigError(f"command: {describe(program)} was not found on PATH")
 
 
 AGENT_MODULES = {"baseline": "mle_ci.agents.baseline", "claude": "mle_ci.agents.claude"}

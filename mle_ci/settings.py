@@ -19,6 +19,7 @@ from pathlib import Path, PurePath
 from types import MappingProxyType
 from typing import Any
 
+from mle_ci.competitions.model import competition_id_problem
 from mle_ci.config_file import (
     PATTERN_EVENTS,
     PATTERN_GROUPS,
@@ -33,6 +34,7 @@ from mle_ci.durations import parse_duration
 from mle_ci.errors import ConfigError, DurationError, ResultError
 from mle_ci.redaction import is_secret_name
 from mle_ci.result import BaselineScore, baseline_from_dict
+from mle_ci.usertext import name_problem, path_problem, text_problem, word_problem
 
 __all__ = [
     "AGENTS",
@@ -59,6 +61,8 @@ _NOT_IN_FILE = {
     "anthropic_api_key": f"an API key must never be written in a config file (it is committed); set {KEY_SOURCES}",
     "api_key": f"an API key must never be written in a config file (it is committed); set {KEY_SOURCES}",
 }
+_MAX_KEY = 4096
+"""Bytes in an API key: real ones have about a hundred."""
 PRICE_KINDS = ("input", "output", "cache_write", "cache_read")
 """The parts of a model's price, each in USD per million tokens."""
 CACHE_RATES = {"cache_write": 1.25, "cache_read": 0.1}
@@ -263,6 +267,8 @@ def _api_key(value: object, src: _Source) -> str:
         raise src.error(f"expected an API key, got {src.show(value)}")
     if any(char.isspace() for char in value.strip()):
         raise src.error("an API key is one word without spaces or line breaks (value hidden)")
+    if text_problem(value.strip(), max_bytes=_MAX_KEY) is not None:
+        raise src.error("not a usable API key: a NUL byte, bytes that are not UTF-8, or far too long (value hidden)")
     return value.strip()
 
 
@@ -303,10 +309,22 @@ def _prices(value: object, src: _Source) -> tuple[ModelPrice, ...]:
     return tuple(sorted(table, key=lambda p: p.model))
 
 
+def _usable(text: str, src: _Source, problem: Callable[[str], str | None]) -> str:
+    """``text`` when the user-text rule of its kind finds nothing wrong with it; otherwise the problem, named."""
+    found = problem(text)
+    if found is not None:
+        raise src.error(f"{src.show(text)} {found}")
+    return text
+
+
 def _text(value: object, src: _Source) -> str:
     if isinstance(value, str) and value.strip():
-        return value.strip()
+        return _usable(value.strip(), src, name_problem)
     raise src.error(f"expected a non-empty string, got {src.show(value)}")
+
+
+def _competition(value: object, src: _Source) -> str:
+    return _usable(_text(value, src), src, competition_id_problem)
 
 
 def _choice(*options: str) -> Converter:
@@ -328,16 +346,16 @@ def _direction(value: object, src: _Source) -> bool | None:
 
 def _path(value: object, src: _Source) -> Path:
     if isinstance(value, PurePath):
-        return Path(value)
+        value = str(value)
     if isinstance(value, str) and value.strip():
-        return Path(value.strip())
+        return Path(_usable(value.strip(), src, path_problem))
     raise src.error(f"expected a path, got {src.show(value)}")
 
 
 def _command(value: object, src: _Source) -> tuple[str, ...]:
     if isinstance(value, str):
         try:
-            return tuple(shlex.split(value))
+            value = shlex.split(value)
         except ValueError as exc:
             raise src.error(f"cannot split {src.show(value)} into words: {exc}") from None
     if not isinstance(value, list | tuple):
@@ -346,6 +364,9 @@ def _command(value: object, src: _Source) -> tuple[str, ...]:
     for index, word in enumerate(value):
         if isinstance(word, bool) or not isinstance(word, str | int | float):
             raise src.error(f"word {index} of the command must be a string, got {src.show(word)}")
+        found = word_problem(str(word))
+        if found is not None:
+            raise src.error(f"word {index} of the command, {src.show(str(word))}, {found}")
         words.append(str(word))
     return tuple(words)
 
@@ -384,7 +405,7 @@ def _read_baseline(path: Path, given: Path) -> BaselineScore:
 _CONVERTERS: dict[str, Converter] = {
     "command": _command,
     "agent": _choice(*AGENTS),
-    "competition": _text,
+    "competition": _competition,
     "data_dir": _path,
     "leaderboard": _path,
     "cache_dir": _path,

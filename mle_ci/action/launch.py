@@ -3,9 +3,9 @@
 It masks secrets first, runs ``docker build`` (unless an image is named) and ``docker run`` from
 :mod:`mle_ci.action.dockerrun`, forwards the runner's SIGINT/SIGTERM/SIGHUP (and SIGQUIT) to the ``docker``
 client (which proxies them to the container's init), kills the container through its ``--cidfile`` when the
-client is slow to stop, and never leaves a container behind. ``--cleanup`` (the action's ``if: always()`` step) kills any
-container a hard-killed launcher left. The container never sees the runner's file commands: the harness in
-it writes its outputs and summary into a relay folder, and this launcher alone hands them on to the runner.
+client is slow to stop, and never leaves a container behind. ``--cleanup`` (the action's ``if: always()`` step)
+kills any container a hard-killed launcher left. The container never sees the runner's file commands: the harness
+in it writes its outputs and summary into a relay folder, and this launcher alone hands them on to the runner.
 Standard library only: this runs with the runner host's ``python3``.
 """
 

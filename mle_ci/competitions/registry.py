@@ -30,7 +30,9 @@ from mle_ci.competitions.model import (
     CompetitionError,
     CompetitionKind,
     CompetitionSpec,
+    competition_id_problem,
 )
+from mle_ci.config_file import describe
 from mle_ci.metrics import get_metric
 
 DEFAULT_COMPETITION = "digits-png"
@@ -250,6 +252,9 @@ def find_competition(
     competition_id: str, *, data_dir: Path | None, cache_dir: Path, leaderboard: Path | None = None
 ) -> Competition:
     """The competition of this id: an embedded demo (built on demand) or ``<data_dir>/<id>/prepared``."""
+    problem = competition_id_problem(competition_id)
+    if problem is not None:
+        raise CompetitionError(f"competition {describe(competition_id)} {problem}")
     if competition_id in DEMO_SPECS:
         demo = demo_competition(competition_id, cache_dir)
         given = given_leaderboard(leaderboard)
