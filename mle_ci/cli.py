@@ -32,7 +32,8 @@ progress events, GPU checks and reports. With no arguments: the baseline agent o
 Exit codes: 0 passed, 1 failed (command or gate), 2 usage error (nothing run;
 also --agent claude without ANTHROPIC_API_KEY or the anthropic-api-key input),
 3 GPU required but CUDA unusable (nothing run), 124 time limit reached,
-130 interrupted (SIGINT/SIGTERM/SIGHUP to the harness).
+130 interrupted (SIGINT/SIGTERM/SIGHUP/SIGQUIT to the harness; one after the
+result is decided changes nothing: result.json holds the exit code).
 """
 
 
