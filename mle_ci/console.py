@@ -41,8 +41,10 @@ class Console(Protocol):
 # separators too), and the other control characters: ESC starts terminal sequences, NUL cuts C strings.
 _UNSAFE = re.compile("[\x00-\x08\x0a-\x1f\x7f\x85\u2028\u2029]")
 _NAMED = {"\r": "\\r", "\n": "\\n", "\x1b": "\\e"}
-# A line that starts with "::" (after blanks, which the runner may trim) is a workflow command.
+# A line that starts with "::" (after blanks, which the runner may trim) is a workflow command; so is one that holds
+# "##[" anywhere (the runner's older syntax, ``##[error]message``, still parsed when the first one is not).
 _COMMAND_START = re.compile(r"^(\s*):(?=:)")
+_LEGACY_COMMAND = "##["
 
 
 def _shown(match: re.Match[str]) -> str:
@@ -53,9 +55,12 @@ def _shown(match: re.Match[str]) -> str:
 def inert_line(text: str) -> str:
     """``text`` as one line no reader can take for a workflow command or a terminal sequence: every line break of
     any kind and every control character (tab aside) shown escaped (``\\r``, ``\\n``, ``\\e``, ``\\x00``), and a
-    leading ``::`` broken (``: :``). What goes into a workflow command's own message is escaped by the command
-    (``github.format_command``: ``%``, CR, LF)."""
-    return _COMMAND_START.sub(r"\1: ", _UNSAFE.sub(_shown, text))
+    leading ``::`` broken (``: :``), and every ``##[`` broken (``## [``). What goes into a workflow command's own
+    message is escaped by the command (``github.format_command``: ``%``, CR, LF)."""
+    line = _COMMAND_START.sub(r"\1: ", _UNSAFE.sub(_shown, text))
+    while _LEGACY_COMMAND in line:
+        line = line.replace(_LEGACY_COMMAND, "## [")
+    return line
 
 
 def inert_lines(text: str) -> str:

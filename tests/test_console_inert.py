@@ -31,12 +31,13 @@ def test_an_inert_line_is_one_line_without_controls_or_a_leading_command(text: s
     line = inert_line(text)
     assert _BREAKS.search(line) is None
     assert not line.lstrip().startswith("::")
+    assert "##[" not in line  # the runner's older syntax is a command anywhere in a line
 
 
 @settings(max_examples=300)
 @given(st.text(alphabet=st.characters(blacklist_categories=("Cc", "Cs", "Zl", "Zp"), blacklist_characters="\x85")))
 def test_ordinary_text_is_left_as_it_is(text: str) -> None:
-    if not text.lstrip().startswith("::"):
+    if not text.lstrip().startswith("::") and "##[" not in text:
         assert inert_line(text) == text
 
 
@@ -52,6 +53,7 @@ def test_what_the_rule_shows() -> None:
     assert inert_line("  ::add-mask::x") == "  : :add-mask::x"
     assert inert_line("ok :: fine\tstill") == "ok :: fine\tstill"
     assert inert_line("\x1b[2J\x00\u2028") == "\\e[2J\\x00\\u2028"
+    assert inert_line("fold ##[error]forged ###[x") == "fold ## [error]forged ### [x"
 
 
 # --- every place the harness prints -------------------------------------------------------------------------
@@ -149,7 +151,7 @@ _FORGED = "FORGED"
 _CHILD = r"""
 import json, os, sys, time
 from mle_ci import progress
-forge = "\r::error::FORGED-{}\n::add-mask::FORGED-{}\u2028::warning::FORGED"
+forge = "\r::error::FORGED-{}\n::add-mask::FORGED-{}\u2028::warning::FORGED ##[error]FORGED-legacy"
 progress.usage(forge.format(1, 1), requests=1, input_tokens=1, output_tokens=1)
 progress.submission(os.path.join(os.environ["SUBMISSION_DIR"], "s.csv"), rows=0, producer=forge.format(2, 2))
 progress.fold(1, 0.1, total=1, metric="auc" + forge.format(3, 3), higher_is_better=True)
@@ -188,6 +190,8 @@ def test_no_value_a_child_controls_forges_a_workflow_command(
             assert not stripped.startswith(f"::error::{_FORGED}"), line
             assert not stripped.startswith(f"::add-mask::{_FORGED}"), line
             assert not stripped.startswith(f"::warning::{_FORGED}"), line
+            if not stripped.startswith("::"):
+                assert "##[" not in line, line  # the older syntax, obeyed anywhere in a line
             if stripped.startswith("::"):
                 assert re.match(r"::(add-mask|group|endgroup|error|warning|notice)\b", stripped), line
     assert _FORGED in printed.out  # the values were echoed, made inert, not dropped
