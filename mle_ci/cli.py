@@ -15,6 +15,7 @@ import click
 from mle_ci import __version__
 from mle_ci.console import inert_line, inert_lines
 from mle_ci.errors import ConfigError, ExitCode, MleCiError
+from mle_ci.redaction import Redactor
 
 if TYPE_CHECKING:
     from mle_ci.settings import Settings
@@ -263,14 +264,18 @@ def _tolerant(stream: object) -> None:
 
 
 def main(argv: Sequence[str] | None = None, *, trap: SignalTrap | None = None) -> int:
-    """The exit code of the command, with the tool's own errors as ``Error: ...`` lines (``trap``: a run's)."""
+    """The exit code of the command, with the tool's own errors as ``Error: ...`` lines (``trap``: a run's): inert,
+    and with the environment's secrets hidden (a mistaken value may be one, quoted back)."""
+    for stream in (sys.stdout, sys.stderr):
+        _tolerant(stream)
+    hide = Redactor.from_env(os.environ).text
     try:
         args = list(argv) if argv is not None else None
         cli.main(args=args, prog_name="mle-ci", standalone_mode=False, obj=trap)
     except SystemExit as exc:
         return exc.code if isinstance(exc.code, int) else int(ExitCode.FAILED)
     except MleCiError as exc:
-        click.echo(inert_line(f"Error: {exc}"), err=True)
+        click.echo(inert_line(hide(f"Error: {exc}")), err=True)
         return int(exc.exit_code)
     except click.exceptions.Abort:
         click.echo("Aborted.", err=True)
@@ -278,7 +283,7 @@ def main(argv: Sequence[str] | None = None, *, trap: SignalTrap | None = None) -
     except click.ClickException as exc:
         shown = io.StringIO()
         exc.show(file=shown)  # the usage line, and the message with whatever value the user gave
-        click.echo(inert_lines(shown.getvalue().rstrip("\n")), err=True)
+        click.echo(inert_lines(hide(shown.getvalue().rstrip("\n"))), err=True)
         return int(ExitCode.USAGE)
     return int(ExitCode.OK)
 

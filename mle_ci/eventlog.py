@@ -11,6 +11,10 @@ from mle_ci.errors import EventError
 from mle_ci.events import Event, event_from_json
 
 MAX_EVENT_LINE = 64 * 1024
+READ_CHUNK = 8 * 1024 * 1024
+"""Bytes of the events file read at once."""
+MAX_EVENTS_FILE = 1024 * 1024 * 1024
+"""Bytes of the events file read at most: far more than any run's events (a million epochs take ~200 MiB)."""
 """A longer line is not an event; the reader skips it without holding it in memory."""
 
 
@@ -60,16 +64,27 @@ class EventLogReader:
         self._line_number = 0
 
     def read_new(self) -> Iterator[Event | BadLine]:
-        """Events (and bad lines) appended since the previous call; an unfinished last line waits."""
-        try:
-            with open(self._path, "rb") as handle:
-                handle.seek(self._offset)
-                chunk = handle.read()
-        except FileNotFoundError:
-            return
-        self._offset += len(chunk)
-        if not chunk:
-            return
+        """Events (and bad lines) appended since the previous call; an unfinished last line waits. The file is read
+        ``READ_CHUNK`` bytes at a time, and no further than ``MAX_EVENTS_FILE``: memory and time stay bounded
+        whatever the child made of the file (a sparse terabyte)."""
+        while self._offset < MAX_EVENTS_FILE:
+            try:
+                with open(self._path, "rb") as handle:
+                    handle.seek(self._offset)
+                    chunk = handle.read(min(READ_CHUNK, MAX_EVENTS_FILE - self._offset))
+            except FileNotFoundError:
+                return
+            if not chunk:
+                return
+            self._offset += len(chunk)
+            yield from self._lines(chunk)
+            if self._offset >= MAX_EVENTS_FILE:
+                self._line_number += 1
+                yield BadLine(
+                    self._line_number, f"the events file passed {MAX_EVENTS_FILE // 2**20} MiB: not read further"
+                )
+
+    def _lines(self, chunk: bytes) -> Iterator[Event | BadLine]:
         data = self._partial + chunk
         *lines, self._partial = data.split(b"\n")
         for raw in lines:

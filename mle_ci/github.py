@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import re
 import secrets
+import stat
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -284,19 +286,32 @@ class GitHub:
         raise ValueError("no heredoc delimiter found that is absent from the value")
 
     def _append(self, path: Path, text: str) -> None:
-        """Append UTF-8 text to a runner file, raising GitHubFileError when it cannot be written."""
+        """Append UTF-8 text to a runner file, raising GitHubFileError when it cannot be written. Only a regular
+        file is written: a FIFO or a device in its place is refused, never waited on."""
         try:
-            with path.open("a", encoding="utf-8", newline="") as file:
+            with os.fdopen(_open_regular(path), "w", encoding="utf-8", newline="") as file:
                 file.write(text)
                 file.flush()
         except OSError as error:
             raise GitHubFileError(f"cannot append to {path}: {error.strerror or error}") from error
 
 
+def _open_regular(path: Path) -> int:
+    """A descriptor to append to ``path``, which must be a regular file (opened without waiting on a FIFO)."""
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NONBLOCK | os.O_CLOEXEC, 0o644)
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise OSError(errno.EINVAL, "not a regular file")
+    return fd
+
+
 def _tail(path: Path) -> tuple[int, bytes]:
     """Return a file's size in bytes and its last byte (0 and b"" when it does not exist yet)."""
     try:
-        with path.open("rb") as file:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+        with os.fdopen(fd, "rb") as file:
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                raise OSError(errno.EINVAL, "not a regular file")  # noqa: TRY301 - reported below like any other
             size = file.seek(0, os.SEEK_END)
             if not size:
                 return 0, b""

@@ -28,6 +28,8 @@ from mle_ci.supervisor import StopReason
 from mle_ci.tracker import RunTracker
 
 TAIL_LINES = 200
+EVENTS_BETWEEN_STOP_CHECKS = 1024
+"""Events read from the backlog a child left between two looks at whether the run was cancelled."""
 TAIL_LINE_CHARS = 2000
 HOUSEKEEPING = 0.25
 """Seconds between looks at the events file; also bounds how stale result.json can be."""
@@ -138,8 +140,10 @@ class RunMonitor:
                 self._writer.close()
         self._writer = None
 
-    def _follow_events(self, now: float) -> None:
-        for item in self._reader.read_new():
+    def _follow_events(self, now: float, stop: Callable[[], bool] | None = None) -> None:
+        for count, item in enumerate(self._reader.read_new()):
+            if stop is not None and count % EVENTS_BETWEEN_STOP_CHECKS == 0 and stop():
+                return  # cancelled: the run ends now with what was read
             if isinstance(item, BadLine):
                 self.tracker.record_invalid(f"events.jsonl line {item.number}: {item.reason}")
             elif item.source == "line":
@@ -180,12 +184,12 @@ class RunMonitor:
         until_housekeeping = max(0.0, self._next_housekeeping - now)
         return seconds_to_next_decision(self.clocks, now, housekeeping=until_housekeeping)
 
-    def finish(self) -> None:
-        """Read the last events and flush the log."""
+    def finish(self, stop: Callable[[], bool] | None = None) -> None:
+        """Read the last events (until ``stop`` says the run was cancelled) and flush the log."""
         held = self._pieces.flush() if self._redactor else []
         if held:
             self.on_lines(held, self.clocks.last_output)
-        self._follow_events(self.clocks.last_activity)
+        self._follow_events(self.clocks.last_activity, stop)
         self._log.close()
         if self._writer is not None:
             with contextlib.suppress(OSError):

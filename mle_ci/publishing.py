@@ -19,6 +19,7 @@ from mle_ci.hardware.model import Severity
 from mle_ci.redaction import Redactor
 from mle_ci.result import FoldStatus, RunResult, RunStatus
 from mle_ci.runplan import ResultFiles
+from mle_ci.usertext import read_json
 
 if TYPE_CHECKING:
     from mle_ci.preflight import Preflight
@@ -201,11 +202,25 @@ def render_transcript_file(path: Path) -> str | None:
     return render_transcript(records)
 
 
+MAX_SCRUB = 256 * 1024 * 1024
+"""Bytes of a child-written file (events, transcript) read whole to redact it."""
+
+
 def scrub_files(paths: Iterable[Path], redactor: Redactor) -> list[str]:
-    """Rewrite files the child wrote (events, transcript) with secrets redacted; the problems met, if any."""
+    """Rewrite files the child wrote (events, transcript) with secrets redacted; the problems met, if any. A file
+    larger than ``MAX_SCRUB`` (a sparse terabyte a child made) cannot be checked in bounded memory and time: it is
+    emptied, and that is said, rather than published unchecked."""
     problems = []
     for path in paths:
         try:
+            size = path.stat().st_size
+            if size > MAX_SCRUB:
+                os.truncate(path, 0)
+                problems.append(
+                    f"{path.name} was {size / 2**20:.0f} MiB, more than the {MAX_SCRUB // 2**20} MiB whose secrets "
+                    "can be checked: emptied"
+                )
+                continue
             data = path.read_bytes()
         except FileNotFoundError:
             continue
@@ -225,7 +240,7 @@ def load_result(folder: Path) -> RunResult:
     """Read a result folder's result.json back."""
     path = folder / "result.json"
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        data = read_json(path)
     except FileNotFoundError:
         raise ResultError(f"{folder} holds no result.json") from None
     except (OSError, ValueError) as exc:

@@ -82,7 +82,9 @@ _SHAPE_BYTES = re.compile(_SHAPE_TEXT.pattern.encode("ascii"))
 _MARK_TEXT = re.compile(_MARKS)
 _MARK_BYTES = re.compile(_MARKS.encode("ascii"))
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
-_CELL_BREAK = re.compile(r"[,\t;]")
+# Characters that quoting or escaping may change (JSON, repr, CSV, a shell's quotes, an inert console line) or
+# that split a value into cells: the runs between them appear verbatim in every such form.
+_CELL_BREAK = re.compile("[\"'\\\\\\s,;:`\x00-\x1f\x7f\x85\u2028\u2029]")
 
 SHAPE_HOLD = 256
 """Bytes of a cut line held back for the next piece, so a token cut in two is still seen whole."""
@@ -112,7 +114,9 @@ def secret_names(env: Mapping[str, str]) -> tuple[str, ...]:
 
 def secret_forms(value: str) -> tuple[str, ...]:
     """Every form of a secret value that a sink may hold: as written, each line of it, JSON-escaped, CSV-quoted,
-    and each piece between its commas, tabs or semicolons; only those of at least :data:`MIN_SECRET` characters."""
+    and each run of it between characters that quoting or escaping changes (quotes, backslashes, blanks, commas,
+    colons, controls), which appears verbatim in a repr, a shell's quoting or a table cell; only those of at least
+    :data:`MIN_SECRET` characters."""
     forms = {value, value.strip(), value.replace('"', '""')}
     forms.add(json.dumps(value)[1:-1])
     forms.add(json.dumps(value, ensure_ascii=False)[1:-1])

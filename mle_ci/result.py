@@ -417,12 +417,12 @@ class RunResult:
                 status=RunStatus(data["status"]),
                 command=tuple(str(c) for c in data.get("command", ())),
                 competition=data.get("competition"),
-                started_at=data.get("started_at"),
-                finished_at=data.get("finished_at"),
+                started_at=_number(data.get("started_at")),
+                finished_at=_number(data.get("finished_at")),
                 duration_s=float(data.get("duration_s", 0.0)),
-                timeout_s=data.get("timeout_s"),
-                stall_timeout_s=data.get("stall_timeout_s"),
-                deadline=data.get("deadline"),
+                timeout_s=_number(data.get("timeout_s")),
+                stall_timeout_s=_number(data.get("stall_timeout_s")),
+                deadline=_number(data.get("deadline")),
                 child_pid=child.get("pid"),
                 child_exit_code=child.get("exit_code"),
                 child_signal=child.get("signal"),
@@ -430,9 +430,9 @@ class RunResult:
                 graded_metric=_optional(
                     data.get("graded_metric"), lambda m: Metric(m.get("name"), bool(m.get("higher_is_better", True)))
                 ),
-                reported_score=data.get("reported_score"),
-                last_score=data.get("last_score"),
-                min_score=data.get("min_score"),
+                reported_score=_number(data.get("reported_score")),
+                last_score=_number(data.get("last_score")),
+                min_score=_number(data.get("min_score")),
                 baseline=_optional(data.get("baseline"), BaselineComparison.from_dict),
                 seed=data.get("seed") if isinstance(data.get("seed"), int) else None,
                 total_folds=data.get("total_folds"),
@@ -440,10 +440,10 @@ class RunResult:
                     FoldResult(
                         index=int(f["index"]),
                         status=FoldStatus(f["status"]),
-                        score=f.get("score"),
+                        score=_number(f.get("score")),
                         best_epoch=f.get("best_epoch"),
                         epochs=int(f.get("epochs", 0)),
-                        seconds=f.get("seconds"),
+                        seconds=_number(f.get("seconds")),
                         early_stopped=bool(f.get("early_stopped", False)),
                         model=f["model"] if isinstance(f.get("model"), str) else None,
                     )
@@ -454,9 +454,9 @@ class RunResult:
                         epoch=int(e["epoch"]),
                         fold=e.get("fold"),
                         total_epochs=e.get("total_epochs"),
-                        loss=e.get("loss"),
-                        val_score=e.get("val_score"),
-                        seconds=e.get("seconds"),
+                        loss=_number(e.get("loss")),
+                        val_score=_number(e.get("val_score")),
+                        seconds=_number(e.get("seconds")),
                         ts=e.get("ts"),
                     )
                     for e in data.get("epochs", ())
@@ -489,8 +489,18 @@ class RunResult:
                 agent_usage=_optional(data.get("agent_usage"), AgentUsage.from_dict),
                 submission_producer=data.get("submission_producer"),
             )
-        except (KeyError, TypeError, ValueError, AttributeError) as exc:
-            raise ResultError(f"result.json is not a valid mle-ci result: {exc!r}") from None
+        except (KeyError, TypeError, ValueError, AttributeError, OverflowError, RecursionError) as exc:
+            raise ResultError(f"result.json is not a valid mle-ci result: {exc!r}"[:500]) from None
+
+
+def _number(value: Any) -> float | None:
+    """A number field read back: None, or a real number as a float; text, booleans and numbers too large for a
+    float are refused (``TypeError``), not carried into a report that would fail to render them."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise TypeError(f"expected a number, got {str(value)[:40]!r}")
+    return float(value)  # OverflowError for an int beyond a float
 
 
 def _optional(data: Any, read: Callable[[dict[str, Any]], T]) -> T | None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import importlib
 import shlex
+import signal
 import time
 from collections.abc import Mapping
 from dataclasses import replace
@@ -178,6 +179,10 @@ class RunSession:
             extra_gates=() if gate is None else (gate,),
             reserve_problem=self._reserve.problem,
         )
+        if trap is not None and trap.received and result.status is not RunStatus.INTERRUPTED:
+            # cancelled after the command ended: the run stops here, as in any other phase (exit 130)
+            late = f"{signal.Signals(trap.received[0]).name} after the command ended: the run was cancelled"
+            result = replace(result, status=RunStatus.INTERRUPTED, errors=(*result.errors, late))
         if self._competition is not None:
             result = judge_submission(
                 result, self._files.submission, self._competition, seconds=self._check_seconds(result), trap=trap
@@ -238,9 +243,10 @@ class RunSession:
             self._verdict = self._gpus.finish() if self._gpus is not None else None
             # Room for the final reports, even when the run filled the disk.
             self._reserve.release()
-        self._monitor.finish()
+        trap = child.trap
+        self._monitor.finish(stop=lambda: bool(trap.received))
         try:
-            result = self._conclude(ended, child.trap)
+            result = self._conclude(ended, trap)
             # The child wrote these itself: a secret it let slip is redacted before anything reads them.
             for problem in scrub_files((self._files.events, self._files.transcript), outlets.redactor):
                 outlets.console.note(problem)

@@ -9,7 +9,6 @@ layer would have overridden it. After :func:`load_settings` nothing reads the en
 from __future__ import annotations
 
 import contextlib
-import json
 import math
 import re
 import shlex
@@ -34,7 +33,7 @@ from mle_ci.durations import parse_duration
 from mle_ci.errors import ConfigError, DurationError, ResultError
 from mle_ci.redaction import is_secret_name
 from mle_ci.result import BaselineScore, baseline_from_dict
-from mle_ci.usertext import name_problem, path_problem, text_problem, word_problem
+from mle_ci.usertext import name_problem, parse_json, path_problem, read_json, text_problem, word_problem
 
 __all__ = [
     "AGENTS",
@@ -276,7 +275,7 @@ def _prices(value: object, src: _Source) -> tuple[ModelPrice, ...]:
     """A price table ``{model: {input, output, cache_write?, cache_read?}}``: a YAML mapping, or JSON as text."""
     if src.text and isinstance(value, str):
         try:
-            value = json.loads(value)
+            value = parse_json(value)
         except ValueError as exc:
             raise src.error(f"expected a JSON object of model prices, but it is not JSON: {exc}") from None
     if not isinstance(value, dict) or not value:
@@ -389,7 +388,7 @@ def _non_negative(value: object, src: _Source) -> float:
 def _read_baseline(path: Path, given: Path) -> BaselineScore:
     """The score of the ``baseline-result`` file, read now: a bad file stops the run before anything starts."""
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        data = read_json(path)
     except FileNotFoundError:
         raise ConfigError(f"baseline-result: {str(given)!r} does not exist") from None
     except OSError as exc:

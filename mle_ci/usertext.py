@@ -8,7 +8,13 @@ problem as words for the caller's ``ConfigError``, or None.
 
 from __future__ import annotations
 
+import errno
+import json
+import os
 import re
+import stat
+from pathlib import Path
+from typing import Any
 
 MAX_NAME = 200
 """Characters in a name: a competition id, a metric or a model (MLE-bench's longest id has 50)."""
@@ -69,3 +75,33 @@ def path_problem(text: str) -> str | None:
 def word_problem(text: str) -> str | None:
     """Why ``text`` is unusable as a word of a command line."""
     return text_problem(text, max_bytes=MAX_WORD)
+
+
+MAX_JSON_FILE = 64 * 1024 * 1024
+"""Bytes in a JSON file a user names (a result.json to compare with or to report on): far above a real one."""
+
+
+def parse_json(text: str) -> Any:
+    """``text`` as JSON; ``ValueError`` for anything else, a document nested too deep for the parser included."""
+    try:
+        return json.loads(text)
+    except RecursionError:
+        raise ValueError("it is nested too deeply") from None
+
+
+def read_json(path: Path, *, limit: int = MAX_JSON_FILE) -> Any:
+    """The JSON in a file a user names: only a regular file (a FIFO or a device is refused, never waited on), of at
+    most ``limit`` bytes. ``OSError`` when it cannot be read, ``ValueError`` when it is not such JSON."""
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    with os.fdopen(fd, "rb") as handle:
+        info = os.fstat(handle.fileno())
+        if not stat.S_ISREG(info.st_mode):
+            raise OSError(errno.EINVAL, "not a regular file")
+        data = handle.read(limit + 1)
+    if len(data) > limit:
+        raise ValueError(f"it is larger than {limit // 2**20} MiB")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ValueError(f"it is not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+    return parse_json(text)

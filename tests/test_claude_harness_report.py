@@ -287,3 +287,14 @@ def test_no_transcript_means_no_transcript_md(tmp_path: Path, capsys: pytest.Cap
     assert main(["report", str(folder)]) == 0
     assert not (folder / "transcript.md").exists()
     assert "wrote summary.md and junit.xml" in capsys.readouterr().out
+
+
+def test_a_child_file_too_large_to_check_is_emptied_and_said(tmp_path: Path) -> None:
+    """A sparse terabyte transcript cannot be redacted in bounded memory: it is emptied, never published as is."""
+    huge = tmp_path / "transcript.jsonl"
+    with huge.open("wb") as handle:
+        handle.write(f"key {KEY}\n".encode())
+        handle.truncate(1024**4)
+    problems = scrub_files((huge,), Redactor([]))
+    assert huge.stat().st_size == 0
+    assert len(problems) == 1 and "emptied" in problems[0] and "1048576 MiB" in problems[0]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -156,3 +157,44 @@ def test_a_leaderboard_given_to_run_decides_the_medal(in_tmp: Path, capsys: pyte
     alone = json.loads((in_tmp / "mle-ci-results" / "result.json").read_text())["grade"]
     assert alone["leaderboard"] is None and alone["gold_threshold"] is None and not alone["any_medal"]
     assert "medals unknown: no leaderboard" in " ".join(alone["warnings"])
+
+
+@pytest.mark.parametrize("where", ["flag", "file"])
+def test_json_nested_past_the_parser_is_a_usage_error_not_a_traceback(
+    in_tmp: Path, capsys: pytest.CaptureFixture[str], where: str
+) -> None:
+    deep = "[" * 100_000 + "]" * 100_000
+    if where == "flag":
+        argv = ["run", "--prices", deep, "--", sys.executable, "-c", "pass"]
+    else:
+        (in_tmp / "base.json").write_text(deep)
+        argv = ["run", "--baseline-result", "base.json", "--", sys.executable, "-c", "pass"]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert "nested too deeply" in err and "Traceback" not in err
+
+
+def test_a_fifo_named_as_a_file_is_refused_not_waited_on(in_tmp: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    os.mkfifo(in_tmp / "base.json")
+    assert main(["run", "--baseline-result", "base.json", "--", sys.executable, "-c", "pass"]) == 2
+    assert "not a regular file" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("score", ['"high"', "1" + "0" * 400, "true"])
+def test_a_result_whose_numbers_are_not_numbers_is_refused_with_exit_2(
+    in_tmp: Path, capsys: pytest.CaptureFixture[str], score: str
+) -> None:
+    (in_tmp / "base.json").write_text(f'{{"schema_version": 1, "status": "success", "reported_score": {score}}}')
+    assert main(["run", "--baseline-result", "base.json", "--", sys.executable, "-c", "pass"]) == 2
+    err = capsys.readouterr().err
+    assert "not a usable mle-ci result" in err and "Traceback" not in err
+
+
+def test_a_secret_given_by_mistake_is_not_quoted_back(
+    in_tmp: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MY_SERVICE_TOKEN", "tok-secret-value-123")
+    assert main(["run", "--folds", "tok-secret-value-123", "--", sys.executable, "-c", "pass"]) == 2
+    assert main(["run", "--folds", "sk-ant-api03-abcdefghijklmnop", "--", sys.executable, "-c", "pass"]) == 2
+    err = capsys.readouterr().err
+    assert "--folds" in err and "tok-secret-value-123" not in err and "abcdefghijklmnop" not in err

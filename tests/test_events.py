@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from mle_ci import eventlog
 from mle_ci.errors import EventError
 from mle_ci.eventlog import BadLine, EventLogReader, append_event
 from mle_ci.events import EpochEvent, FoldEvent, MessageEvent, event_from_dict, event_from_json
@@ -99,3 +100,17 @@ def test_appends_from_several_processes_never_interleave(tmp_path: Path) -> None
     items = list(EventLogReader(path).read_new())
     assert len(items) == 800
     assert all(isinstance(item, MessageEvent) for item in items)
+
+
+def test_a_sparse_terabyte_events_file_is_read_in_bounded_memory_and_no_further_than_the_cap(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A child can make events.jsonl a sparse terabyte: it is read a chunk at a time, up to the cap, then said."""
+    monkeypatch.setattr(eventlog, "MAX_EVENTS_FILE", 64 * 1024 * 1024)
+    path = tmp_path / "events.jsonl"
+    with path.open("wb") as handle:
+        handle.write(b'{"type": "message", "text": "first", "ts": 1}\n')
+        handle.truncate(1024**4)
+    items = list(eventlog.EventLogReader(path).read_new())
+    assert items[0].type == "message"  # type: ignore[union-attr]
+    assert isinstance(items[-1], eventlog.BadLine) and "not read further" in items[-1].reason

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import os
 import re
 import tempfile
 import unicodedata
@@ -587,3 +588,12 @@ def test_from_env_reads_file_paths_and_treats_empty_as_unset(tmp_path: Path) -> 
     github.set_outputs({"score": "1"})
     assert read(tmp_path / "out") == "score=1\n"
     assert github.append_summary("# x\n") is False
+
+
+def test_a_fifo_in_place_of_the_outputs_file_is_refused_without_waiting(tmp_path: Path) -> None:
+    """A child may put a FIFO where GITHUB_OUTPUT was: writing the outputs fails at once, it never blocks."""
+    fifo = tmp_path / "out"
+    os.mkfifo(fifo)
+    github = GitHub(io.StringIO(), fifo, None)
+    with pytest.raises(GitHubFileError, match=r"not a regular file|No such device"):
+        github.set_outputs({"score": "1"})

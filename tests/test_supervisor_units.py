@@ -1,10 +1,12 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -79,3 +81,29 @@ def test_log_file_remembers_a_write_error(tmp_path: Path) -> None:
     log.write_lines([b"x"])
     log.close()
     assert log.error is not None
+
+
+def test_write_atomic_takes_back_a_folder_made_read_only(tmp_path: Path) -> None:
+    """The child runs as our user and may make the output folder read-only: the final reports are still written.
+    Run without capabilities (as a same-user child would be), since root writes into any folder anyway."""
+    folder = tmp_path / "out"
+    folder.mkdir()
+    (folder / "result.json").write_text('{"status": "running"}')
+    (folder / "result.json").chmod(0o444)
+    folder.chmod(0o555)
+    code = (
+        "import sys; from pathlib import Path; from mle_ci.files import write_atomic; "
+        "write_atomic(Path(sys.argv[1]) / 'result.json', 'final')"
+    )
+    argv = [sys.executable, "-c", code, str(folder)]
+    if os.geteuid() == 0:
+        setpriv = shutil.which("setpriv")
+        if setpriv is None:
+            pytest.skip("root, and no setpriv to drop the capabilities that ignore folder permissions")
+        argv = [setpriv, "--bounding-set=-all", "--inh-caps=-all", *argv]
+    try:
+        done = subprocess.run(argv, capture_output=True, text=True, timeout=60, check=False)
+        assert done.returncode == 0, done.stderr
+        assert (folder / "result.json").read_text() == "final"
+    finally:
+        folder.chmod(0o755)

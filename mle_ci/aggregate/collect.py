@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -10,6 +9,7 @@ from pathlib import Path
 from mle_ci.aggregate.model import LoadedRun
 from mle_ci.errors import ConfigError, ResultError
 from mle_ci.result import RunResult
+from mle_ci.usertext import read_json
 
 RESULT_NAME = "result.json"
 
@@ -33,7 +33,7 @@ def find_results(folders: Sequence[Path], *, cwd: Path) -> list[Path]:
 def load_run(path: Path, *, source: str) -> LoadedRun:
     """One run; a result.json that cannot be read or understood becomes a run with its problem named."""
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        data = read_json(path)
     except OSError as exc:
         return LoadedRun(source, None, problem=f"unreadable: cannot read result.json: {exc.strerror or exc}")
     except ValueError as exc:
