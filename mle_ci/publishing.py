@@ -138,6 +138,8 @@ def publish(result: RunResult, files: ResultFiles, outlets: Outlets) -> None:
     from mle_ci.report import decide_annotations, decide_outputs, render_junit, render_summary
 
     github, redactor, console = outlets.github, outlets.redactor, outlets.console
+    with contextlib.suppress(OSError):  # the child runs as our user: it may have removed the output folder
+        files.root.mkdir(parents=True, exist_ok=True)
     raw = result_json(result)
     clean = redactor.text(raw)
     if clean != raw:

@@ -7,7 +7,7 @@ import importlib
 import shlex
 import signal
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
@@ -213,7 +213,8 @@ class RunSession:
 
     def _announce(self, child: RunningChild) -> None:
         console, settings = self._outlets.console, self._settings
-        started = f"started {_command_text(self._launch.spec.argv)} (pid {child.pid}){_budget_phrase(settings)}"
+        command = _command_text(self._launch.spec.argv, self._outlets.redactor.text)
+        started = f"started {command} (pid {child.pid}){_budget_phrase(settings)}"
         console.note(self._outlets.redactor.text(started))
         console.note(child.containment)
         console.note(_plan_phrase(self._preflight))
@@ -265,9 +266,10 @@ class RunSession:
         return result
 
 
-def _command_text(command: tuple[str, ...], limit: int = 200) -> str:
-    """The command as a shell would show it, on one line, shortened when long."""
-    text = shlex.join(command).replace("\n", "\\n")
+def _command_text(command: tuple[str, ...], hide: Callable[[str], str], limit: int = 200) -> str:
+    """The command as a shell would show it, on one line, its secrets hidden before it is shortened when long (a
+    secret cut in two would no longer be recognised)."""
+    text = hide(shlex.join(command)).replace("\n", "\\n")
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 

@@ -407,3 +407,13 @@ def test_nvml_lost_mid_run_keeps_the_samples_before_and_the_run(tmp_path: Path) 
     assert len(good) == 3  # the samples taken before the fault
     assert all(row.endswith("fake NVML sample failure: unknown") for row in rows[4:])
     assert_no_survivors(marker)
+
+
+def test_a_child_that_deletes_the_output_folder_still_gets_a_final_result(tmp_path: Path) -> None:
+    """The output folder removed under the harness: the final reports are written into it again, agreeing."""
+    out = tmp_path / "out"
+    argv = [sys.executable, "-m", "mle_ci", "run", "--output-dir", str(out), "--heartbeat", "0", "--"]
+    code = "import os, shutil, sys; shutil.rmtree(os.path.dirname(os.environ['MLE_CI_EVENTS'])); sys.exit(0)"
+    done = subprocess.run([*argv, sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=False)
+    result = json.loads((out / "result.json").read_text())
+    assert result["status"] == "success" and result["exit_code"] == done.returncode == 0

@@ -215,3 +215,12 @@ def test_a_batch_is_searched_once_and_found_when_any_line_may_hold_a_secret() ->
     assert not redactor.finds(b"epoch 1 loss=0.5\nepoch 2 loss=0.4")
     assert redactor.finds(b"epoch 1\nleaked a-secret-value")
     assert redactor.finds(b"see https://example.com")  # a mark: the lines are then looked at one by one
+
+
+def test_the_started_line_hides_a_secret_before_it_cuts_the_command() -> None:
+    """A secret argument, shell-quoted and then cut at the line's limit, would no longer be recognised."""
+    from mle_ci.session import _command_text
+
+    secret = "abcdefghij'klmnopqrstuvwxyz0123456789"
+    shown = _command_text(("python", "train.py", "--token", secret), Redactor([secret]).text, limit=40)
+    assert "abcdefghij" not in shown and "klmnopqrst" not in shown and "--token" in shown
