@@ -263,19 +263,24 @@ def _tolerant(stream: object) -> None:
         reconfigure(errors="replace")
 
 
+def _hidden(text: str) -> str:
+    """An error line with the environment's secrets hidden (a mistaken value may be one, quoted back); built only
+    when there is an error to show, so a run's start-up does not pay for it."""
+    return Redactor.from_env(os.environ).text(text)
+
+
 def main(argv: Sequence[str] | None = None, *, trap: SignalTrap | None = None) -> int:
     """The exit code of the command, with the tool's own errors as ``Error: ...`` lines (``trap``: a run's): inert,
     and with the environment's secrets hidden (a mistaken value may be one, quoted back)."""
     for stream in (sys.stdout, sys.stderr):
         _tolerant(stream)
-    hide = Redactor.from_env(os.environ).text
     try:
         args = list(argv) if argv is not None else None
         cli.main(args=args, prog_name="mle-ci", standalone_mode=False, obj=trap)
     except SystemExit as exc:
         return exc.code if isinstance(exc.code, int) else int(ExitCode.FAILED)
     except MleCiError as exc:
-        click.echo(inert_line(hide(f"Error: {exc}")), err=True)
+        click.echo(inert_line(_hidden(f"Error: {exc}")), err=True)
         return int(exc.exit_code)
     except click.exceptions.Abort:
         click.echo("Aborted.", err=True)
@@ -283,7 +288,7 @@ def main(argv: Sequence[str] | None = None, *, trap: SignalTrap | None = None) -
     except click.ClickException as exc:
         shown = io.StringIO()
         exc.show(file=shown)  # the usage line, and the message with whatever value the user gave
-        click.echo(inert_lines(hide(shown.getvalue().rstrip("\n"))), err=True)
+        click.echo(inert_lines(_hidden(shown.getvalue().rstrip("\n"))), err=True)
         return int(ExitCode.USAGE)
     return int(ExitCode.OK)
 

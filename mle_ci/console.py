@@ -57,10 +57,7 @@ def inert_line(text: str) -> str:
     any kind and every control character (tab aside) shown escaped (``\\r``, ``\\n``, ``\\e``, ``\\x00``), and a
     leading ``::`` broken (``: :``), and every ``##[`` broken (``## [``). What goes into a workflow command's own
     message is escaped by the command (``github.format_command``: ``%``, CR, LF)."""
-    line = _COMMAND_START.sub(r"\1: ", _UNSAFE.sub(_shown, text))
-    while _LEGACY_COMMAND in line:
-        line = line.replace(_LEGACY_COMMAND, "## [")
-    return line
+    return _COMMAND_START.sub(r"\1: ", _UNSAFE.sub(_shown, text)).replace(_LEGACY_COMMAND, "## [")
 
 
 def inert_lines(text: str) -> str:

@@ -67,17 +67,18 @@ class EventLogReader:
         """Events (and bad lines) appended since the previous call; an unfinished last line waits. The file is read
         ``READ_CHUNK`` bytes at a time, and no further than ``MAX_EVENTS_FILE``: memory and time stay bounded
         whatever the child made of the file (a sparse terabyte)."""
-        while self._offset < MAX_EVENTS_FILE:
-            try:
-                with open(self._path, "rb") as handle:
-                    handle.seek(self._offset)
-                    chunk = handle.read(min(READ_CHUNK, MAX_EVENTS_FILE - self._offset))
-            except FileNotFoundError:
-                return
-            if not chunk:
-                return
-            self._offset += len(chunk)
-            yield from self._lines(chunk)
+        try:
+            handle = open(self._path, "rb")  # noqa: SIM115 - held across the chunks this generator yields
+        except FileNotFoundError:
+            return
+        with handle:
+            handle.seek(self._offset)
+            while self._offset < MAX_EVENTS_FILE:
+                chunk = handle.read(min(READ_CHUNK, MAX_EVENTS_FILE - self._offset))
+                if not chunk:
+                    return
+                self._offset += len(chunk)
+                yield from self._lines(chunk)
             if self._offset >= MAX_EVENTS_FILE:
                 self._line_number += 1
                 yield BadLine(

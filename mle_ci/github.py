@@ -289,16 +289,17 @@ class GitHub:
         """Append UTF-8 text to a runner file, raising GitHubFileError when it cannot be written. Only a regular
         file is written: a FIFO or a device in its place is refused, never waited on."""
         try:
-            with os.fdopen(_open_regular(path), "w", encoding="utf-8", newline="") as file:
+            append = os.O_WRONLY | os.O_APPEND | os.O_CREAT
+            with os.fdopen(_open_regular(path, append), "w", encoding="utf-8", newline="") as file:
                 file.write(text)
                 file.flush()
         except OSError as error:
             raise GitHubFileError(f"cannot append to {path}: {error.strerror or error}") from error
 
 
-def _open_regular(path: Path) -> int:
-    """A descriptor to append to ``path``, which must be a regular file (opened without waiting on a FIFO)."""
-    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NONBLOCK | os.O_CLOEXEC, 0o644)
+def _open_regular(path: Path, flags: int) -> int:
+    """A descriptor on ``path``, which must be a regular file (opened without waiting on a FIFO)."""
+    fd = os.open(path, flags | os.O_NONBLOCK | os.O_CLOEXEC, 0o644)
     if not stat.S_ISREG(os.fstat(fd).st_mode):
         os.close(fd)
         raise OSError(errno.EINVAL, "not a regular file")
@@ -308,10 +309,7 @@ def _open_regular(path: Path) -> int:
 def _tail(path: Path) -> tuple[int, bytes]:
     """Return a file's size in bytes and its last byte (0 and b"" when it does not exist yet)."""
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
-        with os.fdopen(fd, "rb") as file:
-            if not stat.S_ISREG(os.fstat(fd).st_mode):
-                raise OSError(errno.EINVAL, "not a regular file")  # noqa: TRY301 - reported below like any other
+        with os.fdopen(_open_regular(path, os.O_RDONLY), "rb") as file:
             size = file.seek(0, os.SEEK_END)
             if not size:
                 return 0, b""
