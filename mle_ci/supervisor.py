@@ -391,9 +391,14 @@ class RunningChild:
         return look(self._me, self._cgroup.pids() if self._cgroup is not None else (), on_running)
 
     def _census(self) -> Census:
-        """The run's processes still running, from looks that agree (so none hid by forking); reaps first."""
-        _reap(self._look(), self.pid)
-        return census(self._look)
+        """The run's processes still running, from looks that agree (so none hid by forking); reaps as it goes."""
+        return census(self._look, reap=self._reap)
+
+    def _reap(self, seen: Look) -> frozenset[int]:
+        """Collect the exited orphans a look showed (reparented to the harness), so no zombie stays behind; the
+        child is Popen's to collect while it has not (its exit status would be lost). Returns those collected."""
+        popen_child = self.pid if self._process.returncode is None else None
+        return _reap(seen, popen_child)
 
     def _terminate(self, pids: list[int]) -> None:
         """SIGTERM to the group and to each process, once: a handler that cleans up is not interrupted again."""
@@ -410,20 +415,27 @@ class RunningChild:
         self._terminate([pid for pid, running in self._look().items() if running])
         self._kill_at = self._clock() + grace
 
-    def _kill_now(self) -> None:
-        self._kill_all()
+    def _kill_now(self) -> frozenset[int]:
+        killed = self._kill_all()
         self._killed = True
         self._kill_at = None
+        return killed
 
-    def _kill_all(self) -> None:
+    def _kill_all(self) -> frozenset[int]:
         """SIGKILL for every process of the run: ``cgroup.kill`` where the run has a cgroup; then (the only way
-        without one) the process tree, frozen until a rescan finds no new process, and killed."""
+        without one) the process tree, frozen until a rescan finds no new process, and killed. Returns the
+        running processes it killed (the child among them while it runs)."""
+        killed: set[int] = set()
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(self.pid, signal.SIGKILL)
-        if self._cgroup is not None and self._cgroup.kill():
-            self._cgroup.wait_empty(_KILL_WAIT / 2)
-            self._escaped.update(pid for pid in self._census().running if not self._cgroup.holds(pid))
-        freeze_and_kill(self._look)
+        if self._cgroup is not None:
+            in_cgroup = self._cgroup.pids()  # a zombie is not listed: these are all running
+            if self._cgroup.kill():
+                killed.update(in_cgroup)
+                self._cgroup.wait_empty(_KILL_WAIT / 2)
+                self._escaped.update(pid for pid in self._census().running if not self._cgroup.holds(pid))
+        killed.update(freeze_and_kill(self._look, reap=self._reap))
+        return frozenset(killed)
 
     def _read(self) -> None:
         """Hand on what the pipe holds, up to ``_READ_BURST`` chunks; notes the end of file."""
@@ -470,7 +482,7 @@ class RunningChild:
                 return
             self._leftovers.update(seen.running)
             if self._killed or self._kill_at is None or self._clock() >= self._kill_at or self._new_signal():
-                self._kill_now()
+                self._leftovers.update(self._kill_now())  # the child is gone: whatever the kill reached, it left
                 return
             self._terminate(sorted(seen.running))
             if self._out_open:
@@ -487,8 +499,7 @@ class RunningChild:
             if self._clock() >= until:
                 return tuple(sorted(seen.running | seen.changing))
             if not seen.running <= self._leftovers or not seen.certain:
-                self._leftovers.update(seen.running)
-                self._kill_all()
+                self._leftovers.update(seen.running | self._kill_all())
             time.sleep(0.01)
 
     def _drain(self) -> None:
@@ -515,13 +526,15 @@ def _contained(box: RunCgroup | NoCgroup, pid: int) -> tuple[RunCgroup | None, s
     return None, f"no cgroup of the run's own (the command could not join {box.path}): {fallback}"
 
 
-def _reap(seen: Look, child: int) -> None:
-    """Collect the exited orphans reparented to the harness, so no zombie stays behind (``child`` is Popen's to
-    wait for: its exit status would be lost)."""
+def _reap(seen: Look, keep: int | None) -> frozenset[int]:
+    """Collect the zombies in ``seen`` that are the harness's children, but ``keep``; returns those collected."""
+    reaped: set[int] = set()
     for pid, running in seen.items():
-        if not running and pid != child:
+        if not running and pid != keep:
             with contextlib.suppress(ChildProcessError, OSError):
-                os.waitpid(pid, os.WNOHANG)
+                if os.waitpid(pid, os.WNOHANG)[0] == pid:
+                    reaped.add(pid)
+    return frozenset(reaped)
 
 
 def _pidfd(pid: int) -> int | None:

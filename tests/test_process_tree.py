@@ -7,7 +7,9 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
+import subprocess
 import sys
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -15,7 +17,7 @@ import pytest
 from conftest import child
 from helpers import ROOT, alive, end_hopper, hopper_gone
 
-from mle_ci import supervisor
+from mle_ci import proctree, supervisor
 from mle_ci.cgroup import RunCgroup, cgroup2_dir, open_cgroup
 from mle_ci.proctree import Look, census
 from mle_ci.session import _ending_note, _process_warnings
@@ -193,6 +195,54 @@ def test_looks_that_keep_changing_are_not_certain() -> None:
     seen = census(_scripted({5: True}, {5: False, 7: False}), budget=0.0)
     assert not seen.certain
     assert seen.running == frozenset() and seen.changing == {5, 7}
+
+
+def test_zombies_reaped_between_looks_are_expected_to_be_gone() -> None:
+    """The zombies a look showed are collected before the next look, which then agrees when it lacks just them;
+    a pid collected and back as a new process, or any other change, still tells a fork."""
+    collected: list[Look] = []
+
+    def reap(seen: Look) -> frozenset[int]:
+        collected.append(seen)
+        return frozenset(p for p, running in seen.items() if not running)
+
+    seen = census(_scripted({5: True, 6: False, 7: False}, {5: True}), reap=reap)
+    assert seen.certain and seen.running == {5}
+    assert collected == [{5: True, 6: False, 7: False}]
+    reused = census(_scripted({5: True, 6: False}, {5: True, 6: True}), reap=reap, budget=0.0)
+    assert reused.changing == {6} and reused.running == {5, 6}
+
+
+_TREE = """
+import os, sys, time
+if os.fork() == 0:
+    if os.fork() == 0:
+        os._exit(0)  # a zombie: its parent never collects it
+    open(sys.argv[1], "w").close()
+    time.sleep(60)
+time.sleep(60)
+"""
+
+
+@pytest.mark.skipif(not proctree._children_files(), reason="this kernel has no /proc/<pid>/task/<tid>/children")
+def test_following_children_files_sees_what_reading_all_of_proc_sees(tmp_path: Path) -> None:
+    """Both ways of looking find the same processes below a root, zombies included, and hand the running ones,
+    and only those, to ``on_running``."""
+    ready = tmp_path / "ready"
+    process = subprocess.Popen([sys.executable, "-c", _TREE, str(ready)])
+    try:
+        while not ready.exists():
+            time.sleep(0.01)
+        time.sleep(0.1)
+        followed_running: list[int] = []
+        scanned_running: list[int] = []
+        followed = proctree._follow(process.pid, (), followed_running.append)
+        assert followed == proctree._scan(process.pid, (), scanned_running.append)
+        assert sorted(followed.values()) == [False, True]
+        assert followed_running == scanned_running == [p for p, running in followed.items() if running]
+    finally:
+        process.kill()
+        process.wait()
 
 
 # ---------------------------------------------------------------------------------------------------------
