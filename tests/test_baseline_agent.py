@@ -374,15 +374,17 @@ def test_atomic_write_never_shows_a_partial_file(tmp_path: Path) -> None:
     assert [p.name for p in tmp_path.iterdir()] == ["submission.csv"]
 
 
-def test_fold_decisions_follow_the_slowest_fold_with_a_safety_factor() -> None:
-    """The first fold starts while time is left; later ones only if 1.5× (one sample) or 1.25× the slowest fits."""
+def test_fold_decisions_follow_the_slowest_fold() -> None:
+    """The first fold starts while time is left; a later one only if a fold as slow as the slowest so far ends
+    before the margin."""
     assert decide_fold([], 11, margin=10).start
     assert decide_fold([], 10, margin=10) == FoldDecision(False, None, "10s left, no more than the 10s margin")
-    assert not decide_fold([20], 39, margin=10).start  # 30 + 10 > 39
-    assert decide_fold([20], 40, margin=10).start
-    assert decide_fold([20, 20], 35, margin=10).start  # 25 + 10 <= 35
+    assert not decide_fold([20], 29, margin=10).start  # 20 + 10 > 29
+    assert decide_fold([20], 30, margin=10).start
+    assert not decide_fold([20, 12], 29, margin=10).start  # the slowest, not the last
+    assert decide_fold([5, 20], 30, margin=10) == FoldDecision(True, 20, "a fold should take 20s, 30s are left")
     assert folds_started([10, 10, 10, 10, 10], budget=math.inf, margin=10) == 5
-    # 50 s: folds 1-4 fit (the fourth needs 12.5 + 5 of the 20 s left), the fifth does not (10 s left).
+    # 50 s: folds 1-4 fit (the fourth needs 10 + 5 of the 20 s left), the fifth does not (10 + 5 > 10 left).
     assert folds_started([10, 10, 10, 10, 10], budget=50, margin=5) == 4
     assert folds_started([30, 5, 5], budget=40, margin=5) == 1
 
@@ -689,12 +691,13 @@ def test_a_second_model_cut_short_drops_out_and_the_first_one_stands(
 
     monkeypatch.setattr(agent, "_fit_fold", fit)
     val_rows = fold_indices(120, 3, 0, dataset.y_class)[0]
-    outcome, fits = agent.fit_fold_models(
+    work = agent.fit_fold_models(
         1, val_rows, options=options, task=task, dataset=dataset, config=config, seed=1, stop=StopSignal()
     )
+    outcome, fits = work.outcome, work.fits
     assert outcome.ended in ("early stopping", "epoch limit")
-    assert [fit.name for fit in fits] == ["mlp"]
-    assert "the linear model was cut short (stop request) and drops out" in capsys.readouterr().out
+    assert [fit.name for fit in fits] == ["mlp"] and work.cut == ("linear",)
+    assert "the linear model was cut short (stop request)" in capsys.readouterr().out
     assert sorted(p.name for p in (tmp_path / "ck").iterdir()) == ["fold-1.pt"]
     assert fits[0].val_outputs.shape == (len(val_rows), 2)
     assert fits[0].test_outputs.shape == (len(dataset.test_ids), 2)

@@ -79,6 +79,21 @@ def test_a_candidate_missing_a_fold_drops_out_and_cannot_be_chosen() -> None:
     assert list(candidates.scores()) == ["mlp"]
 
 
+def test_a_fold_the_clock_cut_is_used_only_as_the_first() -> None:
+    """The first fold counts as far as it got (a cut candidate then drops out); once folds are in, a fold with any
+    candidate cut short stays out whole, so the clock never takes the chosen candidate out of the race."""
+    candidates = _candidates()
+    both = [_fit("mlp", [0.3] * 3), _fit("linear", [0.0] * 3)]
+    assert candidates.refusal([], ()) == "no usable model"
+    assert candidates.refusal(both[:1], ("linear",)) is None
+    candidates.add(1, np.array([0, 1, 2]), both, 1.0)
+    assert candidates.chosen == "linear"
+    assert candidates.refusal(both[:1], ("linear",)) == "cut short (linear)"
+    assert candidates.refusal(both, ("mlp",)) == "cut short (mlp)"
+    assert candidates.refusal(both, ()) is None
+    assert candidates.refusal(both[:1], ()) is None  # a candidate that failed, not cut: it drops out as before
+
+
 def test_a_fold_without_the_first_candidate_is_refused() -> None:
     candidates = _candidates()
     with pytest.raises(ValueError, match="has no mlp model"):

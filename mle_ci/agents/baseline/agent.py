@@ -227,6 +227,15 @@ def candidate_names(task: Task) -> tuple[str, ...]:
     return features + cnn if task.features_first else cnn + features
 
 
+@dataclasses.dataclass(frozen=True)
+class FoldWork:
+    """One fold's training: how its first candidate ended, the usable fits, the candidates cut short."""
+
+    outcome: FoldOutcome
+    fits: tuple[CandidateFit, ...]
+    cut: tuple[str, ...]
+
+
 def fit_fold_models(
     fold: int,
     val_rows: NDArray[np.int64],
@@ -237,8 +246,9 @@ def fit_fold_models(
     config: TrainConfig,
     seed: int,
     stop: StopSignal,
-) -> tuple[FoldOutcome, list[CandidateFit]]:
-    """Every candidate model of the fold, trained in turn on the same rows: how the first one ended, the usable fits.
+) -> FoldWork:
+    """Every candidate model of the fold, trained in turn on the same rows: how the first one ended, the usable
+    fits, and the candidates cut short.
 
     The first candidate reports its epochs; the others train silently. A later candidate cut short (deadline or
     stop request) is left out: it would be compared on a model that did not finish. Each fit's best state is saved
@@ -246,6 +256,7 @@ def fit_fold_models(
     """
     first: FoldOutcome | None = None
     fits: list[CandidateFit] = []
+    cut: list[str] = []
     for index, name in enumerate(candidate_names(task)):
         if index and stop.is_set():
             break
@@ -254,10 +265,12 @@ def fit_fold_models(
             candidate=name, report=index == 0,
         )  # fmt: skip
         first = first or outcome
+        if outcome.ended in CUT_SHORT:
+            cut.append(name)
         if outcome.state is None or outcome.best_score is None or (index and outcome.ended in CUT_SHORT):
             if index == 0:
                 break
-            progress.message(f"fold {fold}: the {name} model was cut short ({outcome.ended}) and drops out")
+            progress.message(f"fold {fold}: the {name} model was cut short ({outcome.ended})")
             continue
         x_train, x_test = dataset.inputs(name in IMAGE_CANDIDATES)
         val = _outputs(model, x_train[val_rows], dataset, candidate_config(config, name))
@@ -266,7 +279,7 @@ def fit_fold_models(
         suffix = "" if index == 0 else f"-{name}"
         _checkpoint(options, outcome.state, fold, outcome.best_epoch, outcome.best_score, suffix=suffix)
     assert first is not None
-    return first, fits
+    return FoldWork(first, tuple(fits), tuple(cut))
 
 
 def record_fold(
@@ -400,22 +413,21 @@ def _learn(options: AgentOptions, stop: StopSignal, competition: Competition, wo
         progress.fold_start(fold, folds)
         started = time.perf_counter()
         seed = options.seed * 1000 + fold
-        outcome, fits = fit_fold_models(
+        work = fit_fold_models(
             fold, val_rows, options=options, task=task, dataset=dataset, config=config, seed=seed, stop=stop
         )
-        cut = outcome.ended in CUT_SHORT
-        budget_cut = budget_cut or outcome.ended == "deadline"
-        # A cut-short fold's model is worth keeping only when it is the sole model: it beats the prior.
-        if not fits or (cut and candidates.folds):
-            progress.message(f"fold {fold}: cut short ({outcome.ended}), its model is not used", "warning")
+        budget_cut = budget_cut or bool(work.cut)  # the clock's doing, unless a stop request (handled below)
+        refusal = candidates.refusal(work.fits, work.cut)
+        if refusal is not None:
+            progress.message(f"fold {fold}: {refusal}, its models are not used", "warning")
             break
         seconds = time.perf_counter() - started
         durations.append(seconds)
         record_fold(
-            fold, val_rows, fits, seconds, total=folds, options=options, competition=competition,
+            fold, val_rows, list(work.fits), seconds, total=folds, options=options, competition=competition,
             dataset=dataset, candidates=candidates,
         )  # fmt: skip
-        if cut:
+        if work.cut:
             break
     if candidates.folds:
         _report_choice(task, candidates)

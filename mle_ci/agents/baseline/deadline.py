@@ -7,12 +7,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from types import FrameType
 
-ONE_FOLD_SAFETY = 1.5
-"""With one fold timed, the next is assumed to take this much longer: one sample says little."""
-
-SAFETY = 1.25
-"""With two or more folds timed, the next is assumed to take this much longer than the slowest."""
-
 
 @dataclass(frozen=True)
 class FoldDecision:
@@ -24,16 +18,19 @@ class FoldDecision:
 
 
 def decide_fold(durations: Sequence[float], remaining: float, *, margin: float) -> FoldDecision:
-    """Start a fold only if the slowest fold so far, padded, ends before ``remaining - margin`` seconds.
+    """Start a fold only if one as slow as the slowest so far ends before ``remaining - margin`` seconds.
 
     The first fold starts whenever more than ``margin`` is left: nothing is known of its duration, its epochs
-    are cut by the clock, and a partly trained model beats the prior-only submission already on disk.
+    are cut by the clock, and a partly trained model beats the prior-only submission already on disk. A later
+    fold is not padded for safety: one the clock cuts after all is left out of the submission
+    (:meth:`~mle_ci.agents.baseline.selection.Candidates.refusal`), so it costs only time that would otherwise
+    go unused, where padding gave up a fold that would have finished.
     """
     if remaining <= margin:
         return FoldDecision(False, None, f"{remaining:.0f}s left, no more than the {margin:.0f}s margin")
     if not durations:
         return FoldDecision(True, None, "the first fold always starts while time is left")
-    estimate = max(durations) * (ONE_FOLD_SAFETY if len(durations) == 1 else SAFETY)
+    estimate = max(durations)
     if estimate + margin > remaining:
         return FoldDecision(
             False, estimate, f"a fold should take {estimate:.0f}s but {remaining:.0f}s are left (margin {margin:.0f}s)"

@@ -34,7 +34,7 @@ from mle_ci.agents.baseline.deadline import StopSignal, decide_fold
 from mle_ci.agents.baseline.options import AgentOptions, OptionsError
 from mle_ci.agents.baseline.selection import CandidateFit, Candidates
 from mle_ci.agents.baseline.task import Competition, Task
-from mle_ci.agents.baseline.train import CUT_SHORT, TrainConfig
+from mle_ci.agents.baseline.train import TrainConfig
 
 PARALLEL_VARIABLE = "MLE_CI_PARALLEL_FOLDS"
 """Worker processes for the folds; by default the plan's GPU count on CUDA, else 1 (folds one after another)."""
@@ -129,6 +129,8 @@ class FoldReport:
     ended: str
     seconds: float = 0.0
     fits: tuple[CandidateFit, ...] = ()
+    cut: tuple[str, ...] = ()
+    """The candidates cut short (deadline or stop request)."""
 
 
 # --- the worker ---------------------------------------------------------------------------------------------
@@ -136,11 +138,11 @@ class FoldReport:
 
 def _train(job: WorkerJob, order: FoldOrder, stop: StopSignal) -> FoldReport:
     started = time.perf_counter()
-    outcome, fits = fit_fold_models(
+    work = fit_fold_models(
         order.fold, order.val_rows, options=job.options, task=job.task, dataset=job.dataset, config=job.config,
         seed=order.seed, stop=stop,
     )  # fmt: skip
-    return FoldReport(order.fold, job.worker, outcome.ended, time.perf_counter() - started, tuple(fits))
+    return FoldReport(order.fold, job.worker, work.outcome.ended, time.perf_counter() - started, work.fits, work.cut)
 
 
 def worker_main(environ: Mapping[str, str]) -> int:
@@ -254,10 +256,10 @@ def _collector(
     """What to do with each fold report, as the one-after-another loop does with each fold."""
 
     def finished(report: FoldReport, val_rows: NDArray[np.int64]) -> None:
-        cut = report.ended in CUT_SHORT
-        state.budget_cut = state.budget_cut or report.ended == "deadline"
-        if not report.fits or (cut and candidates.folds):
-            progress.message(f"fold {report.fold}: cut short ({report.ended}), its model is not used", "warning")
+        state.budget_cut = state.budget_cut or report.ended == "deadline" or bool(report.cut)
+        refusal = candidates.refusal(report.fits, report.cut)
+        if refusal is not None:
+            progress.message(f"fold {report.fold}: {refusal}, its models are not used", "warning")
             state.pending.clear()
             return
         state.durations.append(report.seconds)
@@ -265,7 +267,7 @@ def _collector(
             report.fold, val_rows, list(report.fits), report.seconds, total=state.total, options=options,
             competition=competition, dataset=dataset, candidates=candidates,
         )  # fmt: skip
-        if cut:
+        if report.cut:
             state.pending.clear()
 
     return finished

@@ -8,7 +8,7 @@ test answers, and it is made again after each fold, so the file on disk is alway
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -113,6 +113,21 @@ class Candidates:
         self.chosen = choose(scores, higher_is_better=self._higher_is_better)
         changed = self.chosen != before
         return Choice(self.chosen, tuple(sorted(self.seconds)) if changed else (fold,), changed, scores)
+
+    def refusal(self, fits: Sequence[CandidateFit], cut: Collection[str]) -> str | None:
+        """Why a fold's models stay out of the submission, or None to add them; ``cut`` names the candidates the
+        clock or a stop request cut short in that fold.
+
+        The first fold is used even cut short, as far as it got: a partly trained model beats the prior, and a
+        candidate missing from it drops out. Once folds are in, a fold with any candidate cut short is left out
+        whole: a cut would otherwise drop a candidate from the race (perhaps the one the submission comes from)
+        or add a half-trained model to the fold mean.
+        """
+        if not fits:
+            return "no usable model"
+        if self.folds and cut:
+            return f"cut short ({', '.join(cut)})"
+        return None
 
     def scores(self) -> dict[str, float]:
         """Each remaining candidate's score over every out-of-fold row so far (the first candidate first)."""
