@@ -189,7 +189,8 @@ def test_a_read_raced_by_a_link_to_the_agents_own_environment_never_returns_it(
     outcomes = [call(site.tools, "read_file", path="target.csv") for _ in range(TRIES)]
     assert swapping.stop() > 0
     assert not [o.text for o in outcomes if first in o.text]
-    assert any(not o.is_error for o in outcomes)
+    # Which state each read met is up to the scheduler; the swapper ends on the regular file, which reads.
+    assert call(site.tools, "read_file", path="target.csv").text.startswith(PUBLIC)
 
 
 def test_a_write_raced_by_a_swapped_link_never_writes_outside(site: Site, swapper: Callable[..., Swapper]) -> None:
