@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import errno
+import fcntl
+import io
 import os
 import re
 import secrets
 import stat
+import struct
+import termios
+import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -32,6 +37,8 @@ Level = Literal["error", "warning", "notice"]
 
 MESSAGE_LIMIT = 4096
 SUMMARY_LIMIT_BYTES = 1_048_576
+SETTLE_SECONDS = 2.0
+"""How long :meth:`GitHub.settle` waits for the runner to read its lines out of the step's stdout pipe."""
 
 _COMMAND_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*")
 _PROPERTY_KEY = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
@@ -209,17 +216,50 @@ class GitHub:
     @contextmanager
     def stop_commands(self) -> Iterator[str]:
         """Turn command processing off for untrusted text printed inside the block; yields the token."""
+        token = self.pause_commands()
+        try:
+            yield token
+        finally:
+            self.resume_commands()
+
+    def pause_commands(self) -> str:
+        """Turn command processing off until :meth:`resume_commands`: whatever anyone prints meanwhile is inert.
+        Returns the token that turns it on again."""
         token = self._new_token()
         if token.lower() in _RUNNER_COMMANDS:
             raise ValueError(f"a stop-commands token must not be a command name: {token!r}")
         self._emit(format_command("stop-commands", token))
         self._stop_token = token
-        try:
-            yield token
-        finally:
-            self._stop_token = None
+        return token
+
+    def resume_commands(self) -> None:
+        """Turn command processing on again, if :meth:`pause_commands` turned it off."""
+        token, self._stop_token = self._stop_token, None
+        if token is not None:
             # Untrusted text may end mid-line (a progress bar's CR); the token must start its own line.
             self._write(f"\n{format_command(token)}\n")
+
+    def settle(self, seconds: float = SETTLE_SECONDS) -> bool:
+        """Wait up to ``seconds`` for the runner to read what was written, when the stream is a pipe (as a step's
+        stdout is): a process started after that cannot read it out of the pipe first. True once nothing is left
+        unread (at once when the stream is not a pipe); False when the wait ran out."""
+        try:
+            fd = self._stream.fileno()
+            if not stat.S_ISFIFO(os.fstat(fd).st_mode):
+                return True
+        except (OSError, ValueError, io.UnsupportedOperation):
+            return True
+        until = time.monotonic() + seconds
+        while True:
+            try:
+                unread = struct.unpack("i", fcntl.ioctl(fd, termios.FIONREAD, b"\0\0\0\0"))[0]
+            except OSError:
+                return True  # a pipe that cannot say: nothing to wait for
+            if unread == 0:
+                return True
+            if time.monotonic() >= until:
+                return False
+            time.sleep(0.002)
 
     def set_outputs(self, outputs: Mapping[str, str]) -> None:
         """Append step outputs to ``GITHUB_OUTPUT``, multi-line values as heredocs with a fresh delimiter."""

@@ -59,18 +59,24 @@ def execute(
             spec = competition.spec
             facts = CompetitionFacts(spec.id, competition.public, spec.metric, spec.higher_is_better)
         launch = plan_launch(settings, files, plan=preflight.plan.to_env(), competition=facts)
-        watch = None
+        watch, outlets = None, None
         if settings.github_actions:
+            from mle_ci.publishing import open_outlets
             from mle_ci.runnerwatch import RunnerFilesWatch
 
-            # Before the child starts: what it may do to the runner's files is checked against this.
+            # Before the child starts: what it may do to the runner's files is checked against this; the masks go
+            # out and the runner's commands are off until every process of the run is gone (RunSession.run).
             watch = RunnerFilesWatch.start(settings.env)
+            outlets = open_outlets(settings, stream, pause_commands=True)
         try:
             child = Supervisor().start(launch.spec, trap=trap)
         except OSError as exc:  # exec refused it: not a program (no #! line), a command line too long, ...
+            if outlets is not None and outlets.github is not None:
+                outlets.github.resume_commands()
             program = describe(launch.spec.argv[0])
             raise ConfigError(f"command: {program} could not be started: {exc.strerror or exc}") from None
         try:
+            from mle_ci.publishing import open_outlets
             from mle_ci.session import RunSession
 
             session = RunSession(
@@ -78,7 +84,7 @@ def execute(
                 files=files,
                 launch=launch,
                 pid=child.pid,
-                stream=stream,
+                outlets=outlets or open_outlets(settings, stream),
                 preflight=preflight,
                 competition=competition,
                 nvml=nvml,
@@ -86,6 +92,8 @@ def execute(
             )
         except BaseException:
             child.abandon()
+            if outlets is not None and outlets.github is not None:
+                outlets.github.resume_commands()
             raise
         return session.run(child)
 

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, TextIO, cast
 from mle_ci.console import Console, make_console
 from mle_ci.errors import ResultError
 from mle_ci.files import write_atomic
-from mle_ci.github import GitHub, GitHubFileError, Level
+from mle_ci.github import SETTLE_SECONDS, GitHub, GitHubFileError, Level
 from mle_ci.hardware.model import Severity
 from mle_ci.redaction import Redactor
 from mle_ci.result import FoldStatus, RunResult, RunStatus
@@ -40,17 +40,32 @@ class Outlets:
     console: Console
     github: GitHub | None
     redactor: Redactor
+    notes: tuple[str, ...] = ()
+    """What the run's log should say about opening them."""
 
 
-def open_outlets(settings: Settings, stream: TextIO) -> Outlets:
-    """The console and GitHub adapter, with every secret masked before anything is printed."""
+def open_outlets(settings: Settings, stream: TextIO, *, pause_commands: bool = False) -> Outlets:
+    """The console and GitHub adapter, with every secret masked before anything is printed.
+
+    With ``pause_commands`` (in Actions, before the child starts), the runner's command processing is then turned
+    off, and the runner given a moment to read these lines out of the step's stdout pipe, so that no process of
+    the run can print a command ahead of the block or read a mask or the block's token out of the pipe first.
+    """
     github = GitHub.from_env(settings.env, stream) if settings.github_actions else None
     redactor = run_redactor(settings)
+    notes: list[str] = []
     if github is not None:
         for secret in redactor.values:
             github.mask(secret)
+        if pause_commands:
+            github.pause_commands()
+            if not github.settle():
+                notes.append(
+                    f"the runner had not read the harness's first lines after {SETTLE_SECONDS:g}s; "
+                    "the command started all the same"
+                )
     console = make_console(stream, display=settings.display, github_actions=settings.github_actions)
-    return Outlets(console, github, redactor)
+    return Outlets(console, github, redactor, tuple(notes))
 
 
 def result_json(result: RunResult) -> str:

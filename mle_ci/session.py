@@ -10,7 +10,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING
 
 from mle_ci.decisions import Clocks, min_score_gate, regression_gate, run_status
 from mle_ci.durations import format_duration
@@ -21,7 +21,7 @@ from mle_ci.hardware.model import Severity
 from mle_ci.hardware.nvml import NvmlBackend
 from mle_ci.monitor import RunMonitor
 from mle_ci.preflight import Preflight
-from mle_ci.publishing import minimal_result, open_outlets, publish, result_json, scrub_files, write_result_file
+from mle_ci.publishing import Outlets, minimal_result, publish, result_json, scrub_files, write_result_file
 from mle_ci.result import BaselineComparison, Gate, Metric, RunResult, RunStatus
 from mle_ci.runnerwatch import RunnerFilesWatch, tampering_gate
 from mle_ci.runplan import Launch, ResultFiles
@@ -56,7 +56,7 @@ class RunSession:
         files: ResultFiles,
         launch: Launch,
         pid: int,
-        stream: TextIO,
+        outlets: Outlets,
         preflight: Preflight,
         competition: Competition | None = None,
         nvml: NvmlBackend | None = None,
@@ -66,7 +66,7 @@ class RunSession:
         self._watch = watch
         self._files = files
         self._launch = launch
-        self._outlets = open_outlets(settings, stream)
+        self._outlets = outlets
         timeout = launch.timeout
         start = launch.mono_start
         self._competition = competition
@@ -217,6 +217,8 @@ class RunSession:
         started = f"started {command} (pid {child.pid}){_budget_phrase(settings)}"
         console.note(self._outlets.redactor.text(started))
         console.note(child.containment)
+        for note in self._outlets.notes:
+            console.note(note)
         console.note(_plan_phrase(self._preflight))
         for finding in self._preflight.diagnosis.findings:
             if finding.severity is not Severity.INFO:
@@ -234,12 +236,11 @@ class RunSession:
             self._gpus.start()
         try:
             self._announce(child)
-            if outlets.github is not None:
-                with outlets.github.stop_commands():
-                    ended = child.supervise(self._monitor)
-            else:
-                ended = child.supervise(self._monitor)
+            ended = child.supervise(self._monitor)
         finally:
+            if outlets.github is not None:
+                # Opened before the child started (mle_ci.pipeline); closed once every process of the run is gone.
+                outlets.github.resume_commands()
             outlets.console.stop()
             self._verdict = self._gpus.finish() if self._gpus is not None else None
             # Room for the final reports, even when the run filled the disk.

@@ -6,6 +6,7 @@ import io
 import os
 import re
 import tempfile
+import threading
 import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -374,6 +375,37 @@ def test_stop_commands_tokens_are_fresh_and_the_closing_line_matches() -> None:
     assert lines[-1] == f"::{second}::"
     names = [c.name for c in obeyed_commands(stream.getvalue())]
     assert names == ["stop-commands", first, "stop-commands", second]
+
+
+def test_commands_paused_stay_paused_until_resumed_once() -> None:
+    """``pause_commands`` opens the block and ``resume_commands`` closes it, once; commands meanwhile are refused."""
+    github, stream = make()
+    token = github.pause_commands()
+    with pytest.raises(RuntimeError, match="ignored inside"):
+        github.annotate("error", "x")
+    github.resume_commands()
+    github.resume_commands()
+    github.annotate("error", "after")
+    assert [c.name for c in obeyed_commands(stream.getvalue())] == ["stop-commands", token, "error"]
+
+
+def test_settle_waits_until_the_runner_has_read_the_pipe() -> None:
+    """On a pipe, ``settle`` is True once the reader has taken every byte and False while bytes wait unread; on
+    anything that is not a pipe there is nothing to wait for."""
+    read_end, write_end = os.pipe()
+    with os.fdopen(write_end, "w") as stream, os.fdopen(read_end, "rb", buffering=0) as reader:
+        github = GitHub(stream)
+        github.pause_commands()
+        assert not github.settle(0.05)
+        drained = threading.Thread(target=lambda: reader.read(4096))
+        drained.start()
+        assert github.settle(5.0)
+        drained.join()
+    assert GitHub(io.StringIO()).settle(0.0)
+    with tempfile.TemporaryFile("w") as regular:
+        regular.write("::stop-commands::x\n")
+        regular.flush()
+        assert GitHub(regular).settle(0.0)
 
 
 def test_stop_commands_closes_even_when_the_block_raises() -> None:

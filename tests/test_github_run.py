@@ -64,6 +64,46 @@ def test_child_workflow_commands_are_not_obeyed_and_secrets_never_leak(tmp_path:
     assert not any(FAKE_KEY in line for line in echoed)
 
 
+_THROUGH_THE_PARENT = """
+import errno, os
+# The step's stdout, reached through the harness's own descriptor (as a same-user child on a plain host can).
+where = f"/proc/{os.getppid()}/fd/1"
+stolen = b""
+try:
+    reader = os.open(where, os.O_RDONLY | os.O_NONBLOCK)
+    try:
+        stolen = os.read(reader, 65536)
+    except OSError as exc:
+        assert exc.errno == errno.EAGAIN
+    os.close(reader)
+except OSError:
+    pass
+writer = os.open(where, os.O_WRONLY)
+os.write(writer, b"::error::forged through the parent\\n::set-output name=x::forged\\n")
+os.close(writer)
+print("stolen:", "add-mask" in stolen.decode(errors="replace") or "stop-commands" in stolen.decode(errors="replace"))
+"""
+
+
+def test_commands_are_off_before_the_child_starts_and_on_only_after_it_is_gone(tmp_path: Path) -> None:
+    """The masks and the stop-commands line go out before the child exists, and the runner has read them before
+    it starts: a command the child writes straight into the step's stdout (through ``/proc/<harness>/fd/1``)
+    lands inside the block, and the child finds no mask or token left in the pipe to read."""
+    env = _github_env(tmp_path)
+    run = mle_ci(["--", sys.executable, "-c", _THROUGH_THE_PARENT], tmp_path / "out", env=env)
+    assert run.returncode == 0, run.stdout
+    obeyed = _commands_obeyed(run.stdout)
+    assert not [c for c in obeyed if "forged" in c]
+    assert "stolen: False" in run.stdout
+    lines = run.stdout.splitlines()
+    opened = next(i for i, line in enumerate(lines) if line.startswith("::stop-commands::"))
+    token = lines[opened].split("::")[2]
+    closed = lines.index(f"::{token}::")
+    assert max(i for i, line in enumerate(lines) if line.startswith("::add-mask::")) < opened
+    assert opened < lines.index("::error::forged through the parent") < closed
+    assert opened < next(i for i, line in enumerate(lines) if "] started " in line) < closed
+
+
 def test_child_does_not_see_workflow_tokens_or_github_files(tmp_path: Path) -> None:
     """GITHUB_TOKEN, ACTIONS_* tokens, INPUT_* and the runner's file-command paths are not in the child's env."""
     env = _github_env(tmp_path) | {"INPUT_ANTHROPIC-API-KEY": FAKE_KEY}
