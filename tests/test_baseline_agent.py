@@ -696,7 +696,7 @@ def test_a_second_model_cut_short_drops_out_and_the_first_one_stands(
     )
     outcome, fits = work.outcome, work.fits
     assert outcome.ended in ("early stopping", "epoch limit")
-    assert [fit.name for fit in fits] == ["mlp"] and work.cut == ("linear",)
+    assert [fit.name for fit in fits] == ["mlp", "gbdt"] and work.cut == ("linear",)
     assert "the linear model was cut short (stop request)" in capsys.readouterr().out
     assert sorted(p.name for p in (tmp_path / "ck").iterdir()) == ["fold-1.pt"]
     assert fits[0].val_outputs.shape == (len(val_rows), 2)
@@ -713,12 +713,13 @@ def test_images_train_the_cnn_and_features_beside_them_the_mlps_in_the_order_the
     table = read_competition(
         make_competition(tmp_path, rows=40, kind="binary"), metric=None, higher_is_better=None
     ).task
-    assert candidate_names(table) == ("mlp", "linear")
+    assert candidate_names(table) == ("mlp", "linear", "gbdt")
+    assert candidate_names(table, trees=False) == ("mlp", "linear")
     assert candidate_names(dataclasses.replace(table, images=True, feature_columns=())) == ("cnn",)
     few = dataclasses.replace(table, images=True, feature_columns=("age", "site"))
-    assert candidate_names(few) == ("cnn", "mlp", "linear")
+    assert candidate_names(few) == ("cnn", "mlp", "linear", "gbdt")
     many = dataclasses.replace(table, images=True, feature_columns=tuple(f"margin{i}" for i in range(64)))
-    assert candidate_names(many) == ("mlp", "linear", "cnn")
+    assert candidate_names(many) == ("mlp", "linear", "gbdt", "cnn")
 
 
 def _images_and_features(folder: Path, *, features: int, signal_in: str) -> Path:
@@ -745,7 +746,7 @@ def _images_and_features(folder: Path, *, features: int, signal_in: str) -> Path
 
 
 @pytest.mark.parametrize(
-    ("features", "signal_in", "chosen"), [(10, "features", ("mlp", "linear")), (2, "images", ("cnn",))]
+    ("features", "signal_in", "chosen"), [(10, "features", ("mlp", "linear", "gbdt")), (2, "images", ("cnn",))]
 )
 def test_images_and_features_are_both_candidates_and_the_better_out_of_fold_score_wins(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], features: int, signal_in: str, chosen: tuple[str, ...]

@@ -30,6 +30,7 @@ from mle_ci.agents.baseline.submission import Ensemble, render, render_rows, wri
 from mle_ci.agents.baseline.task import Competition, Kind, Task, TaskError
 from mle_ci.agents.baseline.text import l2_strength, starting_bias
 from mle_ci.agents.baseline.train import CUT_SHORT, FoldOutcome, TrainConfig, predict, train_fold
+from mle_ci.agents.baseline.trees import TREE_CANDIDATES, fit_trees, trees_fit
 
 DEFAULT_MAX_EPOCHS = 100
 
@@ -216,15 +217,33 @@ def _fit_fold(
     return model, outcome
 
 
-def candidate_names(task: Task) -> tuple[str, ...]:
-    """The models each fold trains for this task, the default first: with images and feature columns both, the CNN
-    and the feature models, in the order ``Task.features_first`` gives."""
+def candidate_names(task: Task, *, trees: bool = True) -> tuple[str, ...]:
+    """The models each fold trains for this task, the default first: feature rows train the MLPs, the linear model
+    and (with ``trees``, see ``trees.trees_fit``) boosted trees; with images and feature columns both, the CNN and
+    the feature models, in the order ``Task.features_first`` gives; free text its own models."""
+    if task.text_columns and not task.images:
+        return tuple(TEXT_CANDIDATES)
+    features = (*TABULAR_CANDIDATES, *(TREE_CANDIDATES if trees else ()))
     if not task.images:
-        return tuple(TEXT_CANDIDATES if task.text_columns else TABULAR_CANDIDATES)
+        return features
     if not task.feature_columns:
         return tuple(IMAGE_CANDIDATES)
-    features, cnn = tuple(TABULAR_CANDIDATES), tuple(IMAGE_CANDIDATES)
+    cnn = tuple(IMAGE_CANDIDATES)
     return features + cnn if task.features_first else cnn + features
+
+
+def _fit_trees(
+    fold: int, val_rows: NDArray[np.int64], *, options: AgentOptions, task: Task, dataset: Dataset, seed: int
+) -> CandidateFit | None:
+    """The fold's boosted trees, scored on its validation rows; None when the deadline leaves no time for them (a
+    fit cannot be cut midway). No checkpoint: they are not a network."""
+    if progress.should_stop(options.margin):
+        progress.message(f"fold {fold}: the gbdt model was cut short (deadline)")
+        return None
+    train_rows = np.setdiff1d(np.arange(len(dataset.x_train)), val_rows)
+    tree = fit_trees(dataset, train_rows=train_rows, val_rows=val_rows, seed=seed)
+    score = _scorer(task, dataset, val_rows)(tree.val_outputs)
+    return CandidateFit("gbdt", tree.rounds, score, tree.val_outputs, tree.test_outputs)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -257,9 +276,16 @@ def fit_fold_models(
     first: FoldOutcome | None = None
     fits: list[CandidateFit] = []
     cut: list[str] = []
-    for index, name in enumerate(candidate_names(task)):
+    for index, name in enumerate(candidate_names(task, trees=trees_fit(dataset))):
         if index and stop.is_set():
             break
+        if name in TREE_CANDIDATES:
+            tree = _fit_trees(fold, val_rows, options=options, task=task, dataset=dataset, seed=seed)
+            if tree is None:
+                cut.append(name)
+            else:
+                fits.append(tree)
+            continue
         model, outcome = _fit_fold(
             fold, val_rows, task=task, dataset=dataset, config=config, seed=seed, stop=stop,
             candidate=name, report=index == 0,
@@ -388,7 +414,7 @@ def _learn(options: AgentOptions, stop: StopSignal, competition: Competition, wo
     config = _config(options, task, count - count // folds)
     _announce(task, dataset, config, options, workers)
     candidates = Candidates(
-        candidate_names(task),
+        candidate_names(task, trees=trees_fit(dataset)),
         rows=count,
         outputs=dataset.outputs,
         prior=prior,
