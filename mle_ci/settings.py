@@ -31,6 +31,7 @@ from mle_ci.config_file import (
 )
 from mle_ci.durations import parse_duration
 from mle_ci.errors import ConfigError, DurationError, ResultError
+from mle_ci.events import MAX_FOLDS
 from mle_ci.redaction import is_secret_name
 from mle_ci.result import BaselineScore, baseline_from_dict
 from mle_ci.usertext import name_problem, parse_json, path_problem, read_json, text_problem, word_problem
@@ -229,6 +230,13 @@ def _flag(value: object, src: _Source) -> bool:
     raise src.error(f"expected true or false, got {src.show(value)}")
 
 
+def _fold_count(value: object, src: _Source) -> int:
+    number = _positive_int(value, src)
+    if number > MAX_FOLDS:
+        raise src.error(f"expected at most {MAX_FOLDS} folds, got {src.show(value)}")
+    return number
+
+
 def _positive_int(value: object, src: _Source) -> int:
     number: int | None = None
     if isinstance(value, int) and not isinstance(value, bool):
@@ -423,7 +431,7 @@ _CONVERTERS: dict[str, Converter] = {
     "min_score": _number,
     "baseline_result": _path,
     "max_regression": _non_negative,
-    "folds": _positive_int,
+    "folds": _fold_count,
     "metric": _text,
     "direction": _direction,
     "model": _text,

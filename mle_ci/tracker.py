@@ -6,6 +6,7 @@ from dataclasses import dataclass, replace
 from itertools import islice
 
 from mle_ci.events import (
+    MAX_FOLDS,
     CheckpointEvent,
     EarlyStopEvent,
     EpochEvent,
@@ -149,7 +150,12 @@ class RunTracker:
             self.warnings.append(f"invalid progress event skipped: {reason}")
 
     def apply(self, event: Event) -> None:
-        """Fold one event into the state."""
+        """Fold one event into the state; one naming a fold past ``MAX_FOLDS`` is skipped as invalid."""
+        named = (getattr(event, "fold", None), getattr(event, "total_folds", None))
+        beyond = [n for n in named if (n or 0) > MAX_FOLDS]
+        if beyond:
+            self.record_invalid(f"a fold number or count of {max(beyond)} is past the {MAX_FOLDS} a run can have")
+            return
         self.events += 1
         self.last_event_at = event.ts
         if isinstance(event, EpochEvent):

@@ -265,6 +265,7 @@ def test_error_messages_use_the_name_given_for_the_file(tmp_path: Path) -> None:
         ("folds: '5'\n", "mle-ci.yml line 1: folds: expected a positive integer, got '5'"),
         ("folds: 2.5\n", "mle-ci.yml line 1: folds: expected a positive integer, got 2.5"),
         ("folds: true\n", "mle-ci.yml line 1: folds: expected a positive integer, got true"),
+        ("folds: 1001\n", "mle-ci.yml line 1: folds: expected at most 1000 folds, got 1001"),
         ("min-score: high\n", "mle-ci.yml line 1: min-score: expected a number, got 'high'"),
         (
             "timeout: {a: 1}\n",

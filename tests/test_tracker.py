@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from mle_ci.events import EarlyStopEvent, EpochEvent, FoldEvent, FoldStartEvent, MessageEvent, MetricEvent
+from mle_ci.events import MAX_FOLDS, EarlyStopEvent, EpochEvent, FoldEvent, FoldStartEvent, MessageEvent, MetricEvent
 from mle_ci.result import FoldStatus, RunResult, RunStatus
 from mle_ci.tracker import RunTracker
 
@@ -90,6 +90,21 @@ def test_messages_and_invalid_events_are_kept_bounded() -> None:
     assert result.invalid_events == 100
     assert len(result.warnings) == 50
     assert sum("invalid progress event" in w for w in result.warnings) == 3
+
+
+def test_a_fold_number_or_count_past_the_limit_is_an_invalid_event() -> None:
+    """A child claiming 100,000 folds (or a count of a billion) gets them skipped as invalid events, so the
+    reports list at most ``MAX_FOLDS`` folds; the folds within the limit stand."""
+    t = RunTracker(started_at=0.0)
+    t.apply(FoldEvent(ts=1, fold=1, score=0.9, total_folds=MAX_FOLDS))
+    t.apply(FoldEvent(ts=2, fold=MAX_FOLDS + 1, score=0.1))
+    t.apply(FoldStartEvent(ts=3, fold=2, total_folds=10**9))
+    t.apply(EpochEvent(ts=4, epoch=1, fold=100_000))
+    result = t.snapshot(BASE, final=True)
+    assert result.invalid_events == 3
+    assert len(result.folds) == MAX_FOLDS
+    assert result.folds[0].score == 0.9
+    assert f"a fold number or count of {MAX_FOLDS + 1} is past the {MAX_FOLDS} a run can have" in result.warnings[0]
 
 
 def test_a_fold_reported_again_keeps_its_last_score_and_model() -> None:
