@@ -151,8 +151,8 @@ class RunTracker:
 
     def apply(self, event: Event) -> None:
         """Fold one event into the state; one naming a fold past ``MAX_FOLDS`` is skipped as invalid."""
-        named = (getattr(event, "fold", None), getattr(event, "total_folds", None))
-        beyond = [n for n in named if (n or 0) > MAX_FOLDS]
+        named: tuple[int | None, ...] = (getattr(event, "fold", None), getattr(event, "total_folds", None))
+        beyond = [n for n in named if n is not None and n > MAX_FOLDS]
         if beyond:
             self.record_invalid(f"a fold number or count of {max(beyond)} is past the {MAX_FOLDS} a run can have")
             return
