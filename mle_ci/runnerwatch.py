@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
+import shutil
 import stat
 import tempfile
 from collections.abc import Mapping
@@ -139,11 +140,51 @@ def tampering_gate(found: tuple[Tampering, ...]) -> Gate | None:
     return Gate("runner-files", False, f"the command changed the runner's files while it ran: {listed}; {back}")
 
 
-class RunnerFilesWatch:
-    """The state of each runner file named in the environment, taken before the child starts."""
+@dataclass(frozen=True)
+class FolderState:
+    """A folder holding runner files, before the child: its identity and permission bits."""
 
-    def __init__(self, states: tuple[FileState, ...]) -> None:
+    path: Path
+    identity: tuple[int, int]
+    mode: int
+
+
+def _folder_state(path: Path) -> FolderState | None:
+    try:
+        info = os.lstat(path)
+    except OSError:
+        return None
+    if not stat.S_ISDIR(info.st_mode):
+        return None
+    return FolderState(path, (info.st_dev, info.st_ino), stat.S_IMODE(info.st_mode))
+
+
+def _mode_back(path: Path, identity: tuple[int, int] | None, mode: int, *, folder: bool) -> tuple[str | None, bool]:
+    """Put back the permission bits of the same file or folder, as the owner may: what changed, and whether it
+    is as it was now (a different file or none is left to the content check)."""
+    try:
+        info = os.lstat(path)
+    except OSError:
+        return None, True
+    now = stat.S_IMODE(info.st_mode)
+    kind = stat.S_ISDIR if folder else stat.S_ISREG  # an inode number is reused: the kind must match too
+    if (info.st_dev, info.st_ino) != identity or not kind(info.st_mode) or now == mode:
+        return None, True
+    change = f"permissions changed from {mode:04o} to {now:04o}"
+    try:
+        os.chmod(path, mode, follow_symlinks=False)
+    except (OSError, NotImplementedError):
+        return change, False
+    return change, True
+
+
+class RunnerFilesWatch:
+    """The state of each runner file named in the environment, and of their folders, taken before the child
+    starts."""
+
+    def __init__(self, states: tuple[FileState, ...], folders: tuple[FolderState, ...] = ()) -> None:
         self._before = states
+        self._folders = folders
 
     @classmethod
     def start(cls, env: Mapping[str, str]) -> RunnerFilesWatch:
@@ -154,24 +195,39 @@ class RunnerFilesWatch:
             if value:
                 with contextlib.suppress(OSError):
                     states.append(read_state(name, Path(value)))
-        return cls(tuple(states))
+        parents = dict.fromkeys(state.path.parent for state in states)
+        folders = tuple(folder for folder in map(_folder_state, parents) if folder is not None)
+        return cls(tuple(states), folders)
 
     @property
     def names(self) -> tuple[str, ...]:
         return tuple(state.name for state in self._before)
 
     def check(self) -> tuple[Tampering, ...]:
-        """Compare each file with its state at the start, put back what changed, and say what did."""
+        """Compare each file (and folder) with its state at the start, put back what changed, and say what did.
+
+        Permission bits go back first, the folders' before the files': a child of the same user can make a file
+        or its folder unreadable or unwritable, and only then can the content be read and put back.
+        """
         found = []
+        for folder in self._folders:
+            change, restored = _mode_back(folder.path, folder.identity, folder.mode, folder=True)
+            if change is not None:
+                found.append(Tampering(f"their folder {folder.path.name}", change, restored))
         for before in self._before:
+            mode_change, mode_restored = (
+                _mode_back(before.path, before.identity, before.mode, folder=False) if before.regular else (None, True)
+            )
             try:
                 after = read_state(before.name, before.path, upto=before.size, keep=0)
             except OSError as exc:
                 found.append(Tampering(before.name, f"unreadable now: {exc.strerror or exc}", restored=False))
                 continue
             change = describe_change(before, after)
-            if change is not None:
-                found.append(Tampering(before.name, change, restored=_put_back(before, after)))
+            restored = mode_restored and (change is None or _put_back(before, after))
+            changes = [c for c in (mode_change, change) if c is not None]
+            if changes:
+                found.append(Tampering(before.name, "; ".join(changes), restored))
         return tuple(found)
 
 
@@ -224,7 +280,7 @@ def _replace(path: Path, content: bytes, mode: int) -> None:
             handle.write(content)
         os.chmod(tmp, mode)
         if os.path.isdir(path) and not os.path.islink(path):
-            os.rmdir(path)
+            shutil.rmtree(path)  # a folder the child made in the file's place; rmtree follows no link in it
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(OSError):

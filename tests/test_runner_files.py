@@ -99,6 +99,34 @@ def test_what_changed_is_put_back_and_a_link_is_replaced_not_followed(tmp_path: 
     assert target.read_text() == "not the runner's\n"
 
 
+def test_permissions_the_child_took_away_are_put_back_before_the_content(tmp_path: Path) -> None:
+    """A file made unreadable (and appended to), one made read-only, the folder made unwritable, one file replaced
+    by a folder with files in it: the modes come back first (the folder's before the files'), then the content,
+    and each change is named."""
+    env, folder = runner_host(tmp_path)
+    before = snapshot(folder)
+    modes = {path.name: path.stat().st_mode & 0o7777 for path in folder.iterdir()}
+    folder_mode = folder.stat().st_mode & 0o7777
+    watch = RunnerFilesWatch.start(env)
+    with (folder / "set_env").open("a") as handle:
+        handle.write("INJECTED=1\n")
+    (folder / "set_env").chmod(0)
+    (folder / "step_summary").chmod(0o444)
+    (folder / "set_output").unlink()
+    (folder / "set_output").mkdir()
+    (folder / "set_output" / "inside").write_text("x")
+    folder.chmod(0o555)
+    found = {t.name: t for t in watch.check()}
+    assert folder.stat().st_mode & 0o7777 == folder_mode
+    assert snapshot(folder) == before
+    assert {path.name: path.stat().st_mode & 0o7777 for path in folder.iterdir()} == modes
+    assert found[f"their folder {folder.name}"].change == f"permissions changed from {folder_mode:04o} to 0555"
+    assert found["GITHUB_ENV"].change == f"permissions changed from {modes['set_env']:04o} to 0000; 11 bytes appended"
+    assert found["GITHUB_STEP_SUMMARY"].change == f"permissions changed from {modes['step_summary']:04o} to 0444"
+    assert found["GITHUB_OUTPUT"].change == "replaced by a link or something other than a file"
+    assert all(t.restored for t in found.values())
+
+
 def test_a_file_too_big_to_keep_loses_only_what_was_appended(tmp_path: Path) -> None:
     """Past the kept size an append is still cut off; a rewrite is found but cannot be put back."""
     path = tmp_path / "summary"
