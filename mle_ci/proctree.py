@@ -17,7 +17,7 @@ import functools
 import os
 import signal
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Container, Iterable
 from dataclasses import dataclass
 from typing import TypeAlias
 
@@ -74,14 +74,14 @@ def _children(pid: int) -> list[int]:
     return found
 
 
-def _follow(root: int, also: Iterable[int], on_running: Callable[[int], None] | None) -> Look:
+def _follow(root: int, also: Iterable[int], on_running: Callable[[int], None] | None, skip: Container[int]) -> Look:
     """One look down the tree through the ``children`` files: each process is read (and, running, handed to
     ``on_running``) before its children are, so a freeze reaches a parent before its children are listed."""
     seen: Look = {}
     stack = [*_children(root), *also]
     while stack:
         pid = stack.pop()
-        if pid in seen or pid == root:
+        if pid in seen or pid == root or pid in skip:
             continue
         stat = _stat(pid)
         fields = _fields(stat) if stat is not None else []
@@ -94,7 +94,7 @@ def _follow(root: int, also: Iterable[int], on_running: Callable[[int], None] | 
     return seen
 
 
-def _scan(root: int, also: Iterable[int], on_running: Callable[[int], None] | None) -> Look:
+def _scan(root: int, also: Iterable[int], on_running: Callable[[int], None] | None, skip: Container[int]) -> Look:
     """One look through every ``/proc/<pid>/stat``, for kernels without ``children`` files."""
     members = {root, *also}
     seen: Look = {}
@@ -115,7 +115,7 @@ def _scan(root: int, also: Iterable[int], on_running: Callable[[int], None] | No
     except OSError:
         return seen
     for name in entries:
-        if not name.isdigit() or int(name) == root:
+        if not name.isdigit() or int(name) == root or int(name) in skip:
             continue
         stat = _stat(int(name))
         fields = _fields(stat) if stat is not None else []
@@ -129,14 +129,20 @@ def _scan(root: int, also: Iterable[int], on_running: Callable[[int], None] | No
     return seen
 
 
-def look(root: int, also: Iterable[int] = (), on_running: Callable[[int], None] | None = None) -> Look:
-    """The processes below ``root`` in the tree, and those in ``also`` with theirs, from one look at ``/proc``.
+def look(
+    root: int,
+    also: Iterable[int] = (),
+    on_running: Callable[[int], None] | None = None,
+    skip: Container[int] = frozenset(),
+) -> Look:
+    """The processes below ``root`` in the tree, and those in ``also`` with theirs, from one look at ``/proc``;
+    those in ``skip`` (the harness's own helpers) are not the run's.
 
     ``on_running`` is called for each running one as soon as it is read, so that a freeze reaches it before it
     can fork again.
     """
     taker = _follow if _children_files() else _scan
-    return taker(root, also, on_running)
+    return taker(root, also, on_running, skip)
 
 
 def descendants(root: int) -> list[int]:

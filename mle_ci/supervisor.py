@@ -26,6 +26,7 @@ from types import FrameType
 from typing import Protocol
 
 from mle_ci.cgroup import NoCgroup, RunCgroup, open_cgroup
+from mle_ci.guard import MARK_VARIABLE, start_guard
 from mle_ci.linesplit import LineSplitter
 from mle_ci.proctree import Census, Look, census, freeze_and_kill, look, signal_each
 
@@ -259,13 +260,18 @@ class RunningChild:
         box = open_cgroup() if spec.cgroup else NoCgroup("not asked for")
         cgroup = box if isinstance(box, RunCgroup) else None
         preexec = _prepare_child(self._me, cgroup.join_fd if cgroup is not None else None)
+        # Ends the run's processes should this process be killed outright (mle_ci.guard); not one of the run's.
+        self._guard = start_guard(cgroup.path if cgroup is not None else None)
+        env = dict(spec.env)
+        if self._guard is not None:
+            env[MARK_VARIABLE] = self._guard.mark
         try:
             self._process = subprocess.Popen(
                 spec.argv,
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.STDOUT,
-                env=dict(spec.env),
+                env=env,
                 cwd=spec.cwd,
                 start_new_session=True,
                 preexec_fn=preexec,  # noqa: PLW1509 - started before any harness thread
@@ -274,6 +280,7 @@ class RunningChild:
             if cgroup is not None:
                 cgroup.remove()
             self._release_subreaper()
+            self._release_guard()
             raise
         self.pid = self._process.pid
         self.started = clock()
@@ -298,6 +305,11 @@ class RunningChild:
         self._termed: set[int] = set()
         self._leftovers: set[int] = set()
         self._escaped: set[int] = set()
+
+    def _release_guard(self) -> None:
+        if self._guard is not None:
+            self._guard.release()
+            self._guard = None
 
     def _release_subreaper(self) -> None:
         if self._subreaper:
@@ -326,6 +338,7 @@ class RunningChild:
         if self._cgroup is not None:
             self._cgroup.remove()  # refused while a survivor is in it: that is reported, and the folder stays
         self._release_subreaper()
+        self._release_guard()
 
     def supervise(self, watcher: Watcher) -> ChildExit:
         """Feed the output to ``watcher`` and enforce its decisions until the whole tree is gone."""
@@ -388,7 +401,8 @@ class RunningChild:
 
     def _look(self, on_running: Callable[[int], None] | None = None) -> Look:
         """The run's processes (below the harness in the tree, or in the run's cgroup), running or not."""
-        return look(self._me, self._cgroup.pids() if self._cgroup is not None else (), on_running)
+        skip = (self._guard.pid,) if self._guard is not None else ()
+        return look(self._me, self._cgroup.pids() if self._cgroup is not None else (), on_running, skip)
 
     def _census(self) -> Census:
         """The run's processes still running, from looks that agree (so none hid by forking); reaps as it goes."""

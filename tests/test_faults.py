@@ -295,13 +295,14 @@ def test_corrupt_lines_in_the_events_file_are_skipped_and_counted(tmp_path: Path
 
 def test_absurd_fold_counts_and_scores_still_give_small_valid_reports(tmp_path: Path) -> None:
     """A child claiming 100000000 folds with scores near the float limit: exit 0 soon, result.json finite JSON,
-    the not-reached folds listed bounded, JUnit and summary written."""
+    the claims past 1,000 folds skipped as invalid events, JUnit and summary written."""
     fault = run_fault(tmp_path, "absurd", folds=False)
     assert fault.run.returncode == 0, fault.run.stdout
     result = assert_reports(fault.out, "success")
     assert_nothing_lost(fault.out, result)
-    assert result.total_folds == 10**8
-    assert 3 <= len(result.folds) <= 1003
+    assert result.total_folds is None or result.total_folds <= 1000
+    assert result.invalid_events >= 2  # the fold line's and the fold event's claims of 100,000,000
+    assert 1 <= len(result.folds) <= 1000
     assert (fault.out / "result.json").stat().st_size < 1024 * 1024
     assert_no_survivors(fault.marker)
 

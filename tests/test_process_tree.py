@@ -153,6 +153,51 @@ def test_a_process_the_kill_cannot_end_is_reported_as_a_survivor(
                 os.waitpid(int(pid_file.read_text()), 0)  # reparented to this process while it supervised
 
 
+_HARNESS = """
+import os, sys
+from mle_ci.supervisor import ChildSpec, Supervisor, SignalTrap
+
+class Quiet:
+    def on_lines(self, lines, now): pass
+    def on_redraw(self, state, now): pass
+    def poll(self, now): return None
+    def next_poll(self, now): return 0.25
+
+spec = ChildSpec(argv=(sys.executable, "-c", sys.argv[1], sys.argv[2]), env=dict(os.environ), cwd=os.getcwd(),
+                 grace=0.5, cgroup=sys.argv[3] == "cgroup")
+with SignalTrap() as trap:
+    Supervisor().start(spec, trap=trap).supervise(Quiet())
+"""
+
+
+@pytest.mark.parametrize("cgroup", [False, True], ids=["tree", "cgroup"])
+def test_a_harness_killed_outright_leaves_no_process_of_the_run(tmp_path: Path, cgroup: bool) -> None:
+    """SIGKILL to the harness (the OOM killer, the runner's last resort): its child dies with it, and the guard
+    ends the daemon the child left (its own session, deaf to SIGTERM), through the cgroup or by the run's mark."""
+    if cgroup:
+        _cgroup_or_skip()
+    pid_file = tmp_path / "daemon"
+    argv = [sys.executable, "-c", _HARNESS, _DEAF_DAEMON + "time.sleep(300)\n", str(pid_file)]
+    harness = subprocess.Popen([*argv, "cgroup" if cgroup else "tree"], cwd=ROOT)
+    try:
+        until = time.monotonic() + 10
+        while not pid_file.exists() and time.monotonic() < until:
+            time.sleep(0.02)
+        daemon = int(pid_file.read_text())
+        assert alive(daemon)
+        harness.kill()
+        harness.wait()
+        until = time.monotonic() + 10
+        while alive(daemon) and time.monotonic() < until:
+            time.sleep(0.05)
+        assert not alive(daemon)
+    finally:
+        harness.kill()
+        harness.wait()
+        if pid_file.exists() and alive(int(pid_file.read_text())):
+            os.kill(int(pid_file.read_text()), signal.SIGKILL)
+
+
 def test_processes_found_outside_the_cgroup_are_reported_as_escaped() -> None:
     """A process of the run found outside its cgroup at the kill is named in the warnings as escaped."""
     ended = ChildExit(
@@ -236,8 +281,8 @@ def test_following_children_files_sees_what_reading_all_of_proc_sees(tmp_path: P
         time.sleep(0.1)
         followed_running: list[int] = []
         scanned_running: list[int] = []
-        followed = proctree._follow(process.pid, (), followed_running.append)
-        assert followed == proctree._scan(process.pid, (), scanned_running.append)
+        followed = proctree._follow(process.pid, (), followed_running.append, ())
+        assert followed == proctree._scan(process.pid, (), scanned_running.append, ())
         assert sorted(followed.values()) == [False, True]
         assert followed_running == scanned_running == [p for p, running in followed.items() if running]
     finally:

@@ -1,0 +1,152 @@
+"""The run's guard: a small process that ends the run's processes if the harness itself dies without doing so.
+
+The harness ends every process of the run whenever it ends (:mod:`mle_ci.supervisor`), but not when it is killed
+outright (SIGKILL from the OOM killer, or the runner's last resort after a cancel). Then its direct child dies with
+it (``PR_SET_PDEATHSIG``), and what the child left goes on. The guard (``python -m mle_ci.guard``) starts before the
+child, in a session of its own (the runner's signals to the step's process group do not reach it), and waits on a
+pipe only the harness writes to: a byte means the harness ended the run itself, and the guard exits; the end of the
+pipe without one means the harness died, and the guard ends the run: ``cgroup.kill`` where the run has a cgroup,
+else every process that carries the run's mark in its environment (``MARK_VARIABLE``, set by the supervisor for the
+child and inherited by all it starts), each stopped as it is found, until a pass finds none, then killed.
+
+A child running as the same user can kill the guard, or start a process without the mark; SECURITY.md says so.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from mle_ci.proctree import signal_each
+
+MARK_VARIABLE = "MLE_CI_RUN_MARK"
+"""The variable each process of the run carries (a random value per run), by which the guard finds them."""
+
+GUARD_BUDGET = 5.0
+"""Seconds the guard spends finding and stopping marked processes before it kills what it found."""
+
+_HARNESS_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT)
+
+
+@dataclass(frozen=True)
+class Guard:
+    """A running guard: its process, the pipe end that tells it the run is over, and the run's mark."""
+
+    process: subprocess.Popen[bytes]
+    write_fd: int
+    mark: str
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    def release(self) -> None:
+        """The harness has ended the run itself: the guard exits without touching anything."""
+        with contextlib.suppress(OSError):
+            os.write(self.write_fd, b"x")
+        with contextlib.suppress(OSError):
+            os.close(self.write_fd)
+        try:
+            self.process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+
+def start_guard(cgroup: Path | None) -> Guard | None:
+    """Start the guard (``python -m mle_ci.guard``, in a session of its own); None where it could not start."""
+    mark = secrets.token_hex(16)
+    try:
+        read_fd, write_fd = os.pipe2(os.O_CLOEXEC)
+    except OSError:
+        return None
+    argv = [sys.executable, "-m", "mle_ci.guard", str(read_fd), mark, str(cgroup) if cgroup is not None else ""]
+    try:
+        process = subprocess.Popen(
+            argv,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            pass_fds=(read_fd,),
+            start_new_session=True,  # the runner's signals to the step's process group do not reach it
+        )
+    except OSError:
+        os.close(write_fd)
+        return None
+    finally:
+        os.close(read_fd)
+    return Guard(process, write_fd, mark)
+
+
+def main(argv: list[str]) -> int:
+    """The guard: wait on the pipe; when it ends without a byte, end the run."""
+    read_fd, mark, cgroup = int(argv[0]), argv[1], argv[2]
+    for sig in _HARNESS_SIGNALS:
+        signal.signal(sig, signal.SIG_IGN)
+    while True:
+        try:
+            said = os.read(read_fd, 1)
+        except InterruptedError:
+            continue
+        break
+    if said == b"":
+        end_run(Path(cgroup) if cgroup else None, mark)
+    return 0
+
+
+def end_run(cgroup: Path | None, mark: str, *, budget: float = GUARD_BUDGET) -> frozenset[int]:
+    """End every process of the run: its cgroup killed, and every process carrying ``mark`` stopped as found,
+    then killed once a pass finds none new. Returns the marked processes killed."""
+    if cgroup is not None:
+        with contextlib.suppress(OSError):
+            (cgroup / "cgroup.kill").write_text("1")
+    frozen: set[int] = set()
+    until = time.monotonic() + budget
+    while time.monotonic() < until:
+        found = marked(mark) - frozen
+        if not found:
+            break
+        signal_each(found, signal.SIGSTOP)
+        frozen |= found
+    signal_each(frozen, signal.SIGKILL)
+    if cgroup is not None:
+        for _ in range(100):
+            with contextlib.suppress(OSError):
+                cgroup.rmdir()
+            if not cgroup.exists():
+                break
+            time.sleep(0.02)
+    return frozenset(frozen)
+
+
+def marked(mark: str) -> set[int]:
+    """The processes whose environment carries the run's mark (those this user may read)."""
+    needle = f"{MARK_VARIABLE}={mark}".encode()
+    me = os.getpid()
+    found: set[int] = set()
+    try:
+        entries = os.listdir("/proc")
+    except OSError:
+        return found
+    for name in entries:
+        if not name.isdigit() or int(name) == me:
+            continue
+        try:
+            with open(f"/proc/{name}/environ", "rb") as handle:
+                environ = handle.read()
+        except OSError:
+            continue
+        if needle in environ.split(b"\0"):
+            found.add(int(name))
+    return found
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
