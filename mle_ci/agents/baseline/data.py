@@ -25,11 +25,6 @@ MAX_CATEGORIES = 30
 MAX_IMAGE_SIDE = 64
 """Images are resized so no side exceeds this: a baseline CNN gains little from more pixels."""
 
-CLIP = 6.0
-"""Standardised features are clipped to this many deviations, so one outlier cannot dominate a batch. Without the
-clip (breast cancer's largest tumours reach 10.5 deviations) the MLPs alone met the goal on one development split
-more, but with the linear model beside them on three fewer (bench/baseline_quality.py --split-seeds 1-16)."""
-
 SKEWED = 0.5
 """Non-negative features more skewed than this are log1p-transformed: heavy right tails dominate an MLP's inputs."""
 
@@ -38,7 +33,8 @@ IQR_PER_SIGMA = 1.349
 
 OUTLIER_SPREAD = 5.0
 """A feature whose standard deviation is this many times the one its interquartile range implies is scaled by the
-latter (and clipped at ``CLIP``): its deviation is made by a few outliers, not by the rows a model must tell apart."""
+latter: its deviation is made by a few outliers, not by the rows a model must tell apart. The networks clip
+standardised features (``models.CLIP``); the trees take them as they are, far values apart."""
 
 _DATETIME = re.compile(r"\s*(\d{4})-(\d{2})-(\d{2})[ T](\d{2}):(\d{2})(?::(\d{2}))?")
 
@@ -79,7 +75,7 @@ class NumericCoder:
         values = np.array([np.nan if (v := parse_float(c)) is None else v for c in cells], dtype=np.float64)
         missing = np.isnan(values)
         z = np.log1p(np.clip(values, 0.0, None)) if self.log else values
-        scaled = np.clip((np.where(missing, self.median, z) - self.mean) / self.std, -CLIP, CLIP)
+        scaled = (np.where(missing, self.median, z) - self.mean) / self.std
         columns = [scaled, missing.astype(np.float64)] if self.indicator else [scaled]
         return np.stack(columns, axis=1).astype(np.float32)
 

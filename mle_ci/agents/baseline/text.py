@@ -7,6 +7,7 @@ rows of dense features followed by such a block.
 
 from __future__ import annotations
 
+import math
 import re
 import statistics
 from collections.abc import Iterator, Sequence
@@ -253,7 +254,8 @@ class TextNet(nn.Module):
     Input rows are ``[dense (width dense) | slots (length) | weights (length)]``. An embedding table sums each
     document's slot vectors times their weights: with ``hidden`` 0 the vectors are the logits' weights (logistic
     or linear regression on TF-IDF); otherwise a hidden layer of that width goes through ReLU and dropout to the
-    outputs. The dense features are mapped linearly onto the logits.
+    outputs. The dense features are clipped to ``±clip`` (the agent gives ``models.CLIP``) and mapped linearly onto
+    the logits.
 
     ``l2`` adds the gradient of ``l2 / 2 × ‖table‖²`` to the table's, as LogisticRegression's penalty (see
     :func:`l2_strength`). Not the optimizer's weight decay: AdamW's is decoupled from the gradient, and Adam alone
@@ -283,8 +285,10 @@ class TextNet(nn.Module):
         dropout: float = 0.3,
         l2: float = 0.0,
         bias: NDArray[np.float32] | None = None,
+        clip: float = math.inf,
     ) -> None:
         super().__init__()
+        self.clip = clip
         if not 1 <= buckets <= 24:
             raise ValueError(f"buckets must be 1..24, not {buckets}")
         self.dense_width, self.length, self.mask, self.l2 = dense, length, 2**buckets - 1, l2
@@ -313,7 +317,7 @@ class TextNet(nn.Module):
             text = self.head(text)
         out: Tensor = text + self.bias
         if self.dense is not None:
-            out = out + self.dense(x[:, :width])
+            out = out + self.dense(x[:, :width].clamp(-self.clip, self.clip))
         return out
 
 
