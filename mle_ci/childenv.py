@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 
+from mle_ci import contract
 from mle_ci.redaction import HARNESS_ONLY, harness_only
 
 
@@ -29,16 +30,16 @@ def child_environment(
         if name not in drop and name not in HARNESS_ONLY and (name in keep or not harness_only(name))
     }
     # Variables of an outer harness must not leak into this run's child.
-    for name in ("MLE_CI_EVENTS", "MLE_CI_DEADLINE", "TIME_LIMIT_SECS"):
+    for name in (contract.EVENTS, contract.DEADLINE, contract.TIME_LIMIT):
         env.pop(name, None)
-    env["MLE_CI_EVENTS"] = events
+    env[contract.EVENTS] = events
     env["PYTHONUNBUFFERED"] = "1"
     env.setdefault("TQDM_MININTERVAL", "10")
     # A Python child that dies of a signal (segfault, abort) prints where: the crash site for the reports.
     env.setdefault("PYTHONFAULTHANDLER", "1")
     if deadline_unix is not None:
-        env["MLE_CI_DEADLINE"] = f"{deadline_unix:.3f}"
+        env[contract.DEADLINE] = f"{deadline_unix:.3f}"
     if time_limit is not None:
-        env["TIME_LIMIT_SECS"] = str(math.floor(time_limit))
+        env[contract.TIME_LIMIT] = str(math.floor(time_limit))
     env.update(extra)
     return env

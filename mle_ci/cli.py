@@ -14,7 +14,8 @@ import click
 
 from mle_ci import __version__
 from mle_ci.console import inert_line, inert_lines
-from mle_ci.errors import ConfigError, ExitCode, MleCiError
+from mle_ci.contract import ExitCode
+from mle_ci.errors import ConfigError, MleCiError
 from mle_ci.redaction import Redactor
 
 if TYPE_CHECKING:

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from mle_ci.contract import EventType
 from mle_ci.errors import ConfigError
 from mle_ci.redaction import find_key
 
@@ -19,7 +20,9 @@ MAX_DEPTH = 32
 """Deepest nesting of lists and mappings read; a config file needs three or four."""
 MAX_SIZE = 1024 * 1024
 """Largest config file read, in bytes; a real one has a few hundred."""
-PATTERN_EVENTS = ("fold", "epoch", "metric", "early_stop", "message")
+PATTERN_EVENTS: tuple[str, ...] = tuple(
+    str(kind) for kind in (EventType.FOLD, EventType.EPOCH, EventType.METRIC, EventType.EARLY_STOP, EventType.MESSAGE)
+)
 PATTERN_GROUPS = frozenset(
     {"fold", "total_folds", "epoch", "total_epochs", "loss", "val_score", "score", "best_score"}
     | {"seconds", "value", "name", "text"}
@@ -187,11 +190,11 @@ def _pattern(index: int, node: yaml.Node, entry: Entry) -> tuple[re.Pattern[str]
 
 def _infer_event(groups: set[str], where: str) -> str:
     if {"fold", "score"} <= groups:
-        return "fold"
+        return EventType.FOLD
     if "epoch" in groups:
-        return "epoch"
+        return EventType.EPOCH
     if "value" in groups:
-        return "metric"
+        return EventType.METRIC
     raise ConfigError(
         f"{where}: cannot tell the event from the groups; add event: ({', '.join(PATTERN_EVENTS)}) "
         "or name groups fold and score, epoch, or value"

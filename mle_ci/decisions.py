@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from mle_ci.contract import ExitCode
 from mle_ci.durations import format_duration
 from mle_ci.result import BaselineComparison, BaselineScore, Gate, Metric, RunStatus
 
@@ -87,9 +88,6 @@ def heartbeat_text(clocks: Clocks, now: float, progress: Progress) -> str:
     return " · ".join(parts)
 
 
-TIMEOUT_EXIT = 124
-
-
 def run_status(*, stop: str | None, returncode: int | None, gates: tuple[Gate, ...]) -> RunStatus:
     """How the run ended: the harness's stop wins, then the child's exit, then the gates."""
     if stop == "interrupted":
@@ -98,7 +96,7 @@ def run_status(*, stop: str | None, returncode: int | None, gates: tuple[Gate, .
         return RunStatus.TIMEOUT
     if stop == "stalled":
         return RunStatus.STALLED
-    if returncode == TIMEOUT_EXIT:
+    if returncode == ExitCode.TIMEOUT:  # the child's own budget rule, as GNU timeout says it
         # The command ran out of its own time budget (GNU timeout's code; agents that finish early say so).
         return RunStatus.TIMEOUT
     if returncode != 0:

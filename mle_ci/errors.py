@@ -1,4 +1,4 @@
-"""The tool's own errors and exit codes.
+"""The tool's own errors (their exit codes are :class:`mle_ci.contract.ExitCode`).
 
 MleCiError                 a problem the tool reports as ``Error: ...`` with an exit code
 ├── ConfigError            bad option, input or config file: nothing was run (exit 2)
@@ -9,18 +9,7 @@ MleCiError                 a problem the tool reports as ``Error: ...`` with an 
 
 from __future__ import annotations
 
-from enum import IntEnum
-
-
-class ExitCode(IntEnum):
-    """Exit codes of every ``mle-ci`` command, as documented in the README."""
-
-    OK = 0
-    FAILED = 1
-    USAGE = 2
-    GPU_UNAVAILABLE = 3
-    TIMEOUT = 124
-    INTERRUPTED = 130
+from mle_ci.contract import ExitCode
 
 
 class MleCiError(Exception):

@@ -11,6 +11,7 @@ import math
 from dataclasses import dataclass, field, fields
 from typing import Any, ClassVar, TypeAlias
 
+from mle_ci.contract import EventType
 from mle_ci.errors import EventError
 
 SCHEMA_VERSION = 1
@@ -97,7 +98,7 @@ class BaseEvent:
 class EpochEvent(BaseEvent):
     """One training epoch ended."""
 
-    type: ClassVar[str] = "epoch"
+    type: ClassVar[str] = EventType.EPOCH
     epoch: int
     total_epochs: int | None = None
     fold: int | None = None
@@ -111,7 +112,7 @@ class EpochEvent(BaseEvent):
 class FoldStartEvent(BaseEvent):
     """A cross-validation fold began."""
 
-    type: ClassVar[str] = "fold_start"
+    type: ClassVar[str] = EventType.FOLD_START
     fold: int
     total_folds: int | None = None
 
@@ -120,7 +121,7 @@ class FoldStartEvent(BaseEvent):
 class FoldEvent(BaseEvent):
     """A cross-validation fold finished with its validation score."""
 
-    type: ClassVar[str] = "fold"
+    type: ClassVar[str] = EventType.FOLD
     fold: int
     score: float
     total_folds: int | None = None
@@ -136,7 +137,7 @@ class FoldEvent(BaseEvent):
 class MetricEvent(BaseEvent):
     """Names the competition metric and its direction, optionally with a value (e.g. the CV score)."""
 
-    type: ClassVar[str] = "metric"
+    type: ClassVar[str] = EventType.METRIC
     name: str
     value: float | None = None
     higher_is_better: bool | None = None
@@ -146,7 +147,7 @@ class MetricEvent(BaseEvent):
 class CheckpointEvent(BaseEvent):
     """A model checkpoint was saved."""
 
-    type: ClassVar[str] = "checkpoint"
+    type: ClassVar[str] = EventType.CHECKPOINT
     path: str
     fold: int | None = None
     epoch: int | None = None
@@ -157,7 +158,7 @@ class CheckpointEvent(BaseEvent):
 class EarlyStopEvent(BaseEvent):
     """Training stopped early; ``best_score`` is the best validation score seen."""
 
-    type: ClassVar[str] = "early_stop"
+    type: ClassVar[str] = EventType.EARLY_STOP
     best_score: float | None = None
     fold: int | None = None
     epoch: int | None = None
@@ -167,7 +168,7 @@ class EarlyStopEvent(BaseEvent):
 class SubmissionEvent(BaseEvent):
     """A submission file was written."""
 
-    type: ClassVar[str] = "submission"
+    type: ClassVar[str] = EventType.SUBMISSION
     path: str
     rows: int | None = None
     folds: int | None = None
@@ -179,7 +180,7 @@ class SubmissionEvent(BaseEvent):
 class UsageEvent(BaseEvent):
     """The model's usage so far in this run (cumulative totals), emitted after every model response."""
 
-    type: ClassVar[str] = "usage"
+    type: ClassVar[str] = EventType.USAGE
     model: str
     requests: int
     input_tokens: int
@@ -193,7 +194,7 @@ class UsageEvent(BaseEvent):
 class MessageEvent(BaseEvent):
     """Free text worth keeping in the record; ``level`` is info, warning or error."""
 
-    type: ClassVar[str] = "message"
+    type: ClassVar[str] = EventType.MESSAGE
     text: str
     level: str = "info"
 
@@ -224,7 +225,7 @@ def event_from_dict(data: Any) -> Event:
     source = _string(data.get("source", "api"), "source")
     kind = data.get("type")
     fold = _count(data.get("fold"), "fold")
-    if kind == "epoch":
+    if kind == EventType.EPOCH:
         return EpochEvent(
             ts=ts,
             source=source,
@@ -236,14 +237,14 @@ def event_from_dict(data: Any) -> Event:
             seconds=_number(data.get("seconds"), "seconds"),
             metrics=_metrics(data.get("metrics")),
         )
-    if kind == "fold_start":
+    if kind == EventType.FOLD_START:
         return FoldStartEvent(
             ts=ts,
             source=source,
             fold=_natural(data.get("fold"), "fold"),
             total_folds=_count(data.get("total_folds"), "total_folds"),
         )
-    if kind == "fold":
+    if kind == EventType.FOLD:
         return FoldEvent(
             ts=ts,
             source=source,
@@ -256,7 +257,7 @@ def event_from_dict(data: Any) -> Event:
             higher_is_better=_flag(data.get("higher_is_better"), "higher_is_better"),
             model=_text(data.get("model"), "model"),
         )
-    if kind == "metric":
+    if kind == EventType.METRIC:
         return MetricEvent(
             ts=ts,
             source=source,
@@ -264,7 +265,7 @@ def event_from_dict(data: Any) -> Event:
             value=_number(data.get("value"), "value"),
             higher_is_better=_flag(data.get("higher_is_better"), "higher_is_better"),
         )
-    if kind == "checkpoint":
+    if kind == EventType.CHECKPOINT:
         return CheckpointEvent(
             ts=ts,
             source=source,
@@ -273,7 +274,7 @@ def event_from_dict(data: Any) -> Event:
             epoch=_count(data.get("epoch"), "epoch"),
             score=_number(data.get("score"), "score"),
         )
-    if kind == "early_stop":
+    if kind == EventType.EARLY_STOP:
         return EarlyStopEvent(
             ts=ts,
             source=source,
@@ -281,7 +282,7 @@ def event_from_dict(data: Any) -> Event:
             fold=fold,
             epoch=_count(data.get("epoch"), "epoch"),
         )
-    if kind == "submission":
+    if kind == EventType.SUBMISSION:
         return SubmissionEvent(
             ts=ts,
             source=source,
@@ -290,7 +291,7 @@ def event_from_dict(data: Any) -> Event:
             folds=_count(data.get("folds"), "folds"),
             producer=_text(data.get("producer"), "producer"),
         )
-    if kind == "usage":
+    if kind == EventType.USAGE:
         return UsageEvent(
             ts=ts,
             source=source,
@@ -304,7 +305,7 @@ def event_from_dict(data: Any) -> Event:
             cache_read_input_tokens=_natural(data.get("cache_read_input_tokens", 0), "cache_read_input_tokens"),
             cost_usd=_real(data.get("cost_usd", 0.0), "cost_usd"),
         )
-    if kind == "message":
+    if kind == EventType.MESSAGE:
         level = _string(data.get("level", "info"), "level")
         if level not in LEVELS:
             raise EventError(f"'level' must be one of {', '.join(LEVELS)}")

@@ -24,10 +24,10 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from mle_ci import contract
 from mle_ci.proctree import signal_each
 
-MARK_VARIABLE = "MLE_CI_RUN_MARK"
-"""The variable each process of the run carries (a random value per run), by which the guard finds them."""
+MARK_VARIABLE = contract.RUN_MARK
 
 GUARD_BUDGET = 5.0
 """Seconds the guard spends finding and stopping marked processes before it kills what it found."""

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from typing import Protocol
 
+from mle_ci.contract import EventType
 from mle_ci.events import (
     PROGRESS_LINE_PREFIX,
     EarlyStopEvent,
@@ -181,7 +182,7 @@ def _early_event(match: re.Match[str], ts: float) -> EarlyStopEvent:
 def _user_event(pattern: PatternLike, match: re.Match[str], ts: float) -> Event | None:
     groups = {k: v for k, v in match.groupdict().items() if v is not None}
     kind = pattern.event
-    if kind == "fold":
+    if kind == EventType.FOLD:
         fold, score = _int(groups.get("fold")), _float(groups.get("score"))
         if fold is None or score is None:
             return None
@@ -194,7 +195,7 @@ def _user_event(pattern: PatternLike, match: re.Match[str], ts: float) -> Event 
             seconds=_float(groups.get("seconds")),
             metric=groups.get("name"),
         )
-    if kind == "epoch":
+    if kind == EventType.EPOCH:
         epoch = _int(groups.get("epoch"))
         if epoch is None:
             return None
@@ -208,12 +209,12 @@ def _user_event(pattern: PatternLike, match: re.Match[str], ts: float) -> Event 
             val_score=_float(groups.get("val_score", groups.get("score"))),
             seconds=_float(groups.get("seconds")),
         )
-    if kind == "metric":
+    if kind == EventType.METRIC:
         value = _float(groups.get("value", groups.get("score")))
         return MetricEvent(ts=ts, source="line", name=groups.get("name", "score"), value=value)
-    if kind == "early_stop":
+    if kind == EventType.EARLY_STOP:
         return EarlyStopEvent(ts=ts, source="line", best_score=_float(groups.get("best_score", groups.get("score"))))
-    if kind == "message":
+    if kind == EventType.MESSAGE:
         return MessageEvent(ts=ts, source="line", text=groups.get("text", match.group(0)))
     return None
 

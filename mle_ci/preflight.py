@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, TextIO
 
 from mle_ci.console import inert_lines
-from mle_ci.errors import ExitCode
+from mle_ci.contract import ExitCode
 from mle_ci.hardware.diagnosis import diagnose
 from mle_ci.hardware.model import Diagnosis, HardwareProfile, Severity, TrainingPlan
 from mle_ci.hardware.plan import plan_training

@@ -20,6 +20,7 @@ import os
 import sys
 import time
 
+from mle_ci import contract
 from mle_ci.eventlog import append_event
 from mle_ci.events import (
     PROGRESS_LINE_PREFIX,
@@ -59,12 +60,12 @@ _warned = False
 
 def active() -> bool:
     """Whether this process runs under the harness (an events file was given)."""
-    return bool(os.environ.get("MLE_CI_EVENTS"))
+    return bool(os.environ.get(contract.EVENTS))
 
 
 def deadline() -> float | None:
     """Unix time at which the harness sends SIGTERM, or None without a time budget."""
-    raw = os.environ.get("MLE_CI_DEADLINE", "")
+    raw = os.environ.get(contract.DEADLINE, "")
     try:
         value = float(raw)
     except ValueError:
@@ -93,7 +94,7 @@ def _fmt(value: float | None) -> str:
 
 def _emit(event: Event, line: str) -> None:
     global _warned  # noqa: PLW0603 - one warning per process is the point
-    path = os.environ.get("MLE_CI_EVENTS")
+    path = os.environ.get(contract.EVENTS)
     if path:
         try:
             append_event(path, event)

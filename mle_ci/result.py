@@ -9,7 +9,8 @@ from enum import StrEnum
 from typing import Any, TypeVar
 
 from mle_ci.competitions.model import GradeReport, ValidationReport
-from mle_ci.errors import ExitCode, ResultError
+from mle_ci.contract import ExitCode
+from mle_ci.errors import ResultError
 from mle_ci.hardware.model import (
     Diagnosis,
     GpuUsage,

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from mle_ci import contract
 from mle_ci.childenv import child_environment
 from mle_ci.config_file import describe
 from mle_ci.errors import ConfigError
@@ -112,12 +113,12 @@ class CompetitionFacts:
 
     def env(self) -> dict[str, str]:
         env = {
-            "COMPETITION_ID": self.id,
-            "MLE_CI_DATA_DIR": str(self.public),
-            "MLE_CI_HIGHER_IS_BETTER": "true" if self.higher_is_better else "false",
+            contract.COMPETITION_ID: self.id,
+            contract.DATA_DIR: str(self.public),
+            contract.HIGHER_IS_BETTER: "true" if self.higher_is_better else "false",
         }
         if self.metric:
-            env["MLE_CI_METRIC"] = self.metric
+            env[contract.METRIC] = self.metric
         return env
 
 
@@ -197,18 +198,18 @@ def agent_environment(settings: Settings) -> tuple[dict[str, str], tuple[str, ..
         return {}, MODEL_CREDENTIALS
     extra = {"ANTHROPIC_API_KEY": settings.anthropic_api_key or ""}
     if settings.model:
-        extra["MLE_CI_MODEL"] = settings.model
+        extra[contract.MODEL] = settings.model
     if settings.max_turns is not None:
-        extra["MLE_CI_MAX_TURNS"] = str(settings.max_turns)
+        extra[contract.MAX_TURNS] = str(settings.max_turns)
     if settings.max_cost is not None:
-        extra["MLE_CI_MAX_COST_USD"] = repr(settings.max_cost)
+        extra[contract.MAX_COST_USD] = repr(settings.max_cost)
     if settings.api_reserve is not None:
-        extra["MLE_CI_API_RESERVE_SECS"] = repr(settings.api_reserve)
+        extra[contract.API_RESERVE_SECS] = repr(settings.api_reserve)
     if settings.fallback_min is not None:
-        extra["MLE_CI_FALLBACK_MIN_SECS"] = repr(settings.fallback_min)
+        extra[contract.FALLBACK_MIN_SECS] = repr(settings.fallback_min)
     if settings.prices:
         table = {price.model: price.to_dict() for price in settings.prices}
-        extra["MLE_CI_PRICES"] = json.dumps(table, sort_keys=True, separators=(",", ":"))
+        extra[contract.PRICES] = json.dumps(table, sort_keys=True, separators=(",", ":"))
     return extra, ()
 
 
@@ -224,14 +225,14 @@ def plan_launch(
     timeout = settings.timeout or None
     # The plan's variables, unless the user set one of them: an explicit choice beats the plan.
     extra = {name: value for name, value in (plan or {}).items() if name not in settings.env}
-    extra["LOGS_DIR"] = str(files.root)
-    extra["SUBMISSION_DIR"] = str(files.root)
+    extra[contract.LOGS_DIR] = str(files.root)
+    extra[contract.SUBMISSION_DIR] = str(files.root)
     if settings.folds:
-        extra["MLE_CI_FOLDS"] = str(settings.folds)
+        extra[contract.FOLDS] = str(settings.folds)
     if competition is not None:
         extra.update(competition.env())
     elif settings.competition:
-        extra["COMPETITION_ID"] = settings.competition
+        extra[contract.COMPETITION_ID] = settings.competition
     agent_extra, drop = agent_environment(settings)
     extra.update(agent_extra)
     env = child_environment(

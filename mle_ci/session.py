@@ -12,9 +12,11 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from mle_ci import contract
+from mle_ci.contract import ExitCode
 from mle_ci.decisions import Clocks, min_score_gate, regression_gate, run_status
 from mle_ci.durations import format_duration
-from mle_ci.errors import ExitCode, MleCiError
+from mle_ci.errors import MleCiError
 from mle_ci.files import LogFile, SpaceReserve, write_atomic
 from mle_ci.gpuwatch import GpuVerdict, GpuWatch, IdleRule
 from mle_ci.hardware.model import Severity
@@ -398,7 +400,7 @@ def _compare_to_baseline(result: RunResult, settings: Settings) -> tuple[Baselin
 
 def _child_seed(env: Mapping[str, str]) -> int | None:
     """The seed the child is given (``MLE_CI_SEED``), recorded so that matrix runs can be told apart."""
-    raw = env.get("MLE_CI_SEED", "").strip()
+    raw = env.get(contract.SEED, "").strip()
     return int(raw) if raw.lstrip("-").isdigit() else None
 
 

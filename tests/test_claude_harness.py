@@ -16,7 +16,8 @@ from helpers import github_files, read_outputs
 
 from mle_ci import runplan
 from mle_ci.cli import cli, main
-from mle_ci.errors import ConfigError, ExitCode
+from mle_ci.contract import ExitCode
+from mle_ci.errors import ConfigError
 from mle_ci.pipeline import execute
 from mle_ci.runplan import ResultFiles, plan_launch
 from mle_ci.settings import Settings, load_settings

@@ -16,7 +16,8 @@ from pathlib import Path
 from typing import TextIO
 
 from mle_ci.console import inert_line
-from mle_ci.errors import ExitCode, MleCiError
+from mle_ci.contract import ExitCode
+from mle_ci.errors import MleCiError
 from mle_ci.github import GitHub
 from mle_ci.settings import ACTION_INPUTS, load_settings
 from mle_ci.supervisor import SignalTrap

@@ -27,7 +27,8 @@ from typing import BinaryIO, TextIO
 
 from mle_ci.action.dockerrun import DockerInvocation, plan_invocation, relay_files
 from mle_ci.console import inert_line
-from mle_ci.errors import ConfigError, ExitCode
+from mle_ci.contract import ExitCode
+from mle_ci.errors import ConfigError
 from mle_ci.github import SUMMARY_LIMIT_BYTES, GitHub, GitHubFileError, parse_outputs
 from mle_ci.redaction import Redactor
 from mle_ci.supervisor import HARNESS_SIGNALS

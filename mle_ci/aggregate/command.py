@@ -16,7 +16,8 @@ from mle_ci.aggregate.render import (
     render_leaderboard,
 )
 from mle_ci.console import inert_line, inert_lines
-from mle_ci.errors import ConfigError, ExitCode
+from mle_ci.contract import ExitCode
+from mle_ci.errors import ConfigError
 from mle_ci.files import write_atomic
 from mle_ci.github import GitHub, GitHubFileError, Level
 from mle_ci.redaction import Redactor

@@ -14,7 +14,7 @@ from mle_ci.competitions.model import CompetitionEntry, GradeReport
 from mle_ci.competitions.registry import find_competition, list_competitions
 from mle_ci.competitions.validate import validate_submission
 from mle_ci.console import inert_line, inert_lines
-from mle_ci.errors import ExitCode
+from mle_ci.contract import ExitCode
 
 _COLUMNS = ("id", "metric", "direction", "kind", "origin", "status")
 

@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from mle_ci import contract
+
 
 class NvmlFault(StrEnum):
     """Why NVML could not be used (None when it could); the names of nvidia-ml-py's errors."""
@@ -197,11 +199,11 @@ class TrainingPlan:
 
     def to_env(self) -> dict[str, str]:
         return {
-            "MLE_CI_DEVICE": self.device,
-            "MLE_CI_GPU_COUNT": str(self.gpu_count),
-            "MLE_CI_BATCH_SIZE": str(self.batch_size),
-            "MLE_CI_AMP": self.amp,
-            "MLE_CI_NUM_WORKERS": str(self.num_workers),
+            contract.DEVICE: self.device,
+            contract.GPU_COUNT: str(self.gpu_count),
+            contract.BATCH_SIZE: str(self.batch_size),
+            contract.AMP: self.amp,
+            contract.NUM_WORKERS: str(self.num_workers),
         }
 
     def to_dict(self) -> dict[str, Any]:

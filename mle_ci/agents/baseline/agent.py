@@ -31,6 +31,7 @@ from mle_ci.agents.baseline.task import Competition, Kind, Task, TaskError
 from mle_ci.agents.baseline.text import l2_strength, starting_bias
 from mle_ci.agents.baseline.train import CUT_SHORT, FoldOutcome, TrainConfig, predict, train_fold
 from mle_ci.agents.baseline.trees import TREE_CANDIDATES, fit_trees, trees_fit
+from mle_ci.contract import ExitCode
 
 DEFAULT_MAX_EPOCHS = 100
 
@@ -347,7 +348,8 @@ def record_fold(
     _write(options, task, dataset, candidates.ensemble, competition.sample)
 
 
-BUDGET_EXHAUSTED = 124
+BUDGET_EXHAUSTED = ExitCode.TIMEOUT
+"""The agent's exit when its budget rule cut the run short (as GNU timeout's)."""
 
 
 def _hand_in_sample(options: AgentOptions, scratch: Path) -> None:

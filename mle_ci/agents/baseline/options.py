@@ -7,6 +7,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from mle_ci import contract
+
 AMP_MODES = ("bf16", "fp16", "off")
 
 
@@ -42,18 +44,18 @@ class AgentOptions:
 
 # (flag, variable, type): the flag's value wins; the variable is read only when the flag is absent.
 _FIELDS: tuple[tuple[str, str, type], ...] = (
-    ("data_dir", "MLE_CI_DATA_DIR", Path),
-    ("submission_dir", "SUBMISSION_DIR", Path),
-    ("competition", "COMPETITION_ID", str),
-    ("metric", "MLE_CI_METRIC", str),
-    ("higher_is_better", "MLE_CI_HIGHER_IS_BETTER", bool),
-    ("device", "MLE_CI_DEVICE", str),
-    ("gpu_count", "MLE_CI_GPU_COUNT", int),
-    ("batch_size", "MLE_CI_BATCH_SIZE", int),
-    ("amp", "MLE_CI_AMP", str),
-    ("num_workers", "MLE_CI_NUM_WORKERS", int),
-    ("folds", "MLE_CI_FOLDS", int),
-    ("seed", "MLE_CI_SEED", int),
+    ("data_dir", contract.DATA_DIR, Path),
+    ("submission_dir", contract.SUBMISSION_DIR, Path),
+    ("competition", contract.COMPETITION_ID, str),
+    ("metric", contract.METRIC, str),
+    ("higher_is_better", contract.HIGHER_IS_BETTER, bool),
+    ("device", contract.DEVICE, str),
+    ("gpu_count", contract.GPU_COUNT, int),
+    ("batch_size", contract.BATCH_SIZE, int),
+    ("amp", contract.AMP, str),
+    ("num_workers", contract.NUM_WORKERS, int),
+    ("folds", contract.FOLDS, int),
+    ("seed", contract.SEED, int),
     ("patience", "MLE_CI_PATIENCE", int),
     ("max_epochs", "MLE_CI_MAX_EPOCHS", int),
     ("checkpoint_dir", "MLE_CI_CHECKPOINT_DIR", Path),
@@ -102,8 +104,8 @@ def load_options(argv: Sequence[str] | None, environ: Mapping[str, str]) -> Agen
     if "data_dir" not in values:
         raise OptionsError("no data folder: pass --data-dir or set MLE_CI_DATA_DIR")
     values.setdefault("submission_dir", Path("submission"))
-    if "checkpoint_dir" not in values and environ.get("LOGS_DIR", "").strip():
-        values["checkpoint_dir"] = Path(environ["LOGS_DIR"].strip()) / "checkpoints"
+    if "checkpoint_dir" not in values and environ.get(contract.LOGS_DIR, "").strip():
+        values["checkpoint_dir"] = Path(environ[contract.LOGS_DIR].strip()) / "checkpoints"
     options = AgentOptions(**values)  # type: ignore[arg-type]
     _validate(options)
     return options

@@ -27,9 +27,10 @@ from mle_ci.agents.claude.tools import ToolBox
 from mle_ci.agents.claude.transcript import Transcript
 from mle_ci.agents.claude.validation import Verdict, validate
 from mle_ci.agents.claude.workspace import Workspace
+from mle_ci.contract import ExitCode
 from mle_ci.redaction import Redactor, secret_names
 
-OK, FAILED, CONFIG, BUDGET_EXHAUSTED = 0, 1, 2, 124
+OK, FAILED, CONFIG, BUDGET_EXHAUSTED = ExitCode.OK, ExitCode.FAILED, ExitCode.USAGE, ExitCode.TIMEOUT
 FIRST_MESSAGE = "Start now: look at the data, write a valid submission early, then improve it. Report fold scores."
 
 

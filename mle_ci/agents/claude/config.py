@@ -8,6 +8,7 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from mle_ci import contract
 from mle_ci.agents.claude.prices import Price, PriceError, parse_prices
 
 DEFAULT_MAX_TURNS = 50
@@ -71,7 +72,7 @@ class AgentConfig:
         return max(0.0, self.deadline - (time.time() if now is None else now))
 
 
-PLAN_VARIABLES = ("MLE_CI_DEVICE", "MLE_CI_GPU_COUNT", "MLE_CI_BATCH_SIZE", "MLE_CI_AMP", "MLE_CI_NUM_WORKERS")
+PLAN_VARIABLES = (contract.DEVICE, contract.GPU_COUNT, contract.BATCH_SIZE, contract.AMP, contract.NUM_WORKERS)
 
 
 def _snapshot(model: str) -> bool:
@@ -136,49 +137,49 @@ def load_config(environ: Mapping[str, str], *, default_model: str, now: float | 
     api_key = _get(environ, "ANTHROPIC_API_KEY")
     if api_key is None:
         raise ConfigError("ANTHROPIC_API_KEY is not set: the claude agent needs an Anthropic API key")
-    data = _get(environ, "MLE_CI_DATA_DIR")
+    data = _get(environ, contract.DATA_DIR)
     if data is None:
         raise ConfigError("MLE_CI_DATA_DIR is not set: the claude agent needs the competition's public data folder")
     data_dir = Path(data)
     if not data_dir.is_dir():
         raise ConfigError(f"MLE_CI_DATA_DIR: {data_dir} is not a folder")
-    logs_dir = Path(_get(environ, "LOGS_DIR") or "logs")
-    submission_dir = Path(_get(environ, "SUBMISSION_DIR") or logs_dir)
+    logs_dir = Path(_get(environ, contract.LOGS_DIR) or "logs")
+    submission_dir = Path(_get(environ, contract.SUBMISSION_DIR) or logs_dir)
     code = _get(environ, "CODE_DIR")
-    deadline_raw = _get(environ, "MLE_CI_DEADLINE")
+    deadline_raw = _get(environ, contract.DEADLINE)
     deadline = None
     if deadline_raw is not None:
         try:
             deadline = float(deadline_raw)
         except ValueError:
             raise ConfigError(f"MLE_CI_DEADLINE: {deadline_raw!r} is not a Unix time") from None
-    higher = _get(environ, "MLE_CI_HIGHER_IS_BETTER")
+    higher = _get(environ, contract.HIGHER_IS_BETTER)
     if higher is not None and higher.lower() not in _BOOLEANS:
         raise ConfigError(f"MLE_CI_HIGHER_IS_BETTER: {higher!r} is neither true nor false")
     try:
-        prices = parse_prices(_get(environ, "MLE_CI_PRICES"))
+        prices = parse_prices(_get(environ, contract.PRICES))
     except PriceError as exc:
         raise ConfigError(f"MLE_CI_PRICES: {exc}") from None
     budget = None if deadline is None else deadline - (time.time() if now is None else now)
-    events = _get(environ, "MLE_CI_EVENTS")
+    events = _get(environ, contract.EVENTS)
     return AgentConfig(
         api_key=api_key,
-        model=_get(environ, "MLE_CI_MODEL") or default_model,
+        model=_get(environ, contract.MODEL) or default_model,
         data_dir=data_dir,
         submission_dir=submission_dir,
         logs_dir=logs_dir,
         workspace=Path(code) if code else logs_dir / "workspace",
         events=Path(events) if events else None,
         deadline=deadline,
-        competition=_get(environ, "COMPETITION_ID"),
-        metric=_get(environ, "MLE_CI_METRIC"),
+        competition=_get(environ, contract.COMPETITION_ID),
+        metric=_get(environ, contract.METRIC),
         higher_is_better=None if higher is None else _BOOLEANS[higher.lower()],
-        folds=_integer(environ, "MLE_CI_FOLDS", None, minimum=2),
+        folds=_integer(environ, contract.FOLDS, None, minimum=2),
         plan={name: value for name in PLAN_VARIABLES if (value := _get(environ, name)) is not None},
-        max_turns=_integer(environ, "MLE_CI_MAX_TURNS", DEFAULT_MAX_TURNS, minimum=1) or DEFAULT_MAX_TURNS,
-        max_cost_usd=_number(environ, "MLE_CI_MAX_COST_USD", DEFAULT_MAX_COST_USD),
-        api_reserve_secs=reserve_for(budget, _number(environ, "MLE_CI_API_RESERVE_SECS", DEFAULT_API_RESERVE_SECS)),
-        fallback_min_secs=_number(environ, "MLE_CI_FALLBACK_MIN_SECS", DEFAULT_FALLBACK_MIN_SECS),
+        max_turns=_integer(environ, contract.MAX_TURNS, DEFAULT_MAX_TURNS, minimum=1) or DEFAULT_MAX_TURNS,
+        max_cost_usd=_number(environ, contract.MAX_COST_USD, DEFAULT_MAX_COST_USD),
+        api_reserve_secs=reserve_for(budget, _number(environ, contract.API_RESERVE_SECS, DEFAULT_API_RESERVE_SECS)),
+        fallback_min_secs=_number(environ, contract.FALLBACK_MIN_SECS, DEFAULT_FALLBACK_MIN_SECS),
         max_tokens=_integer(environ, "MLE_CI_MAX_TOKENS", DEFAULT_MAX_TOKENS, minimum=1) or DEFAULT_MAX_TOKENS,
         api_max_retries=_integer(environ, "MLE_CI_API_MAX_RETRIES", DEFAULT_API_MAX_RETRIES, minimum=0) or 0,
         api_timeout_secs=_number(environ, "MLE_CI_API_TIMEOUT_SECS", DEFAULT_API_TIMEOUT_SECS, minimum=1.0),

@@ -18,6 +18,7 @@ from typing import IO, Any
 
 from mle_ci.agents.claude.processes import BASH, stop_group
 from mle_ci.agents.claude.workspace import ToolError
+from mle_ci.contract import EventType
 from mle_ci.events import PROGRESS_LINE_PREFIX
 
 TAIL_LINES = 20
@@ -49,6 +50,10 @@ class Job:
         if self.stopped:
             return f"stopped (exit code {code})"
         return "succeeded" if code == 0 else f"failed (exit code {code})"
+
+
+_TRAINING_EVENTS = (EventType.EPOCH, EventType.FOLD, EventType.FOLD_START)
+"""The events a job's training reports, shown to the model with the job's output."""
 
 
 def gpu_now(run: Callable[..., Any] = subprocess.run, which: Callable[[str], str | None] = shutil.which) -> str:
@@ -87,7 +92,11 @@ def job_events(events: Path | None, since: float, limit: int = 5) -> list[str]:
                 data = json.loads(line)
             except ValueError:
                 continue
-            if not isinstance(data, dict) or data.get("type") not in ("epoch", "fold", "fold_start"):
+            if not isinstance(data, dict) or data.get("type") not in (
+                EventType.EPOCH,
+                EventType.FOLD,
+                EventType.FOLD_START,
+            ):
                 continue
             if not isinstance(data.get("ts"), int | float) or data["ts"] < since:
                 continue

@@ -1,0 +1,68 @@
+"""The harness-child contract is written once: its variable names and event types appear as literals nowhere else."""
+
+from __future__ import annotations
+
+import re
+import typing
+from pathlib import Path
+
+from mle_ci import contract, events
+from mle_ci.contract import EventType, ExitCode
+
+PACKAGE = Path(contract.__file__).parent
+
+
+def _variables() -> dict[str, str]:
+    return {
+        name: value
+        for name, value in vars(contract).items()
+        if name.isupper() and isinstance(value, str) and re.fullmatch(r"[A-Z][A-Z_]+", value)
+    }
+
+
+def test_no_module_spells_a_contract_variable_itself() -> None:
+    """Each variable the harness gives a child is named through ``mle_ci.contract``, never as a string literal."""
+    variables = _variables()
+    assert {"MLE_CI_EVENTS", "MLE_CI_DEADLINE", "SUBMISSION_DIR", "MLE_CI_DATA_DIR", "MLE_CI_RUN_MARK"} <= set(
+        variables.values()
+    )
+    spelled = []
+    for path in sorted(PACKAGE.rglob("*.py")):
+        if path.name == "contract.py" and path.parent == PACKAGE:
+            continue
+        text = path.read_text(encoding="utf-8")
+        spelled += [f"{path.relative_to(PACKAGE)}: {value}" for value in variables.values() if f'"{value}"' in text]
+    assert spelled == []
+
+
+def test_every_event_type_has_its_event_and_no_event_is_untyped() -> None:
+    typed = [cls.type for cls in typing.get_args(events.Event)]
+    assert sorted(typed) == sorted(EventType)
+    for kind in EventType:
+        event = events.event_from_dict({"type": str(kind), "ts": 1.0, **_required(kind)})
+        assert event.type == kind
+
+
+def _required(kind: EventType) -> dict[str, object]:
+    return {
+        EventType.EPOCH: {"epoch": 1},
+        EventType.FOLD_START: {"fold": 1},
+        EventType.FOLD: {"fold": 1, "score": 0.5},
+        EventType.METRIC: {"name": "auc", "value": 0.5},
+        EventType.CHECKPOINT: {"path": "x.pt"},
+        EventType.EARLY_STOP: {},
+        EventType.SUBMISSION: {"path": "submission.csv"},
+        EventType.MESSAGE: {"text": "hello"},
+        EventType.USAGE: {"model": "m", "requests": 1, "input_tokens": 10, "output_tokens": 5},
+    }[kind]
+
+
+def test_the_exit_codes_are_the_documented_ones() -> None:
+    assert {code.name: int(code) for code in ExitCode} == {
+        "OK": 0,
+        "FAILED": 1,
+        "USAGE": 2,
+        "GPU_UNAVAILABLE": 3,
+        "TIMEOUT": 124,
+        "INTERRUPTED": 130,
+    }
