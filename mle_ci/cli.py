@@ -290,7 +290,7 @@ def main(argv: Sequence[str] | None = None, *, trap: SignalTrap | None = None) -
         shown = io.StringIO()
         exc.show(file=shown)  # the usage line, and the message with whatever value the user gave
         click.echo(inert_lines(_hidden(shown.getvalue().rstrip("\n"))), err=True)
-        return int(ExitCode.USAGE)
+        return exc.exit_code  # click's own: 2 for a usage mistake, 1 for a file it could not open
     return int(ExitCode.OK)
 
 

@@ -16,7 +16,7 @@ from anthropic_server import AnthropicServer, Drop, Error, rate_limited, reply, 
 
 from mle_ci.agents.claude.agent import child_env, run
 from mle_ci.agents.claude.api import AnthropicClient, ApiFailure, ModelReply, sdk_models
-from mle_ci.agents.claude.config import ConfigError, choose_model, load_config, reserve_for
+from mle_ci.agents.claude.config import choose_model, load_config, reserve_for
 from mle_ci.agents.claude.fallback import fallback_decision
 from mle_ci.agents.claude.history import compact, for_transcript, with_breakpoint
 from mle_ci.agents.claude.jobs import Jobs, gpu_now, job_events
@@ -37,6 +37,7 @@ from mle_ci.agents.claude.tools import TOOL_NAMES, ToolBox
 from mle_ci.agents.claude.transcript import Transcript
 from mle_ci.agents.claude.validation import Verdict, check_against_sample, validate_argv
 from mle_ci.agents.claude.workspace import ToolError, Workspace
+from mle_ci.errors import ConfigError
 from mle_ci.redaction import Redactor
 
 KEY = "sk-ant-api03-unit-test-key-abcdefghijklmnopqrstuvwxyz012345"

@@ -7,9 +7,11 @@ import os
 import sys
 from pathlib import Path
 
+import click
 import pytest
 from conftest import child
 
+import mle_ci.cli as cli_module
 from mle_ci.cli import main
 
 
@@ -198,3 +200,17 @@ def test_a_secret_given_by_mistake_is_not_quoted_back(
     assert main(["run", "--folds", "sk-ant-api03-abcdefghijklmnop", "--", sys.executable, "-c", "pass"]) == 2
     err = capsys.readouterr().err
     assert "--folds" in err and "tok-secret-value-123" not in err and "abcdefghijklmnop" not in err
+
+
+@pytest.mark.parametrize(
+    ("error", "code"),
+    [(click.UsageError("no such option"), 2), (click.FileError("x.yml", "cannot open"), 1), (click.Abort(), 130)],
+)
+def test_clicks_own_exit_codes_are_kept(monkeypatch: pytest.MonkeyPatch, error: Exception, code: int) -> None:
+    """A usage mistake exits 2, a file click could not open 1 (click's codes), Ctrl-C at a prompt 130."""
+
+    def fail(**_: object) -> None:
+        raise error
+
+    monkeypatch.setattr(cli_module.cli, "main", fail)
+    assert cli_module.main(["run"]) == code

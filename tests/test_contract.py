@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
 import re
 import typing
 from pathlib import Path
 
+import mle_ci
 from mle_ci import contract, events
 from mle_ci.contract import EventType, ExitCode
+from mle_ci.errors import MleCiError
 
 PACKAGE = Path(contract.__file__).parent
 
@@ -66,3 +70,30 @@ def test_the_exit_codes_are_the_documented_ones() -> None:
         "TIMEOUT": 124,
         "INTERRUPTED": 130,
     }
+
+
+CONTROL_FLOW = {"mle_ci.agents.claude.agent.Terminated"}
+"""Exceptions that are not errors: a signal unwinding the claude agent's loop (a BaseException on purpose)."""
+
+
+def test_every_exception_of_the_package_is_in_the_one_error_tree() -> None:
+    """Each exception class any module defines derives from ``MleCiError`` (so ``Error: ...`` and its exit code),
+    and ``errors.py``'s drawing of the tree names it."""
+    tree = Path(importlib.import_module("mle_ci.errors").__file__ or "").read_text(encoding="utf-8").split('"""')[1]
+    outside, unnamed = [], []
+    for info in pkgutil.walk_packages(mle_ci.__path__, "mle_ci."):
+        if info.name.endswith("__main__"):
+            continue
+        module = importlib.import_module(info.name)
+        for value in vars(module).values():
+            if not (isinstance(value, type) and issubclass(value, BaseException)) or value.__module__ != info.name:
+                continue
+            name = f"{info.name}.{value.__name__}"
+            if name in CONTROL_FLOW:
+                continue
+            if not issubclass(value, MleCiError):
+                outside.append(name)
+            if value.__name__ not in tree:
+                unnamed.append(name)
+    assert outside == []
+    assert unnamed == []

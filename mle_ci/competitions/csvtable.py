@@ -9,6 +9,8 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from mle_ci.errors import MleCiError
+
 # pandas reads these cells as NaN (its default na_values), so a grader would see a missing value
 NA_VALUES = frozenset(
     {
@@ -59,7 +61,7 @@ def _canonical_number(number: float) -> str:
     return repr(number)
 
 
-class TableError(ValueError):
+class TableError(MleCiError, ValueError):
     """A file that cannot be read as a CSV table; the message says why."""
 
 

@@ -19,13 +19,14 @@ from typing import Literal, Protocol
 import numpy as np
 import pandas as pd
 
+from mle_ci.errors import MleCiError
 from mle_ci.metrics import scored
 
 ROW_SUM_TOLERANCE = 1e-6
 """``numpy.isclose(row_sum, 1, atol=1e-6)``: MLE-bench's check of probability rows (rtol 1e-5 included)."""
 
 
-class InvalidSubmission(Exception):
+class InvalidSubmission(MleCiError):
     """The submission breaks one of the competition's rules; the message says which."""
 
 

@@ -12,6 +12,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
+from mle_ci.errors import MleCiError
 from mle_ci.hardware.model import GpuInfo, GpuSample, NvmlFault
 
 _FAULTS_BY_ERROR = {
@@ -23,7 +24,7 @@ _FAULTS_BY_ERROR = {
 }
 
 
-class NvmlError(Exception):
+class NvmlError(MleCiError):
     """An NVML call failed; ``fault`` says which failure mode it was."""
 
     def __init__(self, fault: NvmlFault, message: str) -> None:

@@ -544,13 +544,13 @@ def main(
         workers = fold_workers(os.environ if environ is None else environ, options)
     except OptionsError as exc:
         print(f"Error: {exc}", file=sys.stderr)
-        return 2
+        return int(exc.exit_code)
     try:
         return run(options, stop, workers=workers)
     except TaskError as exc:
         progress.message(str(exc), level="error")
         print(f"Error: {exc}", file=sys.stderr)
-        return 1
+        return int(exc.exit_code)
     except InterruptedError:
         progress.message(f"{stop.name()} while loading the data: no submission written", "error")
         return 1

@@ -12,11 +12,13 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
+from mle_ci.errors import MleCiError
+
 ARCHIVE_FAILURES = (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, zlib.error, RuntimeError)
 """What zipfile raises on a broken, truncated or encrypted archive (RuntimeError: a password is needed)."""
 
 
-class UnreadableFile(Exception):
+class UnreadableFile(MleCiError):
     """A file of the data folder that cannot be read, or not safely; the message names the file."""
 
 

@@ -8,11 +8,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from mle_ci import contract
+from mle_ci.errors import ConfigError
 
 AMP_MODES = ("bf16", "fp16", "off")
 
 
-class OptionsError(Exception):
+class OptionsError(ConfigError):
     """A flag or variable has a value the agent cannot use."""
 
 

@@ -10,6 +10,7 @@ from pathlib import Path
 from mle_ci.agents.baseline.metrics import HIGHER_IS_BETTER, REGRESSION_METRICS, canonical_metric
 from mle_ci.agents.baseline.tables import Table, is_missing, numeric, parse_float, sort_labels
 from mle_ci.agents.baseline.text import is_free_text
+from mle_ci.errors import MleCiError
 
 IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp"})
 
@@ -35,7 +36,7 @@ _METRIC_PATTERNS = (
 )
 
 
-class TaskError(Exception):
+class TaskError(MleCiError):
     """The competition's files do not say what to predict in a way the baseline understands."""
 
 

@@ -16,7 +16,7 @@ from types import FrameType
 
 from mle_ci import progress
 from mle_ci.agents.claude.api import AnthropicClient, ModelClient, sdk_models
-from mle_ci.agents.claude.config import AgentConfig, ConfigError, choose_model, load_config
+from mle_ci.agents.claude.config import AgentConfig, choose_model, load_config
 from mle_ci.agents.claude.fallback import fallback_decision, run_baseline
 from mle_ci.agents.claude.jobs import Jobs
 from mle_ci.agents.claude.loop import API_FATAL, CRASHED, FINISHED, TIME, Budget, Conversation, LoopOutcome
@@ -28,6 +28,7 @@ from mle_ci.agents.claude.transcript import Transcript
 from mle_ci.agents.claude.validation import Verdict, validate
 from mle_ci.agents.claude.workspace import Workspace
 from mle_ci.contract import ExitCode
+from mle_ci.errors import ConfigError
 from mle_ci.redaction import Redactor, secret_names
 
 OK, FAILED, CONFIG, BUDGET_EXHAUSTED = ExitCode.OK, ExitCode.FAILED, ExitCode.USAGE, ExitCode.TIMEOUT

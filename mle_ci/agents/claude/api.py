@@ -13,6 +13,8 @@ from typing import Any, Protocol
 
 import anthropic
 
+from mle_ci.errors import MleCiError
+
 
 @dataclass(frozen=True)
 class ModelReply:
@@ -34,7 +36,7 @@ class ModelReply:
 
 
 @dataclass(frozen=True)
-class ApiFailure(Exception):
+class ApiFailure(MleCiError):
     """A request that failed after the SDK's retries; ``fatal`` when the same request can never succeed."""
 
     kind: str

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from mle_ci import contract
 from mle_ci.agents.claude.prices import Price, PriceError, parse_prices
+from mle_ci.errors import ConfigError
 
 DEFAULT_MAX_TURNS = 50
 DEFAULT_MAX_COST_USD = 5.0
@@ -23,10 +24,6 @@ SUBMISSION_NAME = "submission.csv"
 """The run's submission, in the submission folder."""
 PREFERRED_FAMILY = "sonnet"
 """The default model's family: capable at engineering work and priced between haiku and opus."""
-
-
-class ConfigError(Exception):
-    """A variable is missing or has a value the agent cannot use (exit 2)."""
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
+from mle_ci.errors import MleCiError
+
 __all__ = ["MAX_LINKS", "Outside", "ReadOnly", "Refused", "Root", "open_file", "owner", "pin", "replace_file"]
 
 MAX_LINKS = 40
@@ -37,7 +39,7 @@ _OWN_FDS = "/proc/self/fd"
 _SLASH = PurePosixPath("/")
 
 
-class Refused(Exception):
+class Refused(MleCiError):
     """A path the rules refuse: through too many links, not a regular file, or changed while it was walked."""
 
 

@@ -7,8 +7,10 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 
+from mle_ci.errors import ConfigError
 
-class PriceError(Exception):
+
+class PriceError(ConfigError):
     """The price table given cannot be read."""
 
 

@@ -13,9 +13,10 @@ from typing import BinaryIO
 
 from mle_ci.agents.claude.config import SUBMISSION_NAME
 from mle_ci.agents.claude.confined import Outside, ReadOnly, Refused, Root, open_file, pin, replace_file
+from mle_ci.errors import MleCiError
 
 
-class ToolError(Exception):
+class ToolError(MleCiError):
     """A tool call that cannot be carried out; its message goes back to the model as an error result."""
 
 

@@ -14,13 +14,15 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
+from mle_ci.errors import MleCiError
+
 FloatArray = NDArray[np.float64]
 
 _PCM = {b"NONE": ">", b"twos": ">", b"sowt": "<"}
 _FLOAT = {b"fl32": ">f4", b"FL32": ">f4", b"fl64": ">f8", b"FL64": ">f8"}
 
 
-class AiffError(ValueError):
+class AiffError(MleCiError, ValueError):
     """The bytes are not an AIFF clip this reader understands."""
 
 

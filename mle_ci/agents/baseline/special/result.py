@@ -7,6 +7,8 @@ import struct
 import zipfile
 from dataclasses import dataclass
 
+from mle_ci.errors import MleCiError
+
 
 @dataclass(frozen=True)
 class SpecialResult:
@@ -23,7 +25,7 @@ class SpecialResult:
     notes: tuple[str, ...] = ()
 
 
-class SpecialInputError(Exception):
+class SpecialInputError(MleCiError):
     """A recognised layout whose files cannot be read well enough to write a submission."""
 
 
