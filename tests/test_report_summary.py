@@ -6,7 +6,7 @@ import math
 import re
 from dataclasses import replace
 
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from mle_ci.report._curves import MAX_POINTS
@@ -366,6 +366,7 @@ def _outside_fences(text: str) -> list[str]:
 
 @settings(max_examples=100, deadline=None)
 @given(name=_CHILD_TEXT, message=_CHILD_TEXT, lines=st.lists(_CHILD_TEXT, max_size=5))
+@example(name="", message="0\u20280", lines=["a\u2029b"])  # Unicode's line separators: found by this test
 def test_child_text_never_adds_html_or_table_cells(name: str, message: str, lines: list[str]) -> None:
     """Whatever the child wrote, only our own tags appear outside code, and every table row keeps its cells."""
     result = RunResult(

@@ -17,7 +17,9 @@ _ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?|
 # C0 controls other than tab and newline, DEL, C1 controls, lone surrogates and the two non-characters that
 # XML forbids: none of them prints, and some break UTF-8 encoding or XML.
 _UNPRINTABLE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
-_NEWLINES = re.compile(r"\r\n?")
+_NEWLINES = re.compile("\r\n?|[\u2028\u2029]")
+"""Line breaks as the reports write them (\\n): CR, CRLF, and Unicode's line and paragraph separators, which
+editors and Python's ``splitlines`` break on though Markdown does not."""
 
 
 def clean_text(text: str) -> str:
