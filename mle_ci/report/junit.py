@@ -4,11 +4,7 @@ from __future__ import annotations
 
 import math
 import shlex
-import xml.etree.ElementTree as ET
-from dataclasses import dataclass
 from datetime import UTC, datetime
-
-from junit_xml import TestCase, TestSuite, to_xml_report_string
 
 from mle_ci.report._text import (
     child_exit_phrase,
@@ -21,6 +17,7 @@ from mle_ci.report._text import (
     passes_min_score,
     progress_phrase,
 )
+from mle_ci.report.junitxml import Case, Outcome, Suite, document, suite_element, suites_element
 from mle_ci.report.submission import grade_phrase
 from mle_ci.result import FoldResult, FoldStatus, RunResult, RunStatus
 
@@ -38,16 +35,13 @@ _ABORTED = (
 )
 
 
-@dataclass(frozen=True)
-class _Case:
-    """A test case and the seconds it took (set on the XML afterwards: junit-xml drops zero times)."""
-
-    case: TestCase
-    seconds: float
-
-
 def render_junit(result: RunResult, *, suite_name: str = "mle-ci") -> str:
     """JUnit XML for ``result``, valid whatever the child printed, with ``time`` on every element."""
+    return document(suites_element([suite_element(junit_suite(result, suite_name=suite_name))], disabled="0"))
+
+
+def junit_suite(result: RunResult, *, suite_name: str = "mle-ci") -> Suite:
+    """The run's test suite: its folds, the GPU preflight and submission checks, and a ``run`` case when needed."""
     result = clean_result(result)
     classname = f"mle-ci.{result.competition or 'run'}"
     cases = [_fold_case(result, fold, classname) for fold in result.folds]
@@ -60,17 +54,16 @@ def render_junit(result: RunResult, *, suite_name: str = "mle-ci") -> str:
     run_case = _run_case(result, classname)
     if run_case is not None:
         cases.append(run_case)
-    suite = TestSuite(
+    return Suite(
         clean_text(suite_name),
-        [c.case for c in cases],
+        tuple(cases),
+        seconds=_seconds(result.duration_s),
         timestamp=_timestamp(result.started_at),
-        properties=_properties(result),
+        properties=tuple(_properties(result).items()),
     )
-    raw: str = to_xml_report_string([suite], prettyprint=False)
-    return _finish(raw, [c.seconds for c in cases], _seconds(result.duration_s))
 
 
-def _fold_case(result: RunResult, fold: FoldResult, classname: str) -> _Case:
+def _fold_case(result: RunResult, fold: FoldResult, classname: str) -> Case:
     """The test case of one fold: passed, failed (below min-score), error (cut short) or skipped."""
     name = f"fold-{fold.index}"
     stdout = f"score={exact_number(fold.score) or 'none'} best_epoch={_or_none(fold.best_epoch)} epochs={fold.epochs}"
@@ -78,26 +71,23 @@ def _fold_case(result: RunResult, fold: FoldResult, classname: str) -> _Case:
         stdout += " early_stopped=true"
     if fold.model is not None:
         stdout += f" model={fold.model}"
-    case = TestCase(name, classname=classname, stdout=stdout)
+    outcome: Outcome | None = None
     if fold.status is FoldStatus.COMPLETED:
         if not passes_min_score(result, fold.score):
-            case.add_failure_info(message=_below_min(result, name, fold.score), failure_type="min-score")
+            outcome = Outcome("failure", _below_min(result, name, fold.score), type="min-score")
     elif fold.status is FoldStatus.INCOMPLETE:
         ending = ending_phrase(result)
         reached = f" ({fold.epochs} epoch{'s' if fold.epochs != 1 else ''} done)" if fold.epochs else ""
-        case.add_error_info(
-            message=f"{name} did not finish{reached}: {ending}",
-            output=_crash_text(result) or None,
-            error_type=result.status.value,
-        )
+        message = f"{name} did not finish{reached}: {ending}"
+        outcome = Outcome("error", message, type=result.status.value, output=_crash_text(result) or None)
     elif fold.status is FoldStatus.NOT_REACHED:
-        case.add_skipped_info(message=f"{name} was not reached: {ending_phrase(result)}")
+        outcome = Outcome("skipped", f"{name} was not reached: {ending_phrase(result)}")
     else:
-        case.add_skipped_info(message=f"{name} was still running when this report was written")
-    return _Case(case, _seconds(fold.seconds))
+        outcome = Outcome("skipped", f"{name} was still running when this report was written")
+    return Case(name, classname, _seconds(fold.seconds), stdout, outcome)
 
 
-def _preflight_case(result: RunResult, classname: str) -> _Case | None:
+def _preflight_case(result: RunResult, classname: str) -> Case | None:
     """The ``gpu-preflight`` case, on machines with a GPU and when a required one was missing: error or pass."""
     if result.hardware is None or result.diagnosis is None:
         return None
@@ -110,17 +100,17 @@ def _preflight_case(result: RunResult, classname: str) -> _Case | None:
         f"driver={profile.driver_version or 'none'} torch={profile.torch_version or 'none'}"
     )
     findings = "\n".join(f"[{f.severity.value}] {f.code}: {clean_text(f.sentence)}" for f in diagnosis.findings)
-    case = TestCase("gpu-preflight", classname=classname, stdout=f"{stdout}\n{findings}".strip())
+    outcome = None
     if result.status is RunStatus.GPU_UNAVAILABLE:
         errors = [f for f in diagnosis.findings if f.severity.value == "error"] or list(diagnosis.findings)
         first = errors[0] if errors else None
         message = "a GPU was required but CUDA is unusable" + (f": {clean_text(first.cause)}" if first else "")
-        case.add_error_info(message=message, output=findings or None, error_type="gpu-unavailable")
+        outcome = Outcome("error", message, type="gpu-unavailable", output=findings or None)
     seconds = profile.cuda_check.seconds if profile.cuda_check.seconds is not None else 0.0
-    return _Case(case, _seconds(seconds))
+    return Case("gpu-preflight", classname, _seconds(seconds), f"{stdout}\n{findings}".strip(), outcome)
 
 
-def _submission_case(result: RunResult, classname: str) -> _Case | None:
+def _submission_case(result: RunResult, classname: str) -> Case | None:
     """The ``submission-valid`` case: failed with every problem when the submission is invalid or missing."""
     check = result.validation
     if check is None:
@@ -128,15 +118,15 @@ def _submission_case(result: RunResult, classname: str) -> _Case | None:
     stdout = f"valid={'true' if check.valid else 'false'} rows={_or_none(check.rows)} path={clean_text(check.path)}"
     if result.grade is not None:
         stdout += f"\ngrade: {clean_text(grade_phrase(result.grade))}"
-    case = TestCase("submission-valid", classname=classname, stdout=stdout)
+    outcome = None
     if not check.valid:
         problems = "\n".join(clean_text(p) for p in check.problems)
         first = clean_text(check.problems[0]) if check.problems else "invalid"
-        case.add_failure_info(message=f"invalid submission: {first}", output=problems, failure_type="submission")
-    return _Case(case, 0.0)
+        outcome = Outcome("failure", f"invalid submission: {first}", type="submission", output=problems)
+    return Case("submission-valid", classname, 0.0, stdout, outcome)
 
 
-def _run_case(result: RunResult, classname: str) -> _Case | None:
+def _run_case(result: RunResult, classname: str) -> Case | None:
     """The ``run`` case: always without folds, and with folds only when the run as a whole went wrong."""
     status = result.status
     if result.folds and status in (RunStatus.SUCCESS, RunStatus.RUNNING):
@@ -145,19 +135,16 @@ def _run_case(result: RunResult, classname: str) -> _Case | None:
         f"status={status.value} score={exact_number(result.score) or 'none'} "
         f"exit_code={int(result.exit_code)} epochs={len(result.epochs)}"
     )
-    case = TestCase("run", classname=classname, stdout=stdout)
     failed_gates = [g for g in result.gates if not g.passed]
+    outcome = None
     if status is RunStatus.RUNNING:
-        case.add_skipped_info(message="the run was still going when this report was written")
+        outcome = Outcome("skipped", "the run was still going when this report was written")
     elif status is RunStatus.FAILED and failed_gates:
-        case.add_failure_info(
-            message="; ".join(clean_text(g.message) or f"{g.name} failed" for g in failed_gates),
-            output=_details(result),
-            failure_type="gate",
-        )
+        message = "; ".join(clean_text(g.message) or f"{g.name} failed" for g in failed_gates)
+        outcome = Outcome("failure", message, type="gate", output=_details(result))
     elif status is not RunStatus.SUCCESS:
-        case.add_error_info(message=_run_message(result), output=_details(result), error_type=status.value)
-    return _Case(case, _seconds(result.duration_s))
+        outcome = Outcome("error", _run_message(result), type=status.value, output=_details(result))
+    return Case("run", classname, _seconds(result.duration_s), stdout, outcome)
 
 
 def _run_message(result: RunResult) -> str:
@@ -222,24 +209,6 @@ def _properties(result: RunResult) -> dict[str, str]:
         "competition": clean_text(result.competition or ""),
         "min_score": exact_number(result.min_score),
     }
-
-
-def _finish(raw: str, case_seconds: list[float], total: float) -> str:
-    """Set ``time`` on every test case, the suite and the root, and indent the document."""
-    root = ET.fromstring(raw)  # noqa: S314 -- our own document, just built by junit-xml
-    suite = root.find("testsuite")
-    assert suite is not None  # we built exactly one
-    for element, seconds in zip(suite.findall("testcase"), case_seconds, strict=True):
-        element.set("time", _time(seconds))
-    suite.set("time", _time(total))
-    root.set("time", _time(total))
-    root.set("skipped", suite.get("skipped", "0"))
-    ET.indent(root)
-    return '<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
-
-
-def _time(seconds: float) -> str:
-    return f"{seconds:.3f}"
 
 
 def _seconds(value: float | None) -> float:
