@@ -3,12 +3,8 @@
 from __future__ import annotations
 
 import os
-import sys
-from pathlib import Path
 
 import pytest
-
-CHILDREN = Path(__file__).parent / "children"
 
 
 @pytest.fixture(autouse=True)
@@ -17,8 +13,3 @@ def _clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in list(os.environ):
         if name.startswith(("GITHUB_", "INPUT_", "MLE_CI_", "ACTIONS_", "RUNNER_")) or name in ("CI", "ACT"):
             monkeypatch.delenv(name, raising=False)
-
-
-def child(name: str, *args: str) -> list[str]:
-    """The argv that runs one of the fake children in tests/children with this interpreter."""
-    return [sys.executable, str(CHILDREN / f"{name}.py"), *args]

@@ -14,9 +14,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from conftest import child
-
 ROOT = Path(__file__).resolve().parent.parent
+CHILDREN = Path(__file__).parent / "children"
+
+
+def child(name: str, *args: str) -> list[str]:
+    """The argv that runs one of the fake children in tests/children with this interpreter."""
+    return [sys.executable, str(CHILDREN / f"{name}.py"), *args]
 
 
 @dataclass

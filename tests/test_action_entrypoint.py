@@ -11,8 +11,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import child
-from helpers import ROOT, base_env, read_outputs
+from helpers import ROOT, base_env, child, read_outputs
 
 from mle_ci.action.entrypoint import input_environment
 

@@ -11,8 +11,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from conftest import CHILDREN
-from helpers import github_files, read_outputs
+from helpers import CHILDREN, github_files, read_outputs
 
 from mle_ci import runplan
 from mle_ci.cli import cli, main

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import click
 import pytest
-from conftest import child
+from helpers import child
 
 import mle_ci.cli as cli_module
 from mle_ci.cli import main

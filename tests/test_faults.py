@@ -24,8 +24,7 @@ from pathlib import Path
 
 import junitparser
 import pytest
-from conftest import child
-from helpers import ROOT, Run, base_env, end_hopper, hopper_gone, mle_ci
+from helpers import ROOT, Run, base_env, child, end_hopper, hopper_gone, mle_ci
 
 from mle_ci.hardware.nvml import FakeNvml, fake_gpu
 from mle_ci.pipeline import execute

@@ -22,8 +22,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import child
-from helpers import ROOT, base_env
+from helpers import ROOT, base_env, child
 from test_faults import (
     MARKER_VAR,
     assert_no_survivors,

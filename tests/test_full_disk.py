@@ -14,8 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import child
-from helpers import ROOT, base_env, github_files, read_outputs, run_child
+from helpers import ROOT, base_env, child, github_files, read_outputs, run_child
 from test_faults_harness import CAN_MOUNT, _tmpfs
 
 from mle_ci.files import RESERVE_NAME, SpaceReserve, write_atomic

@@ -10,8 +10,7 @@ import sys
 import time
 from pathlib import Path
 
-from conftest import child
-from helpers import ROOT, base_env
+from helpers import ROOT, base_env, child
 
 
 def test_live_display_on_a_terminal(tmp_path: Path) -> None:

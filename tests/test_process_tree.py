@@ -14,8 +14,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from conftest import child
-from helpers import ROOT, alive, end_hopper, hopper_gone
+from helpers import ROOT, alive, child, end_hopper, hopper_gone
 
 from mle_ci import proctree, supervisor
 from mle_ci.cgroup import RunCgroup, cgroup2_dir, open_cgroup

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import child
+from helpers import child
 
 from mle_ci.cli import main
 from mle_ci.decisions import regression_gate

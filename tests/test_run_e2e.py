@@ -12,8 +12,7 @@ from pathlib import Path
 
 import junitparser
 import pytest
-from conftest import child
-from helpers import ROOT, alive, base_env, run_child, wait_gone
+from helpers import ROOT, alive, base_env, child, run_child, wait_gone
 
 
 def test_successful_run_writes_every_report(tmp_path: Path) -> None:

@@ -16,8 +16,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import child
-from helpers import ROOT, base_env, github_files
+from helpers import ROOT, base_env, child, github_files
 
 GITHUB_FILES = ("GITHUB_OUTPUT", "GITHUB_STEP_SUMMARY", "GITHUB_ENV", "GITHUB_PATH", "GITHUB_STATE")
 WORKFLOW_ONLY = (

@@ -12,8 +12,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import child
-from helpers import ROOT, base_env
+from helpers import ROOT, base_env, child
 
 from mle_ci.cli import main
 from mle_ci.usertext import MAX_NAME, name_problem, path_problem, text_problem, word_problem
