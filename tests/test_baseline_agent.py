@@ -20,9 +20,10 @@ from typing import Any
 import numpy as np
 import pytest
 
-from mle_ci.agents.baseline.agent import _config, _scorer, batch_size, main
+from mle_ci.agents.baseline.agent import _config, batch_size, main
 from mle_ci.agents.baseline.data import CategoricalCoder, NumericCoder, build_dataset, fit_coders
 from mle_ci.agents.baseline.deadline import FoldDecision, StopSignal, decide_fold, folds_started
+from mle_ci.agents.baseline.folds import candidate_names, scorer
 from mle_ci.agents.baseline.metrics import canonical_metric, classification_score, fold_indices
 from mle_ci.agents.baseline.models import CLIP, TabularEnsemble, build_model
 from mle_ci.agents.baseline.options import AgentOptions, OptionsError, load_options
@@ -317,9 +318,9 @@ def test_flags_beat_environment_and_bad_values_exit_2(tmp_path: Path, capsys: py
 
 
 def test_agent_imports_nothing_of_the_harness_but_progress() -> None:
-    """Agents are child processes: of mle_ci they import only the progress API, its event schema, the metrics (the
-    one implementation the grader scores with) and the secret policy (the one the claude agent's transcript and
-    tool results are redacted by)."""
+    """Agents are child processes: of mle_ci they import only the progress API, its event schema, the contract
+    (exit codes, variable names, event types) and the error tree, the metrics (the one implementation the grader
+    scores with) and the secret policy (the one the claude agent's transcript and tool results are redacted by)."""
     imported: set[str] = set()
     for path in (ROOT / "mle_ci" / "agents").rglob("*.py"):
         for node in ast.walk(ast.parse(path.read_text())):
@@ -328,7 +329,8 @@ def test_agent_imports_nothing_of_the_harness_but_progress() -> None:
             elif isinstance(node, ast.Import):
                 imported.update(alias.name for alias in node.names)
     harness = {name for name in imported if name.startswith("mle_ci") and not name.startswith("mle_ci.agents")}
-    assert harness <= {"mle_ci.progress", "mle_ci.events", "mle_ci.metrics", "mle_ci.redaction"}
+    allowed = {"progress", "events", "contract", "errors", "metrics", "redaction"}
+    assert harness <= {f"mle_ci.{name}" for name in allowed}
     assert "mle_ci.progress" in harness
 
 
@@ -435,7 +437,7 @@ def test_a_tabular_fold_reports_the_score_of_the_model_it_saves(tmp_path: Path, 
         train_rows=np.setdiff1d(np.arange(len(y)), val_rows),
         val_rows=val_rows,
         classification=kind == "binary",
-        score=_scorer(task, dataset, val_rows),
+        score=scorer(task, dataset, val_rows),
         higher_is_better=task.higher_is_better,
         config=config,
         seed=1,
@@ -450,7 +452,7 @@ def test_a_tabular_fold_reports_the_score_of_the_model_it_saves(tmp_path: Path, 
     saved.load_state_dict(outcome.state)
     raw = torch.from_numpy(predict(saved, dataset.x_train[val_rows], config))
     outputs = torch.softmax(raw, dim=1).numpy() if kind == "binary" else raw.numpy()
-    assert math.isclose(_scorer(task, dataset, val_rows)(outputs), outcome.best_score, rel_tol=1e-9)
+    assert math.isclose(scorer(task, dataset, val_rows)(outputs), outcome.best_score, rel_tol=1e-9)
 
 
 # --- whole runs ---------------------------------------------------------------------------------------------
@@ -674,7 +676,7 @@ def test_a_second_model_cut_short_drops_out_and_the_first_one_stands(
 ) -> None:
     """The linear model stopped mid-training is not compared; the MLPs' fit and checkpoint are kept."""
     pytest.importorskip("torch")
-    from mle_ci.agents.baseline import agent
+    from mle_ci.agents.baseline import folds
 
     comp = read_competition(
         make_competition(tmp_path / "data", rows=120, kind="binary"), metric=None, higher_is_better=None
@@ -682,16 +684,16 @@ def test_a_second_model_cut_short_drops_out_and_the_first_one_stands(
     task, dataset = comp.task, build_dataset(comp)
     options = AgentOptions(data_dir=tmp_path, submission_dir=tmp_path, max_epochs=3, checkpoint_dir=tmp_path / "ck")
     config = _config(options, task, 80)
-    real = agent._fit_fold
+    real = folds._fit_fold
 
     def fit(*args: Any, **kwargs: Any) -> Any:
         if kwargs["candidate"] == "linear":
             kwargs["stop"] = _StopsAfter(50)  # one epoch is at least 40 steps: the stop lands in the second
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(agent, "_fit_fold", fit)
+    monkeypatch.setattr(folds, "_fit_fold", fit)
     val_rows = fold_indices(120, 3, 0, dataset.y_class)[0]
-    work = agent.fit_fold_models(
+    work = folds.fit_fold_models(
         1, val_rows, options=options, task=task, dataset=dataset, config=config, seed=1, stop=StopSignal()
     )
     outcome, fits = work.outcome, work.fits
@@ -707,8 +709,6 @@ def test_images_train_the_cnn_and_features_beside_them_the_mlps_in_the_order_the
     tmp_path: Path,
 ) -> None:
     import dataclasses
-
-    from mle_ci.agents.baseline.agent import candidate_names
 
     table = read_competition(
         make_competition(tmp_path, rows=40, kind="binary"), metric=None, higher_is_better=None

@@ -15,8 +15,8 @@ import pytest
 import torch
 
 from mle_ci.agents.baseline import text
-from mle_ci.agents.baseline.agent import _text_start
 from mle_ci.agents.baseline.data import Dataset
+from mle_ci.agents.baseline.folds import _text_start
 from mle_ci.agents.baseline.metrics import classification_score, multilabel_score
 from mle_ci.agents.baseline.models import TEXT_CANDIDATES, build_model
 from mle_ci.agents.baseline.text import TextEncoder, TextNet, is_free_text, l2_strength, starting_bias

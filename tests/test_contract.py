@@ -8,6 +8,8 @@ import re
 import typing
 from pathlib import Path
 
+import grimp
+
 import mle_ci
 from mle_ci import contract, events
 from mle_ci.contract import EventType, ExitCode
@@ -97,3 +99,40 @@ def test_every_exception_of_the_package_is_in_the_one_error_tree() -> None:
                 unnamed.append(name)
     assert outside == []
     assert unnamed == []
+
+
+def test_no_module_imports_itself_back_through_others() -> None:
+    """The package's import graph (function-level imports included, as grimp reads them) has no cycle: each
+    strongly connected group of modules is one module alone."""
+    graph = grimp.build_graph("mle_ci", include_external_packages=False)
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    cycles: list[list[str]] = []
+
+    def visit(module: str) -> None:  # Tarjan's strongly connected components
+        index[module] = low[module] = len(index)
+        stack.append(module)
+        on_stack.add(module)
+        for imported in sorted(graph.find_modules_directly_imported_by(module)):
+            if imported not in index:
+                visit(imported)
+                low[module] = min(low[module], low[imported])
+            elif imported in on_stack:
+                low[module] = min(low[module], index[imported])
+        if low[module] == index[module]:
+            group = []
+            while True:
+                member = stack.pop()
+                on_stack.discard(member)
+                group.append(member)
+                if member == module:
+                    break
+            if len(group) > 1:
+                cycles.append(sorted(group))
+
+    for module in sorted(graph.modules):
+        if module not in index:
+            visit(module)
+    assert cycles == []

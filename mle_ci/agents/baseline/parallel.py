@@ -28,9 +28,9 @@ import torch
 from numpy.typing import NDArray
 
 from mle_ci import progress
-from mle_ci.agents.baseline.agent import fit_fold_models, record_fold
 from mle_ci.agents.baseline.data import Dataset
 from mle_ci.agents.baseline.deadline import StopSignal, decide_fold
+from mle_ci.agents.baseline.folds import fit_fold_models, record_fold
 from mle_ci.agents.baseline.options import AgentOptions, OptionsError
 from mle_ci.agents.baseline.selection import CandidateFit, Candidates
 from mle_ci.agents.baseline.task import Competition, Task
@@ -193,7 +193,7 @@ def _start_worker(index: int, device: str | None) -> _Worker:
         env["CUDA_VISIBLE_DEVICES"] = device
     try:
         process = subprocess.Popen(
-            [sys.executable, "-m", "mle_ci.agents.baseline.parallel"], env=env, pass_fds=(theirs.fileno(),)
+            [sys.executable, "-m", "mle_ci.agents.baseline.worker"], env=env, pass_fds=(theirs.fileno(),)
         )
     finally:
         theirs.close()
@@ -363,10 +363,3 @@ def _shut_down(pool: list[_Worker]) -> None:
             worker.process.kill()
             worker.process.wait()
         worker.conn.close()
-
-
-if __name__ == "__main__":
-    # Through the module's own name, so that what the worker sends unpickles in the agent as the same classes.
-    from mle_ci.agents.baseline.parallel import worker_main as _worker_main
-
-    raise SystemExit(_worker_main(os.environ))
