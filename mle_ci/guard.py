@@ -4,8 +4,8 @@ The harness ends every process of the run whenever it ends (:mod:`mle_ci.supervi
 outright (SIGKILL from the OOM killer, or the runner's last resort after a cancel). Then its direct child dies with
 it (``PR_SET_PDEATHSIG``), and what the child left goes on. The guard (``python -m mle_ci.guard``) starts before the
 child, in a session of its own (the runner's signals to the step's process group do not reach it), and waits on a
-pipe only the harness writes to: a byte means the harness ended the run itself, and the guard exits; the end of the
-pipe without one means the harness died, and the guard ends the run: ``cgroup.kill`` where the run has a cgroup,
+pipe only the harness holds: when the harness ends the run itself it kills the guard; the end of the pipe means the
+harness died, and the guard ends the run: ``cgroup.kill`` where the run has a cgroup,
 else every process that carries the run's mark in its environment (``MARK_VARIABLE``, set by the supervisor for the
 child and inherited by all it starts), each stopped as it is found, until a pass finds none, then killed.
 
@@ -48,16 +48,16 @@ class Guard:
         return self.process.pid
 
     def release(self) -> None:
-        """The harness has ended the run itself: the guard exits without touching anything."""
+        """The harness has ended the run itself: the guard goes without touching anything.
+
+        It is killed, not told: it has nothing to finish, and a short run would otherwise wait for its interpreter
+        to start only to exit. Killed before the pipe is closed, so it never reads the pipe's end as the harness's.
+        """
         with contextlib.suppress(OSError):
-            os.write(self.write_fd, b"x")
+            self.process.kill()
+        self.process.wait()
         with contextlib.suppress(OSError):
             os.close(self.write_fd)
-        try:
-            self.process.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
 
 
 def start_guard(cgroup: Path | None) -> Guard | None:
@@ -86,7 +86,7 @@ def start_guard(cgroup: Path | None) -> Guard | None:
 
 
 def main(argv: list[str]) -> int:
-    """The guard: wait on the pipe; when it ends without a byte, end the run."""
+    """The guard: wait on the pipe, which no one writes to; when it ends (the harness is gone), end the run."""
     read_fd, mark, cgroup = int(argv[0]), argv[1], argv[2]
     for sig in _HARNESS_SIGNALS:
         signal.signal(sig, signal.SIG_IGN)
