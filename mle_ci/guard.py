@@ -6,7 +6,7 @@ it (``PR_SET_PDEATHSIG``), and what the child left goes on. The guard (``python 
 child, in a session of its own (the runner's signals to the step's process group do not reach it), and waits on a
 pipe only the harness holds: when the harness ends the run itself it kills the guard; the end of the pipe means the
 harness died, and the guard ends the run: ``cgroup.kill`` where the run has a cgroup,
-else every process that carries the run's mark in its environment (``MARK_VARIABLE``, set by the supervisor for the
+else every process that carries the run's mark in its environment (``contract.RUN_MARK``, set by the supervisor for the
 child and inherited by all it starts), each stopped as it is found, until a pass finds none, then killed.
 
 A child running as the same user can kill the guard, or start a process without the mark; SECURITY.md says so.
@@ -26,8 +26,6 @@ from pathlib import Path
 
 from mle_ci import contract
 from mle_ci.proctree import signal_each
-
-MARK_VARIABLE = contract.RUN_MARK
 
 GUARD_BUDGET = 5.0
 """Seconds the guard spends finding and stopping marked processes before it kills what it found."""
@@ -90,13 +88,7 @@ def main(argv: list[str]) -> int:
     read_fd, mark, cgroup = int(argv[0]), argv[1], argv[2]
     for sig in _HARNESS_SIGNALS:
         signal.signal(sig, signal.SIG_IGN)
-    while True:
-        try:
-            said = os.read(read_fd, 1)
-        except InterruptedError:
-            continue
-        break
-    if said == b"":
+    if os.read(read_fd, 1) == b"":  # blocks until the pipe ends (Python retries a read a signal interrupts)
         end_run(Path(cgroup) if cgroup else None, mark)
     return 0
 
@@ -128,7 +120,7 @@ def end_run(cgroup: Path | None, mark: str, *, budget: float = GUARD_BUDGET) -> 
 
 def marked(mark: str) -> set[int]:
     """The processes whose environment carries the run's mark (those this user may read)."""
-    needle = f"{MARK_VARIABLE}={mark}".encode()
+    needle = f"{contract.RUN_MARK}={mark}".encode()
     me = os.getpid()
     found: set[int] = set()
     try:

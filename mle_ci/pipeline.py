@@ -69,31 +69,32 @@ def execute(
             watch = RunnerFilesWatch.start(settings.env)
             outlets = open_outlets(settings, stream, pause_commands=True)
         try:
-            child = Supervisor().start(launch.spec, trap=trap)
-        except OSError as exc:  # exec refused it: not a program (no #! line), a command line too long, ...
-            if outlets is not None and outlets.github is not None:
-                outlets.github.resume_commands()
-            program = describe(launch.spec.argv[0])
-            raise ConfigError(f"command: {program} could not be started: {exc.strerror or exc}") from None
-        try:
-            from mle_ci.publishing import open_outlets
-            from mle_ci.session import RunSession
+            try:
+                child = Supervisor().start(launch.spec, trap=trap)
+            except OSError as exc:  # exec refused it: not a program (no #! line), a command line too long, ...
+                program = describe(launch.spec.argv[0])
+                raise ConfigError(f"command: {program} could not be started: {exc.strerror or exc}") from None
+            try:
+                from mle_ci.publishing import open_outlets
+                from mle_ci.session import RunSession
 
-            session = RunSession(
-                settings=settings,
-                files=files,
-                launch=launch,
-                pid=child.pid,
-                outlets=outlets or open_outlets(settings, stream),
-                preflight=preflight,
-                competition=competition,
-                nvml=nvml,
-                watch=watch,
-            )
+                session = RunSession(
+                    settings=settings,
+                    files=files,
+                    launch=launch,
+                    pid=child.pid,
+                    outlets=outlets or open_outlets(settings, stream),
+                    preflight=preflight,
+                    competition=competition,
+                    nvml=nvml,
+                    watch=watch,
+                )
+            except BaseException:
+                child.abandon()
+                raise
         except BaseException:
-            child.abandon()
-            if outlets is not None and outlets.github is not None:
-                outlets.github.resume_commands()
+            if outlets is not None:
+                outlets.resume_commands()  # the run never got going: the error must reach the runner as a command
             raise
         return session.run(child)
 

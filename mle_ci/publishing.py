@@ -43,6 +43,11 @@ class Outlets:
     notes: tuple[str, ...] = ()
     """What the run's log should say about opening them."""
 
+    def resume_commands(self) -> None:
+        """Workflow commands on again, if ``open_outlets(pause_commands=True)`` turned them off."""
+        if self.github is not None:
+            self.github.resume_commands()
+
 
 def open_outlets(settings: Settings, stream: TextIO, *, pause_commands: bool = False) -> Outlets:
     """The console and GitHub adapter, with every secret masked before anything is printed.

@@ -240,9 +240,8 @@ class RunSession:
             self._announce(child)
             ended = child.supervise(self._monitor)
         finally:
-            if outlets.github is not None:
-                # Opened before the child started (mle_ci.pipeline); closed once every process of the run is gone.
-                outlets.github.resume_commands()
+            # Paused before the child started (mle_ci.pipeline); on again once every process of the run is gone.
+            outlets.resume_commands()
             outlets.console.stop()
             self._verdict = self._gpus.finish() if self._gpus is not None else None
             # Room for the final reports, even when the run filled the disk.

@@ -25,8 +25,9 @@ from pathlib import Path
 from types import FrameType
 from typing import Protocol
 
+from mle_ci import contract
 from mle_ci.cgroup import NoCgroup, RunCgroup, open_cgroup
-from mle_ci.guard import MARK_VARIABLE, start_guard
+from mle_ci.guard import start_guard
 from mle_ci.linesplit import LineSplitter
 from mle_ci.proctree import Census, Look, census, freeze_and_kill, look, signal_each
 
@@ -264,7 +265,7 @@ class RunningChild:
         self._guard = start_guard(cgroup.path if cgroup is not None else None)
         env = dict(spec.env)
         if self._guard is not None:
-            env[MARK_VARIABLE] = self._guard.mark
+            env[contract.RUN_MARK] = self._guard.mark
         try:
             self._process = subprocess.Popen(
                 spec.argv,
