@@ -110,31 +110,31 @@ class LiveConsole:
     live = True
 
     def __init__(self, stream: TextIO) -> None:
-        from rich.console import Console as RichConsole
+        from rich.console import Console as RichConsole  # noqa: PLC0415 - rich (heavy) only for a live line
 
         self._console = RichConsole(file=stream, highlight=False, markup=False, emoji=False)
         self._live: Live | None = None
         self._status = "starting"
 
     def _render(self) -> Text:
-        from rich.text import Text
+        from rich.text import Text  # noqa: PLC0415 - rich (heavy) only for a live line
 
         return Text(self._status, style="bold cyan")
 
     def start(self) -> None:
-        from rich.live import Live
+        from rich.live import Live  # noqa: PLC0415 - rich (heavy) only for a live line
 
         self._live = Live(self._render(), console=self._console, refresh_per_second=4, transient=True)
         self._live.start()
 
     def child_lines(self, texts: list[str]) -> None:
-        from rich.text import Text
+        from rich.text import Text  # noqa: PLC0415 - rich (heavy) only for a live line
 
         with contextlib.suppress(OSError, ValueError):
             self._console.print(Text("\n".join(texts)), soft_wrap=True)
 
     def note(self, text: str) -> None:
-        from rich.text import Text
+        from rich.text import Text  # noqa: PLC0415 - rich (heavy) only for a live line
 
         with contextlib.suppress(OSError, ValueError):
             self._console.print(Text(inert_line(f"[mle-ci {_stamp()}] {text}"), style="dim"), soft_wrap=True)

@@ -45,65 +45,54 @@ class Scored:
     warnings: tuple[str, ...] = ()
 
 
+def _sklearn_metrics() -> Any:
+    """scikit-learn's ``metrics`` module, imported at the first score: the harness lists and validates without it."""
+    from sklearn import metrics  # noqa: PLC0415 - scikit-learn is heavy; only a score needs it
+
+    return metrics
+
+
 def _one_column(values: Any) -> Any:
     array = np.asarray(values)
     return array.ravel() if array.ndim == 2 and array.shape[1] == 1 else array
 
 
 def _accuracy(y_true: Any, y_pred: Any) -> float:
-    from sklearn.metrics import accuracy_score
-
-    return float(accuracy_score(_one_column(y_true), _one_column(y_pred)))
+    return float(_sklearn_metrics().accuracy_score(_one_column(y_true), _one_column(y_pred)))
 
 
 def _auc(y_true: Any, y_pred: Any) -> float:
-    from sklearn.metrics import roc_auc_score
-
-    return float(roc_auc_score(_one_column(y_true), _one_column(y_pred), average="macro"))
+    return float(_sklearn_metrics().roc_auc_score(_one_column(y_true), _one_column(y_pred), average="macro"))
 
 
 def _log_loss(y_true: Any, y_pred: Any) -> float:
-    from sklearn.metrics import log_loss
-
-    return float(log_loss(_one_column(y_true), _one_column(y_pred)))
+    return float(_sklearn_metrics().log_loss(_one_column(y_true), _one_column(y_pred)))
 
 
 def _rmse(y_true: Any, y_pred: Any) -> float:
-    from sklearn.metrics import root_mean_squared_error
-
-    return float(root_mean_squared_error(y_true, y_pred))
+    return float(_sklearn_metrics().root_mean_squared_error(y_true, y_pred))
 
 
 def _mse(y_true: Any, y_pred: Any) -> float:
-    from sklearn.metrics import mean_squared_error
-
-    return float(mean_squared_error(y_true, y_pred))
+    return float(_sklearn_metrics().mean_squared_error(y_true, y_pred))
 
 
 def _mae(y_true: Any, y_pred: Any) -> float:
-    from sklearn.metrics import mean_absolute_error
-
-    return float(mean_absolute_error(y_true, y_pred))
+    return float(_sklearn_metrics().mean_absolute_error(y_true, y_pred))
 
 
 def _rmsle(y_true: Any, y_pred: Any) -> float:
-    from sklearn.metrics import root_mean_squared_log_error
-
-    return float(root_mean_squared_log_error(y_true, y_pred))
+    return float(_sklearn_metrics().root_mean_squared_log_error(y_true, y_pred))
 
 
 def _f1(y_true: Any, y_pred: Any) -> float:
-    from sklearn.metrics import f1_score
-
     truth, pred = _one_column(y_true), _one_column(y_pred)
     binary = {str(v) for v in np.unique(np.concatenate([truth.astype(str), pred.astype(str)]))} <= {"0", "1"}
-    return float(f1_score(truth, pred, average="binary" if binary else "macro"))
+    return float(_sklearn_metrics().f1_score(truth, pred, average="binary" if binary else "macro"))
 
 
 def _qwk(y_true: Any, y_pred: Any) -> float:
-    from sklearn.metrics import cohen_kappa_score
-
-    return float(cohen_kappa_score(_one_column(y_true), _one_column(y_pred), weights="quadratic"))
+    return float(_sklearn_metrics().cohen_kappa_score(_one_column(y_true), _one_column(y_pred), weights="quadratic"))
 
 
 _Scorer = Callable[[Any, Any], float]

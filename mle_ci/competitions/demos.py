@@ -137,7 +137,7 @@ DEMO_SPECS: dict[str, CompetitionSpec] = {id_: d.spec for id_, d in _DEMOS.items
 
 def _load(loader: str) -> tuple[NDArray[np.float64], NDArray[Any], tuple[str, ...]]:
     try:
-        import sklearn.datasets
+        import sklearn.datasets  # noqa: PLC0415 - scikit-learn is heavy; only building a demo needs it
     except ImportError:
         raise CompetitionError(
             "the embedded demo competitions are built from scikit-learn's bundled data: pip install scikit-learn"

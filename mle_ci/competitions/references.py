@@ -28,36 +28,40 @@ FITS_PER_MODEL = 3
 
 
 def _classifiers(seed: int) -> list[Any]:
-    from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
-    from sklearn.ensemble import RandomForestClassifier
-    from sklearn.naive_bayes import GaussianNB
-    from sklearn.neighbors import KNeighborsClassifier
-    from sklearn.pipeline import make_pipeline
-    from sklearn.preprocessing import StandardScaler
-    from sklearn.tree import DecisionTreeClassifier
+    from sklearn import (  # noqa: PLC0415 - scikit-learn is heavy; only building a demo's leaderboard needs it
+        discriminant_analysis,
+        ensemble,
+        naive_bayes,
+        neighbors,
+        pipeline,
+        preprocessing,
+        tree,
+    )
 
     return [
-        GaussianNB(),
-        DecisionTreeClassifier(max_depth=4, random_state=seed),
-        make_pipeline(StandardScaler(), KNeighborsClassifier(n_neighbors=15)),
-        LinearDiscriminantAnalysis(solver="lsqr", shrinkage="auto"),
-        RandomForestClassifier(n_estimators=30, random_state=seed, n_jobs=1),
+        naive_bayes.GaussianNB(),
+        tree.DecisionTreeClassifier(max_depth=4, random_state=seed),
+        pipeline.make_pipeline(preprocessing.StandardScaler(), neighbors.KNeighborsClassifier(n_neighbors=15)),
+        discriminant_analysis.LinearDiscriminantAnalysis(solver="lsqr", shrinkage="auto"),
+        ensemble.RandomForestClassifier(n_estimators=30, random_state=seed, n_jobs=1),
     ]
 
 
 def _regressors(seed: int) -> list[Any]:
-    from sklearn.dummy import DummyRegressor
-    from sklearn.ensemble import RandomForestRegressor
-    from sklearn.linear_model import Ridge
-    from sklearn.neighbors import KNeighborsRegressor
-    from sklearn.tree import DecisionTreeRegressor
+    from sklearn import (  # noqa: PLC0415 - scikit-learn is heavy; only building a demo's leaderboard needs it
+        dummy,
+        ensemble,
+        linear_model,
+        neighbors,
+        tree,
+    )
 
     return [
-        DummyRegressor(),
-        DecisionTreeRegressor(max_depth=3, random_state=seed),
-        KNeighborsRegressor(n_neighbors=15),
-        Ridge(alpha=0.1),
-        RandomForestRegressor(n_estimators=30, min_samples_leaf=5, random_state=seed, n_jobs=1),
+        dummy.DummyRegressor(),
+        tree.DecisionTreeRegressor(max_depth=3, random_state=seed),
+        neighbors.KNeighborsRegressor(n_neighbors=15),
+        linear_model.Ridge(alpha=0.1),
+        ensemble.RandomForestRegressor(n_estimators=30, min_samples_leaf=5, random_state=seed, n_jobs=1),
     ]
 
 
@@ -73,7 +77,7 @@ def reference_fits(
     regression = _is_regression(metric)
     models = _regressors(seed) if regression else _classifiers(seed)
     outputs: list[list[NDArray[np.float64]]] = [[] for _ in models]
-    from threadpoolctl import threadpool_limits
+    from threadpoolctl import threadpool_limits  # noqa: PLC0415 - 2 ms of mle-ci run's start-up (python -X importtime)
 
     # one BLAS thread: fits this small run many times faster than with threads contending for the cores
     with threadpool_limits(limits=1), warnings.catch_warnings():

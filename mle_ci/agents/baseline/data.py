@@ -187,7 +187,7 @@ def encode_table(table: Table, coders: list[Coder]) -> NDArray[np.float32]:
 
 def _pillow() -> Any:
     try:
-        from PIL import Image
+        from PIL import Image  # noqa: PLC0415 - Pillow is heavy; only image tasks need it
     except ImportError:
         raise TaskError("an image competition needs Pillow: pip install pillow") from None
     return Image

@@ -163,7 +163,7 @@ def _row_count(columns: Sequence[Sequence[str]]) -> int:
 
 
 def _hashers(buckets: int) -> list[Any]:
-    from sklearn.feature_extraction.text import HashingVectorizer
+    from sklearn.feature_extraction.text import HashingVectorizer  # noqa: PLC0415 - scikit-learn (heavy) only for text
 
     return [
         HashingVectorizer(

@@ -48,7 +48,10 @@ class TreeFit:
 def fit_trees(dataset: Dataset, *, train_rows: NDArray[np.int64], val_rows: NDArray[np.int64], seed: int) -> TreeFit:
     """Boosted trees fitted on the feature rows ``train_rows``: class probabilities, label probabilities (a
     multi-label task) or values on the model's scale (regression), on ``val_rows`` and on the test rows."""
-    from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
+    from sklearn.ensemble import (  # noqa: PLC0415 - scikit-learn is heavy; only a tree fit needs it
+        HistGradientBoostingClassifier,
+        HistGradientBoostingRegressor,
+    )
 
     x, x_test = dataset.inputs(images=False)
     train, val, test = (np.asarray(part, dtype=np.float32) for part in (x[train_rows], x[val_rows], x_test))

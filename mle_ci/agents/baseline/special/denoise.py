@@ -91,7 +91,7 @@ def recognise(public: Path) -> PageFiles | None:
 
 def read_page(path: Path) -> FloatArray:
     """A page as greyscale values in [0, 1], as MLE-bench's answers are (``convert("L")`` / 255)."""
-    from PIL import Image
+    from PIL import Image  # noqa: PLC0415 - Pillow is heavy; only this layout's pages need it
 
     with Image.open(path) as image:
         return np.asarray(image.convert("L"), dtype=np.float64) / 255.0
