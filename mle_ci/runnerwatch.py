@@ -18,12 +18,9 @@ import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
+from mle_ci.result import Gate
 from mle_ci.runnerfiles import FILE_COMMANDS
-
-if TYPE_CHECKING:
-    from mle_ci.result import Gate
 
 __all__ = [
     "KEEP_LIMIT",
@@ -131,8 +128,6 @@ def describe_change(before: FileState, after: FileState) -> str | None:
 
 def tampering_gate(found: tuple[Tampering, ...]) -> Gate | None:
     """The failed ``runner-files`` gate when the child changed a runner file; None when it changed none."""
-    from mle_ci.result import Gate  # the watch starts before the child; the result's modules load after
-
     if not found:
         return None
     listed = ", ".join(t.phrase for t in found)

@@ -11,9 +11,13 @@ import contextlib
 import json
 import os
 import shutil
+import sys
 import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
+
+if sys.platform != "win32":  # flock is POSIX's
+    import fcntl
 
 MARKER = "mle-ci-built.json"
 
@@ -29,9 +33,7 @@ def is_built(folder: Path, version: int) -> bool:
 
 @contextlib.contextmanager
 def _locked(path: Path) -> Iterator[None]:
-    try:
-        import fcntl
-    except ImportError:  # pragma: no cover - no flock (Windows): the rename below still keeps folders whole
+    if sys.platform == "win32":  # pragma: no cover - no flock: the rename below still keeps folders whole
         yield
         return
     with path.open("a") as handle:

@@ -15,6 +15,11 @@ import anthropic
 
 from mle_ci.errors import MleCiError
 
+try:
+    from anthropic._data import DEPRECATED_MODELS
+except ImportError:  # an SDK without its deprecation table: every listed model counts as current
+    DEPRECATED_MODELS = {}
+
 
 @dataclass(frozen=True)
 class ModelReply:
@@ -68,11 +73,6 @@ class ModelClient(Protocol):
 
 def sdk_models() -> tuple[tuple[str, ...], frozenset[str]]:
     """The model names the installed SDK lists (newest first) and those it flags as deprecated."""
-    try:
-        from anthropic._data import DEPRECATED_MODELS
-    except ImportError:  # an SDK without its deprecation table: every listed model counts as current
-        DEPRECATED_MODELS = {}
-
     names: list[str] = []
     for arg in typing.get_args(anthropic.types.Model):
         names.extend(a for a in typing.get_args(arg) if isinstance(a, str))
