@@ -16,7 +16,6 @@ from mle_ci.action.dockerrun import (
     SHM_SIZE,
     forwarded_names,
     gpus_option,
-    image_tag,
     mount_options,
     plan_invocation,
 )
@@ -116,7 +115,7 @@ def test_run_line_shape() -> None:
     assert option_values(argv, "--user") == ["1001:118"]
     assert option_values(argv, "--shm-size") == [SHM_SIZE]
     assert option_values(argv, "--workdir") == ["/home/runner/work/repo/repo"]
-    assert argv[-1] == "mle-gpu-agent:v1"
+    assert argv[-1] == "ghcr.io/org/mle-gpu-agent:v1"
 
 
 def test_env_is_forwarded_by_name_only() -> None:
@@ -202,24 +201,56 @@ def test_missing_or_relative_workspace_is_a_usage_error() -> None:
         mount_options({"GITHUB_WORKSPACE": "/"}, RELAY)
 
 
-def test_image_is_built_from_the_actions_dockerfile_unless_named() -> None:
-    """No image input: docker build of the action's folder, tagged by the action's ref; a named image: no build."""
+def test_the_released_image_is_pulled_with_a_build_of_the_dockerfile_to_fall_back_on() -> None:
+    """No image input: docker pull of the action's release; the build of its folder, tagged by its ref, is what
+    the launcher runs when the pull fails; the run line ends with whichever image it got."""
     env = runner_env()
-    built = plan_invocation(env, action_path=env["GITHUB_ACTION_PATH"], user="0:0", cidfile="/c", relay=RELAY)
+    plan = plan_invocation(env, action_path=env["GITHUB_ACTION_PATH"], user="0:0", cidfile="/c", relay=RELAY)
     root = env["GITHUB_ACTION_PATH"]
-    assert built.build == ("docker", "build", "--tag", "mle-gpu-agent:v1", "--file", f"{root}/Dockerfile", root)
-    assert built.image == built.run[-1] == "mle-gpu-agent:v1"
-    env["INPUT_IMAGE"] = "ghcr.io/org/mle-gpu-agent:v1"
-    named = plan_invocation(env, action_path=root, user="0:0", cidfile="/c", relay=RELAY)
-    assert named.build == ()
-    assert named.run[-1] == "ghcr.io/org/mle-gpu-agent:v1"
+    assert plan.pull == ("docker", "pull", "ghcr.io/org/mle-gpu-agent:v1")
+    assert plan.build == (
+        "docker", "build", "--tag", "mle-gpu-agent:v1", "--build-arg", "VARIANT=cuda", "--file", f"{root}/Dockerfile",
+        root,
+    )  # fmt: skip
+    assert plan.run[-1] == "ghcr.io/org/mle-gpu-agent:v1"
+    assert plan.run_line("mle-gpu-agent:v1") == (*plan.run[:-1], "mle-gpu-agent:v1")
 
 
-def test_image_tag_falls_back_to_the_commit_and_is_a_valid_docker_tag() -> None:
-    """`uses: ./` has no action ref: the commit names the image; refs with slashes become valid tags."""
-    assert image_tag({"GITHUB_SHA": "abc123"}) == "mle-gpu-agent:abc123"
-    assert image_tag({"GITHUB_ACTION_REF": "feature/x y", "GITHUB_SHA": "abc"}) == "mle-gpu-agent:feature-x-y"
-    assert image_tag({}) == "mle-gpu-agent:local"
+def test_gpus_none_pulls_and_builds_the_cpu_variant() -> None:
+    """gpus: none: the -cpu image, and the Dockerfile's CPU variant when it must be built."""
+    env = runner_env(INPUT_GPUS="none")
+    plan = plan_invocation(env, action_path=env["GITHUB_ACTION_PATH"], user="0:0", cidfile="/c", relay=RELAY)
+    assert plan.pull[-1] == "ghcr.io/org/mle-gpu-agent:v1-cpu"
+    assert plan.build[2:6] == ("--tag", "mle-gpu-agent:v1-cpu", "--build-arg", "VARIANT=cpu")
+
+
+def test_a_local_action_or_image_build_only_builds_and_a_named_image_neither() -> None:
+    """`uses: ./` and `image: build`: a build, no pull; a named image: run as it is."""
+    env = runner_env(GITHUB_ACTION_PATH="/home/runner/work/repo/repo")
+    local = plan_invocation(env, action_path=env["GITHUB_ACTION_PATH"], user="0:0", cidfile="/c", relay=RELAY)
+    assert local.pull == ()
+    assert local.build[:4] == ("docker", "build", "--tag", f"mle-gpu-agent:{env['GITHUB_SHA']}")
+    assert local.run[-1] == f"mle-gpu-agent:{env['GITHUB_SHA']}"
+    env = runner_env(INPUT_IMAGE="build")
+    asked = plan_invocation(env, action_path=env["GITHUB_ACTION_PATH"], user="0:0", cidfile="/c", relay=RELAY)
+    assert (asked.pull, asked.build[3], asked.run[-1]) == ((), "mle-gpu-agent:v1", "mle-gpu-agent:v1")
+    env = runner_env(INPUT_IMAGE="ghcr.io/org/mle-gpu-agent:v2")
+    named = plan_invocation(env, action_path=env["GITHUB_ACTION_PATH"], user="0:0", cidfile="/c", relay=RELAY)
+    assert (named.pull, named.build, named.run[-1]) == ((), (), "ghcr.io/org/mle-gpu-agent:v2")
+
+
+def test_without_the_actions_folder_only_a_named_image_can_run() -> None:
+    """No GITHUB_ACTION_PATH: no Dockerfile to build or fall back on, so a usage error unless an image is named."""
+    with pytest.raises(ConfigError, match="GITHUB_ACTION_PATH is not set"):
+        plan_invocation(runner_env(), action_path="", user="0:0", cidfile="/c", relay=RELAY)
+    named = runner_env(INPUT_IMAGE="img")
+    assert plan_invocation(named, action_path="", user="0:0", cidfile="/c", relay=RELAY).run[-1] == "img"
+
+
+def test_the_mapped_action_context_stays_out_of_the_container() -> None:
+    """The action's repository and ref are the launcher's: never forwarded."""
+    names = forwarded_names(runner_env(MLE_GPU_AGENT_ACTION_REPOSITORY="org/x", MLE_GPU_AGENT_ACTION_REF="v1"))
+    assert not any(name.startswith("MLE_GPU_AGENT_") for name in names)
 
 
 def test_gpu_requested_follows_the_option() -> None:
@@ -261,7 +292,10 @@ def test_the_real_docker_client_accepts_the_run_line(tmp_path: Path, gpus: str) 
     )
     assert any(m.startswith("type=tmpfs") for m in option_values(invocation.run, "--mount"))
     client = {"PATH": os.environ["PATH"], "HOME": str(tmp_path), "DOCKER_HOST": f"unix://{tmp_path}/no.sock"}
-    for argv in (invocation.build, invocation.run):
+    released = plan_invocation(
+        env, action_path=f"{tmp_path}/_actions/org/mle-gpu-agent/v1", user="0:0", cidfile=cidfile, relay=relay
+    )
+    for argv in (released.pull, invocation.build, invocation.run):
         proc = subprocess.run(argv, env=client, capture_output=True, text=True, timeout=60, check=False)
         said = proc.stdout + proc.stderr
         assert proc.returncode != 0

@@ -45,14 +45,16 @@ if command == "kill":
             print("Error response from daemon: No such container", file=sys.stderr)
             sys.exit(1)
     sys.exit(0)
-if command == "build":
-    def on_build_signal(signum, frame):
-        record(build_signal=signum)
+if command in ("build", "pull"):
+    def on_fetch_signal(signum, frame):
+        record(**{{command + "_signal": signum}})
         sys.exit(2)
-    signal.signal(signal.SIGINT, on_build_signal)
+    signal.signal(signal.SIGINT, on_fetch_signal)
     record()
-    time.sleep(float(os.environ.get("FAKE_BUILD_SLEEP", "0")))
-    sys.exit(int(os.environ.get("FAKE_BUILD_RC", "0")))
+    time.sleep(float(os.environ.get(f"FAKE_{{command.upper()}}_SLEEP", "0")))
+    if os.environ.get(f"FAKE_{{command.upper()}}_RC", "0") != "0":
+        print(f"fake docker {{command}} failed", file=sys.stderr)
+    sys.exit(int(os.environ.get(f"FAKE_{{command.upper()}}_RC", "0")))
 assert command == "run"
 cidfile = sys.argv[sys.argv.index("--cidfile") + 1]
 with open(cidfile, "w") as f:
@@ -180,7 +182,8 @@ def cid_folder(env: dict[str, str]) -> Path:
 
 
 def test_build_then_run_and_the_containers_exit_code(runner: dict[str, str]) -> None:
-    """Without an image input: docker build, then docker run; the container's exit code is the step's."""
+    """An action whose release is unknown (its folder a plain checkout): docker build, then docker run; the
+    container's exit code is the step's."""
     runner["FAKE_RC"] = "124"
     proc = launch(runner)
     stdout, stderr = proc.communicate(timeout=30)
@@ -189,6 +192,94 @@ def test_build_then_run_and_the_containers_exit_code(runner: dict[str, str]) -> 
     assert commands[:2] == ["build", "run"]
     assert "::group::Build the image mle-gpu-agent:abc123" in stdout
     assert list(cid_folder(runner).glob("*.cid")) == []
+
+
+def released(runner: dict[str, str], tmp_path: Path, ref: str = "v1") -> dict[str, str]:
+    """The runner's variables for `uses: Org/MLE-GPU-Agent@REF`: the action's folder as the runner lays it out."""
+    runner["GITHUB_ACTION_PATH"] = str(tmp_path / "_work" / "_actions" / "Org" / "MLE-GPU-Agent" / ref)
+    return runner
+
+
+def commands_and_images(env: dict[str, str]) -> list[tuple[str, str]]:
+    """Each docker call's command and the image it names (pull's, build's --tag, run's last word)."""
+    images = {"pull": -1, "run": -1}
+    return [
+        (argv[0], argv[images[argv[0]]] if argv[0] in images else argv[argv.index("--tag") + 1])
+        for argv in (c["argv"] for c in calls(env))
+        if argv[0] in ("pull", "build", "run")
+    ]
+
+
+@pytest.mark.parametrize(("gpus", "suffix"), [("all", ""), ("none", "-cpu")])
+def test_the_image_released_for_the_actions_ref_is_pulled_and_run(
+    runner: dict[str, str], tmp_path: Path, gpus: str, suffix: str
+) -> None:
+    """`uses: Org/MLE-GPU-Agent@v1` with no image input: pull ghcr.io/org/mle-gpu-agent:v1 (-cpu for gpus none),
+    run it, build nothing."""
+    runner = released(runner, tmp_path)
+    runner["INPUT_GPUS"] = gpus
+    proc = launch(runner)
+    stdout, stderr = proc.communicate(timeout=30)
+    assert proc.returncode == 0, stderr
+    image = f"ghcr.io/org/mle-gpu-agent:v1{suffix}"
+    assert commands_and_images(runner) == [("pull", image), ("run", image)]
+    assert f"::group::Pull the image {image} (released for v1)" in stdout
+    assert "::notice" not in stdout
+
+
+def test_the_mapped_action_context_names_the_image_where_the_folder_does_not(runner: dict[str, str]) -> None:
+    """act keeps the action elsewhere: github.action_repository/ref, as the step maps them, name the release."""
+    runner.update(MLE_GPU_AGENT_ACTION_REPOSITORY="org/mle-gpu-agent", MLE_GPU_AGENT_ACTION_REF="v1.2.3")
+    proc = launch(runner)
+    proc.communicate(timeout=30)
+    assert proc.returncode == 0
+    image = "ghcr.io/org/mle-gpu-agent:v1.2.3"
+    assert commands_and_images(runner) == [("pull", image), ("run", image)]
+
+
+@pytest.mark.parametrize(("gpus", "variant"), [("all", "cuda"), ("none", "cpu")])
+def test_a_failed_pull_builds_the_dockerfile_with_a_notice_and_runs_that(
+    runner: dict[str, str], tmp_path: Path, gpus: str, variant: str
+) -> None:
+    """A branch or commit has no released image (or the registry is out of reach): a notice, then the build of
+    the action's Dockerfile (its variant for the gpus input), and the run of what was built."""
+    sha = "0123456789abcdef0123456789abcdef01234567"
+    runner = released(runner, tmp_path, sha)
+    runner.update(INPUT_GPUS=gpus, FAKE_PULL_RC="1")
+    proc = launch(runner)
+    stdout, stderr = proc.communicate(timeout=30)
+    assert proc.returncode == 0, stderr
+    suffix = "-cpu" if variant == "cpu" else ""
+    pulled, built = f"ghcr.io/org/mle-gpu-agent:{sha}{suffix}", f"mle-gpu-agent:{sha}{suffix}"
+    assert commands_and_images(runner) == [("pull", pulled), ("build", built), ("run", built)]
+    build = next(c["argv"] for c in calls(runner) if c["argv"][0] == "build")
+    assert build[build.index("--build-arg") + 1] == f"VARIANT={variant}"
+    assert build[-1] == runner["GITHUB_ACTION_PATH"]
+    notice = f"::notice title=mle-gpu-agent::could not pull {pulled} (exit 1): building the action's Dockerfile"
+    assert notice in stdout
+    assert stdout.index("::notice") < stdout.index(f"::group::Build the image {built}")
+    assert "fake docker pull failed" in stderr  # docker's own words still reach the log
+
+
+def test_a_failed_pull_and_a_failed_build_run_nothing(runner: dict[str, str], tmp_path: Path) -> None:
+    """Neither a released image nor a build: exit 2, nothing ran."""
+    runner = released(runner, tmp_path)
+    runner.update(FAKE_PULL_RC="1", FAKE_BUILD_RC="1")
+    proc = launch(runner)
+    stdout, _ = proc.communicate(timeout=30)
+    assert proc.returncode == 2
+    assert [command for command, _ in commands_and_images(runner)] == ["pull", "build"]
+    assert "docker build failed (exit 1); nothing was run" in stdout
+
+
+def test_the_image_input_build_builds_even_a_released_action(runner: dict[str, str], tmp_path: Path) -> None:
+    """`image: build`: no pull, the Dockerfile built and run."""
+    runner = released(runner, tmp_path)
+    runner["INPUT_IMAGE"] = "build"
+    proc = launch(runner)
+    proc.communicate(timeout=30)
+    assert proc.returncode == 0
+    assert commands_and_images(runner) == [("build", "mle-gpu-agent:v1"), ("run", "mle-gpu-agent:v1")]
 
 
 def test_secret_is_masked_first_and_reaches_docker_only_through_the_environment(runner: dict[str, str]) -> None:
@@ -434,3 +525,23 @@ def test_a_cancel_during_the_build_stops_it_and_runs_nothing(runner: dict[str, s
     recorded = calls(runner)
     assert any(c.get("build_signal") == signal.SIGINT for c in recorded)
     assert not any(c["argv"][0] == "run" for c in recorded)
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_a_cancel_during_the_pull_stops_it_and_builds_and_runs_nothing(
+    runner: dict[str, str], tmp_path: Path, sig: signal.Signals
+) -> None:
+    """A pull of several GB can take minutes too: the runner's signal cancels it, exit 130, no build, no run."""
+    runner = released(runner, tmp_path)
+    runner["FAKE_PULL_SLEEP"] = "60"
+    proc = launch(runner)
+    deadline = time.monotonic() + 10
+    while not calls(runner) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    proc.send_signal(sig)
+    stdout, stderr = proc.communicate(timeout=20)
+    assert proc.returncode == 130, stderr
+    assert "cancelled while pulling the image; nothing was run" in stdout
+    recorded = calls(runner)
+    assert any(c.get("pull_signal") == signal.SIGINT for c in recorded)
+    assert [c["argv"][0] for c in recorded if "pull_signal" not in c] == ["pull"]

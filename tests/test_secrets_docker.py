@@ -57,8 +57,10 @@ def test_the_gpus_input_gives_a_gpus_option_or_a_usage_error(gpus: str) -> None:
     except ConfigError:
         return
     assert not any(word.startswith(FORBIDDEN) for word in argv)
-    extra = set(argv) - set(_run_line(INPUT_GPUS="none"))
+    without = _run_line(INPUT_GPUS="none")
+    extra = set(argv[:-1]) - set(without[:-1])
     assert extra <= {"--gpus", *(w for w in argv if w == "all" or w.isdigit() or w.startswith('"device='))}
+    assert argv[-1] in (without[-1], without[-1].removesuffix("-cpu"))  # the image: its CPU variant or not
 
 
 @pytest.mark.parametrize("gpus", ["²", "٣", "0,٣", "１"])

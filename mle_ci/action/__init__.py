@@ -1,5 +1,5 @@
 """The GitHub Action's two halves: the host-side ``docker run`` launcher and the container's entry point.
 
-``dockerrun`` and ``launch`` run on the runner host with its plain ``python3``: standard library only.
+``imageref``, ``dockerrun`` and ``launch`` run on the runner host with its plain ``python3``: standard library only.
 ``entrypoint`` runs inside the image and is the same pipeline as ``mle-ci run``.
 """

@@ -1,4 +1,5 @@
-"""The ``docker build`` and ``docker run`` command lines of the action, decided from its environment (pure).
+"""The ``docker pull``, ``docker build`` and ``docker run`` command lines of the action, decided from its
+environment (pure); which image, :mod:`mle_ci.action.imageref` decides.
 
 The composite step maps every input onto ``INPUT_<NAME>`` (hyphens kept) in its environment; ``docker run``
 forwards those and the runner's variables by name only (``--env NAME``), so no value, the API key least of
@@ -18,24 +19,20 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from mle_ci.action.imageref import ImageChoice, ImageSource, choose_image
 from mle_ci.errors import ConfigError
 from mle_ci.runnerfiles import FILE_COMMANDS, RELAYED, RUNNER_ONLY, RUNNER_TEMP
 
 __all__ = [
-    "IMAGE_REPOSITORY",
     "RELAYED",
     "SHM_SIZE",
     "DockerInvocation",
     "forwarded_names",
     "gpus_option",
-    "image_tag",
     "mount_options",
     "plan_invocation",
     "relay_files",
 ]
-
-IMAGE_REPOSITORY = "mle-gpu-agent"
-"""The local repository name of an image built from the action's own Dockerfile."""
 
 SHM_SIZE = "8g"
 """``/dev/shm`` for PyTorch data-loader workers; docker's 64 MB default makes them die with a bus error."""
@@ -47,17 +44,27 @@ _FORWARDED_NAMES = frozenset({"CI", "ACT", "ANTHROPIC_API_KEY"})
 _WITHHELD = frozenset({"GITHUB_TOKEN", "INPUT_IMAGE", *RUNNER_ONLY})
 
 _DEVICE = re.compile(r"[0-9]+|GPU-[0-9A-Fa-f-]+|MIG-[0-9A-Za-z/-]+")
-_TAG_UNSAFE = re.compile(r"[^A-Za-z0-9_.-]+")
 
 
 @dataclass(frozen=True)
 class DockerInvocation:
-    """What the launcher runs: the image build (empty when an image was named), then the container."""
+    """What the launcher runs: the pull of the released image (empty otherwise), the build of the Dockerfile (the
+    plan, or the fallback when the pull fails; empty for a named image), then the container."""
 
+    image: ImageChoice
+    pull: tuple[str, ...]
     build: tuple[str, ...]
-    run: tuple[str, ...]
-    image: str
+    options: tuple[str, ...]
     gpu_requested: bool
+
+    @property
+    def run(self) -> tuple[str, ...]:
+        """The ``docker run`` line for the planned image: the released, named or built one."""
+        return self.run_line(self.image.reference)
+
+    def run_line(self, image: str) -> tuple[str, ...]:
+        """The ``docker run`` line for ``image`` (the local build's, when the pull failed)."""
+        return (*self.options, image)
 
 
 def gpus_option(value: str) -> tuple[str, ...]:
@@ -126,15 +133,6 @@ def mount_options(env: Mapping[str, str], relay: str, *, event_file: str | None 
     return tuple(mounts)
 
 
-def image_tag(env: Mapping[str, str]) -> str:
-    """The tag of the image built from the action's Dockerfile: the action's ref, else the commit, else ``local``."""
-    for name in ("GITHUB_ACTION_REF", "GITHUB_SHA"):
-        ref = _TAG_UNSAFE.sub("-", env.get(name, "").strip()).strip(".-")
-        if ref:
-            return f"{IMAGE_REPOSITORY}:{ref[:128]}"
-    return f"{IMAGE_REPOSITORY}:local"
-
-
 def plan_invocation(
     env: Mapping[str, str],
     *,
@@ -145,7 +143,7 @@ def plan_invocation(
     docker: str = "docker",
     event_file: str | None = None,
 ) -> DockerInvocation:
-    """The build and run command lines for this step; ``user`` is ``UID:GID`` of the runner's process.
+    """The pull, build and run command lines for this step; ``user`` is ``UID:GID`` of the runner's process.
 
     ``relay`` is a folder of the launcher's, mounted at the same path: the container writes its outputs and
     summary there (``GITHUB_OUTPUT``/``GITHUB_STEP_SUMMARY`` name its files) and the launcher hands them on.
@@ -154,17 +152,16 @@ def plan_invocation(
     gpus = gpus_option(env.get("INPUT_GPUS", ""))
     mounts = mount_options(env, relay, event_file=event_file)
     workspace = _absolute("GITHUB_WORKSPACE", env["GITHUB_WORKSPACE"].strip())
-    named = env.get("INPUT_IMAGE", "").strip()
-    if named.startswith("-"):
-        # The image is the run line's last word: docker would read this one as an option.
-        raise ConfigError(f"input image: {named!r} is not an image name")
-    image = named or image_tag(env)
+    image = choose_image(env, action_path=action_path, gpu=bool(gpus))
+    pull = (docker, "pull", image.reference) if image.source is ImageSource.RELEASED else ()
     build: tuple[str, ...] = ()
-    if not named:
+    if image.source is not ImageSource.NAMED:
         if not action_path.strip():
             raise ConfigError("GITHUB_ACTION_PATH is not set: cannot find the action's Dockerfile; name an image")
         root = action_path.strip()
-        build = (docker, "build", "--tag", image, "--file", posixpath.join(root, "Dockerfile"), root)
+        dockerfile = posixpath.join(root, "Dockerfile")
+        variant = f"VARIANT={image.variant.value}"
+        build = (docker, "build", "--tag", image.local, "--build-arg", variant, "--file", dockerfile, root)
     run = [docker, "run", "--rm", "--init", "--cidfile", cidfile, "--user", user, *gpus]
     run += ["--shm-size", SHM_SIZE, "--workdir", workspace]
     for mount in mounts:
@@ -173,8 +170,7 @@ def plan_invocation(
         run += ["--env", name]
     for name, path in relay_files(relay).items():
         run += ["--env", f"{name}={path}"]  # a path in the relay, never a secret
-    run.append(image)
-    return DockerInvocation(build=build, run=tuple(run), image=image, gpu_requested=bool(gpus))
+    return DockerInvocation(image=image, pull=pull, build=build, options=tuple(run), gpu_requested=bool(gpus))
 
 
 def relay_files(relay: str) -> dict[str, str]:

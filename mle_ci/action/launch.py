@@ -1,6 +1,7 @@
-"""``python3 -m mle_ci.action.launch``: the composite step that builds the image and runs the container.
+"""``python3 -m mle_ci.action.launch``: the composite step that gets the image and runs the container.
 
-It masks secrets first, runs ``docker build`` (unless an image is named) and ``docker run`` from
+It masks secrets first, runs ``docker pull`` of the action's released image (``docker build`` of its Dockerfile
+instead for a local action, when asked, or with a notice when the pull fails) and ``docker run`` from
 :mod:`mle_ci.action.dockerrun`, forwards the runner's SIGINT/SIGTERM/SIGHUP (and SIGQUIT) to the ``docker``
 client (which proxies them to the container's init), kills the container through its ``--cidfile`` when the
 client is slow to stop, and never leaves a container behind. ``--cleanup`` (the action's ``if: always()`` step)
@@ -122,21 +123,24 @@ class ContainerRun:
             del self._tail[:-8192]
 
 
-def build_image(argv: Sequence[str]) -> tuple[int, bool]:
-    """Run ``docker build``; a signal (a cancel, maybe minutes into the build) stops it. Returns (code, interrupted)."""
+def fetch_image(argv: Sequence[str]) -> tuple[int, bool]:
+    """Run ``docker pull`` or ``docker build``; a signal (a cancel, maybe minutes in) stops it.
+
+    Returns (code, interrupted).
+    """
     received: list[int] = []
     previous = {sig: signal.signal(sig, lambda signum, _frame: received.append(signum)) for sig in HARNESS_SIGNALS}
     try:
-        build = subprocess.Popen(list(argv), start_new_session=True)
+        client = subprocess.Popen(list(argv), start_new_session=True)
         forwarded = 0
         while True:
             with contextlib.suppress(subprocess.TimeoutExpired):
-                code = build.wait(timeout=0.1)
+                code = client.wait(timeout=0.1)
                 break
             while forwarded < len(received):
                 with contextlib.suppress(ProcessLookupError):
-                    # SIGINT is how the docker client cancels a build; a second signal ends it at once.
-                    build.send_signal(signal.SIGINT if forwarded == 0 else signal.SIGKILL)
+                    # SIGINT is how the docker client cancels a pull or build; a second signal ends it at once.
+                    client.send_signal(signal.SIGINT if forwarded == 0 else signal.SIGKILL)
                 forwarded += 1
     finally:
         for sig, handler in previous.items():
@@ -213,25 +217,49 @@ def _launch(env: Mapping[str, str], docker: str, github: GitHub, stream: TextIO)
         shutil.rmtree(relay, ignore_errors=True)
         raise
     try:
-        return _build_and_run(invocation, cidfile, docker, github, stream)
+        return _obtain_and_run(invocation, cidfile, docker, github, stream)
     finally:
         deliver_relay(relay, env, stream)
 
 
-def _build_and_run(invocation: DockerInvocation, cidfile: Path, docker: str, github: GitHub, stream: TextIO) -> int:
-    if invocation.build:
-        github.group(f"Build the image {invocation.image}")
+def _obtain_and_run(invocation: DockerInvocation, cidfile: Path, docker: str, github: GitHub, stream: TextIO) -> int:
+    image = _obtain_image(invocation, github, stream)
+    if isinstance(image, int):
+        return image
+    stream.flush()
+    container = ContainerRun(invocation.run_line(image), cidfile, docker=docker, stderr=sys.stderr.buffer)
+    code = container.run()
+    return _docker_failure(code, container.stderr_tail, invocation, github, stream)
+
+
+def _obtain_image(invocation: DockerInvocation, github: GitHub, stream: TextIO) -> str | int:
+    """The image to run once pulled or built, or the exit code when there is none (a cancel, a failed build)."""
+    choice = invocation.image
+    if invocation.pull:
+        github.group(f"Pull the image {choice.reference} ({choice.why})")
         stream.flush()
-        built, interrupted = build_image(invocation.build)
+        pulled, interrupted = fetch_image(invocation.pull)
+        github.end_group()
+        if interrupted:
+            return _fail(github, stream, "cancelled while pulling the image; nothing was run", ExitCode.INTERRUPTED)
+        if pulled == 0:
+            return choice.reference
+        github.annotate(
+            "notice",
+            f"could not pull {choice.reference} (exit {pulled}): building the action's Dockerfile instead",
+            title="mle-gpu-agent",
+        )
+    if invocation.build:
+        github.group(f"Build the image {choice.local} ({choice.why})")
+        stream.flush()
+        built, interrupted = fetch_image(invocation.build)
         github.end_group()
         if interrupted:
             return _fail(github, stream, "cancelled while building the image; nothing was run", ExitCode.INTERRUPTED)
         if built != 0:
             return _fail(github, stream, f"docker build failed (exit {built}); nothing was run", ExitCode.USAGE)
-    stream.flush()
-    container = ContainerRun(invocation.run, cidfile, docker=docker, stderr=sys.stderr.buffer)
-    code = container.run()
-    return _docker_failure(code, container.stderr_tail, invocation, github, stream)
+        return choice.local
+    return choice.reference
 
 
 def _docker_failure(code: int, stderr: str, invocation: DockerInvocation, github: GitHub, stream: TextIO) -> int:
