@@ -1,8 +1,15 @@
 # syntax=docker/dockerfile:1
-# The action's image: the CUDA PyTorch runtime plus mle-ci. torch, CUDA and cuDNN come from the base image and
-# are never reinstalled; nothing is downloaded when a container starts.
-# Run it with `docker run --init` (the action's launcher does): tini reaps orphans and forwards signals.
-FROM pytorch/pytorch:2.8.0-cuda12.8-cudnn9-runtime@sha256:417bd75df6365104c283ea4c1651fb3530d9eb5a4c2fafa51943cff2a94e6385
+# The action's image: Python, the locked packages and mle-ci. VARIANT=cuda (the default) has PyPI's CUDA build of
+# torch, whose CUDA libraries come as wheels (the host's NVIDIA driver is all it needs); VARIANT=cpu has torch's
+# CPU wheel and no CUDA at all, for `gpus: none`. Every Python package is pinned with its hashes in
+# requirements/image-<variant>.txt (`make lock`), torch at the tested version; nothing is downloaded when a
+# container starts. Run it with `docker run --init` (the action's launcher does): tini reaps orphans and forwards
+# signals.
+FROM python:3.11.13-slim-bookworm@sha256:86adf8dbadc3d6e82ee5dd2c74bec2e1c2467cdad47886280501df722372d2e1
+
+ARG VARIANT=cuda
+# torch's CPU wheels are on PyTorch's own index, not PyPI; the lock's hashes decide which file is accepted.
+ARG TORCH_CPU_INDEX=https://download.pytorch.org/whl/cpu
 
 LABEL org.opencontainers.image.title="mle-gpu-agent" \
       org.opencontainers.image.description="Run ML-engineering agents and training jobs in CI on GPU runners" \
@@ -15,15 +22,19 @@ ENV PYTHONUNBUFFERED=1 \
     HOME=/home/mleci
 
 WORKDIR /opt/mle-gpu-agent
+
+# The locked packages first, in a layer of their own that a change to the package's code does not rebuild.
+COPY requirements/image-${VARIANT}.txt /opt/mle-gpu-agent/requirements.txt
+RUN if [ "$VARIANT" = cpu ]; then export PIP_EXTRA_INDEX_URL="$TORCH_CPU_INDEX"; fi \
+    && pip install --no-cache-dir --require-hashes -r /opt/mle-gpu-agent/requirements.txt
+
+# Then the package alone: its dependencies are all in the lock (pip check fails the build otherwise), and its
+# build backend too, so nothing unpinned is fetched to build it.
 COPY pyproject.toml README.md entrypoint.py ./
 COPY mle_ci ./mle_ci
-
-# The package with the claude agent's SDK; torch is only in the optional [agents] extra, so the base image's CUDA
-# build stays. Then prove the install imports, and fail the build if it replaced torch.
-RUN python -c "import torch; open('/tmp/torch-version', 'w').write(torch.__version__)" \
-    && pip install --no-cache-dir '/opt/mle-gpu-agent[claude]' \
-    && python -c "import torch, mle_ci.action.entrypoint; assert torch.__version__ == open('/tmp/torch-version').read(), 'torch was replaced'" \
-    && rm /tmp/torch-version \
+RUN pip install --no-cache-dir --no-deps --no-build-isolation /opt/mle-gpu-agent \
+    && pip check \
+    && python -c "import torch, anthropic, mle_ci.action.entrypoint; print('torch', torch.__version__)" \
     && useradd --uid 1001 --create-home --home-dir /home/mleci --shell /bin/bash mleci \
     && chmod 1777 /home/mleci
 

@@ -4,11 +4,14 @@ writes = the README's tables = what the composite step maps and passes on."""
 from __future__ import annotations
 
 import re
+import tomllib
 from typing import Any
 
+import pytest
 import yaml
 from helpers import ROOT
 
+from mle_ci.action.imageref import REF_VARIABLE, REPOSITORY_VARIABLE, Variant
 from mle_ci.report.outputs import decide_outputs
 from mle_ci.result import RunResult, RunStatus
 from mle_ci.settings import ACTION_INPUTS
@@ -131,19 +134,75 @@ def test_design_inputs_and_outputs_are_all_there() -> None:
     assert design_outputs <= set(action()["outputs"])
 
 
-def test_the_dockerfile_pins_its_base_and_keeps_torch() -> None:
-    """The base image by tag and digest; the package installed without replacing torch; an entry point, no CMD."""
+def test_the_dockerfile_pins_its_base_and_installs_only_the_lock() -> None:
+    """The base by tag and digest; every Python package from the variant's lock, hashes required; the package
+    itself without dependencies; an entry point, no CMD; only what it installs is sent to the daemon."""
     text = (ROOT / "Dockerfile").read_text(encoding="utf-8")
     base = re.search(r"^FROM (\S+)", text, re.MULTILINE)
     assert base is not None
-    assert re.fullmatch(r"pytorch/pytorch:[\w.-]+-runtime@sha256:[0-9a-f]{64}", base.group(1))
-    assert "torch was replaced" in text
+    assert re.fullmatch(r"python:[\d.]+-slim-\w+@sha256:[0-9a-f]{64}", base.group(1))
+    assert "ARG VARIANT=cuda" in text
+    assert "COPY requirements/image-${VARIANT}.txt" in text
+    assert "pip install --no-cache-dir --require-hashes -r " in text
+    assert "pip install --no-cache-dir --no-deps --no-build-isolation /opt/mle-gpu-agent" in text
     assert 'ENTRYPOINT ["python", "/opt/mle-gpu-agent/entrypoint.py"]' in text
+    assert "CMD" not in text
     ignored = (ROOT / ".dockerignore").read_text(encoding="utf-8").splitlines()
     assert ignored[1] == "*"  # only what the image installs is sent to the daemon
-    for path in ("pyproject.toml", "README.md", "entrypoint.py", "mle_ci/"):
+    for path in ("pyproject.toml", "README.md", "entrypoint.py", "mle_ci/", "requirements/image-*.txt"):
         assert f"!{path}" in ignored
-        assert (ROOT / path).exists()
+        assert list(ROOT.glob(path.rstrip("/"))), path
+
+
+def lock(variant: str) -> dict[str, list[str]]:
+    """A lock file's requirements: each pinned name==version with its hashes."""
+    text = (ROOT / "requirements" / f"image-{variant}.txt").read_text(encoding="utf-8")
+    pinned: dict[str, list[str]] = {}
+    for entry in re.split(r"\n(?=[^\s#])", text.split("\n", 2)[2]):
+        lines = [line.strip(" \\") for line in entry.splitlines() if not line.strip().startswith("#")]
+        pinned[lines[0]] = [line for line in lines[1:] if line]
+    return pinned
+
+
+@pytest.mark.parametrize("variant", [v.value for v in Variant])
+def test_every_package_of_the_image_is_pinned_with_its_hashes(variant: str) -> None:
+    """`make lock` output: name==version and sha256 hashes only; torch the version the tests run (the Makefile's
+    TORCH), CUDA's build from PyPI or the CPU wheel; the package's dependencies and its build backend all there."""
+    pinned = lock(variant)
+    assert pinned and all(re.fullmatch(r"[a-z0-9._-]+==[\w.+]+", requirement) for requirement in pinned)
+    for requirement, hashes in pinned.items():
+        assert hashes and all(re.fullmatch(r"--hash=sha256:[0-9a-f]{64}", h) for h in hashes), requirement
+    names = {requirement.split("==")[0]: requirement.split("==")[1] for requirement in pinned}
+    torch = re.search(r"^TORCH \?= (\S+)$", (ROOT / "Makefile").read_text(encoding="utf-8"), re.MULTILINE)
+    assert torch is not None
+    assert names["torch"] == (f"{torch.group(1)}+cpu" if variant == "cpu" else torch.group(1))
+    assert ("nvidia-cuda-runtime" in names) == (variant == "cuda")
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    wanted = [*project["project"]["dependencies"], *project["project"]["optional-dependencies"]["claude"]]
+    wanted += project["build-system"]["requires"]
+    for requirement in wanted:
+        assert re.split(r"[<>=!~;\[ ]", requirement)[0].lower() in names, requirement
+
+
+def test_the_lock_is_for_the_images_python_and_make_lock_regenerates_it() -> None:
+    """The Makefile compiles for the Python of the Dockerfile's base, with hashes, on its own target."""
+    makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
+    python = re.search(r"^IMAGE_PYTHON \?= (\S+)$", makefile, re.MULTILINE)
+    base = re.search(r"^FROM python:(\d+\.\d+)\.", (ROOT / "Dockerfile").read_text(encoding="utf-8"), re.MULTILINE)
+    assert python is not None and base is not None
+    assert python.group(1) == base.group(1)
+    target = makefile.split("\nlock:", 1)[1].split("\n\n", 1)[0]
+    assert "requirements/image-cuda.txt" in target and "requirements/image-cpu.txt" in target
+    assert "--generate-hashes" in makefile
+    for variant in Variant:
+        assert "#    make lock" in (ROOT / "requirements" / f"image-{variant.value}.txt").read_text(encoding="utf-8")
+
+
+def test_the_step_maps_the_actions_repository_and_ref_for_its_image() -> None:
+    """A composite's own GITHUB_ACTION_REF is empty: the context is mapped into the variables the launcher reads."""
+    env = run_step()["env"]
+    assert env[REPOSITORY_VARIABLE] == "${{ github.action_repository }}"
+    assert env[REF_VARIABLE] == "${{ github.action_ref }}"
 
 
 def test_no_machine_path_is_committed_in_the_action_files() -> None:
