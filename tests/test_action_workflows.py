@@ -3,6 +3,7 @@ fetch its binary everywhere): known keys, minimal permissions, pinned actions, r
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
@@ -13,6 +14,8 @@ from typing import Any
 import pytest
 import yaml
 from helpers import ROOT
+
+from mle_ci.action.imageref import REGISTRY, ActionRelease, Variant, release_image
 
 WORKFLOWS = sorted((ROOT / ".github" / "workflows").glob("*.yml"))
 EXAMPLES = [ROOT / "examples" / name for name in ("gpu-runner.yml", "job-container.yml", "no-docker.yml")]
@@ -160,8 +163,54 @@ def test_release_pushes_to_ghcr_with_the_workflow_token_and_moves_the_major_tag(
     """release.yml: ghcr.io login with GITHUB_TOKEN on stdin, push, and `git tag --force` of the major."""
     text = (ROOT / ".github" / "workflows" / "release.yml").read_text(encoding="utf-8")
     assert "--password-stdin" in text and "secrets.GITHUB_TOKEN" in text
-    assert "ghcr.io/${GITHUB_REPOSITORY,,}" in text
+    assert f"{REGISTRY}/${{GITHUB_REPOSITORY,,}}" in text
     assert 'git tag --force "$MAJOR"' in text
+
+
+FAKE_DOCKER = """#!/bin/sh
+# Records each call; `image inspect` answers a size, as the real client's --format would.
+printf '%s\\n' "$*" >> "$FAKE_DOCKER_LOG"
+case "$1" in image) echo 7000000000 ;; esac
+"""
+
+
+@pytest.mark.skipif(shutil.which("bash") is None, reason="no bash")
+def test_the_release_publishes_every_image_the_action_pulls_for_its_refs(tmp_path: Path) -> None:
+    """The release's own script, run with a fake docker: it pushes, for vX.Y.Z, vX and the commit, exactly the
+    images the action derives for those refs, in both variants, and reports their sizes in the job summary."""
+    data = load(ROOT / ".github" / "workflows" / "release.yml")
+    (step,) = [step for step in data["jobs"]["image"]["steps"] if "docker push" in step.get("run", "")]
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "docker").write_text(FAKE_DOCKER)
+    (bin_dir / "docker").chmod(0o755)
+    sha = "0123456789abcdef0123456789abcdef01234567"
+    env = {
+        "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}",
+        "FAKE_DOCKER_LOG": str(tmp_path / "docker.log"),
+        "GITHUB_STEP_SUMMARY": str(tmp_path / "summary.md"),
+        "GITHUB_REPOSITORY": "Org/MLE-GPU-Agent",
+        "GITHUB_SHA": sha,
+        "GITHUB_ACTOR": "releaser",
+        "GITHUB_SERVER_URL": "https://github.com",
+        "VERSION": "v1.2.3",
+        "MAJOR": "v1",
+        "REGISTRY_TOKEN": "token",
+    }
+    proc = subprocess.run(["bash", "-c", step["run"]], env=env, capture_output=True, text=True, check=False)
+    assert proc.returncode == 0, proc.stderr
+    log = (tmp_path / "docker.log").read_text().splitlines()
+    pushed = {line.split()[1] for line in log if line.startswith("push ")}
+    expected = {
+        release_image(ActionRelease(env["GITHUB_REPOSITORY"], ref), variant)
+        for ref in ("v1.2.3", "v1", sha)
+        for variant in Variant
+    }
+    assert pushed == expected
+    builds = [line for line in log if line.startswith("build ")]
+    assert [re.findall(r"VARIANT=(\w+)", line) for line in builds] == [[v.value] for v in Variant]
+    summary = (tmp_path / "summary.md").read_text()
+    assert summary.count("7000 MB uncompressed") == len(Variant)
 
 
 def test_job_container_example_passes_the_gpus_and_execs_the_harness() -> None:
