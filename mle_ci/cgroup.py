@@ -3,7 +3,8 @@
 The cgroup is made under the harness's own (which needs write access there: root, or a subtree delegated as
 systemd delegates a user's services) and the child joins it between fork and exec, so nothing it starts is ever
 outside it, however it forks. Where none can be made, :func:`open_cgroup` says why, and the supervisor ends the
-run's processes through the process tree instead. Used by :mod:`mle_ci.supervisor` only.
+run's processes through the process tree instead. Made by :mod:`mle_ci.childstart`, ended by
+:mod:`mle_ci.supervisor`, and used by no other module.
 """
 
 from __future__ import annotations

@@ -20,7 +20,7 @@ from mle_ci.redaction import Redactor
 
 if TYPE_CHECKING:
     from mle_ci.settings import Settings
-    from mle_ci.supervisor import SignalTrap
+    from mle_ci.signaltrap import SignalTrap
 
 _RUN_HELP = """Supervise COMMAND (or the built-in baseline agent on a competition): deadlines, heartbeat,
 progress events, GPU checks and reports. With no arguments: the baseline agent on the default demo.
@@ -101,7 +101,7 @@ def run(ctx: click.Context, /, command: tuple[str, ...], **options: Any) -> None
     """Supervise a command."""
     from mle_ci.pipeline import execute
     from mle_ci.settings import load_settings
-    from mle_ci.supervisor import SignalTrap
+    from mle_ci.signaltrap import SignalTrap
 
     with contextlib.ExitStack() as stack:
         # From here a signal is recorded, not fatal: before the command starts it ends the run with its reports.
@@ -303,7 +303,7 @@ def process_main() -> int:
     if sys.argv[1:2] != ["run"]:
         return main()
     try:
-        from mle_ci.supervisor import SignalTrap
+        from mle_ci.signaltrap import SignalTrap
     except KeyboardInterrupt:  # a SIGINT before any trap: nothing has started
         return int(ExitCode.INTERRUPTED)
 

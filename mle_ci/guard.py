@@ -2,12 +2,13 @@
 
 The harness ends every process of the run whenever it ends (:mod:`mle_ci.supervisor`), but not when it is killed
 outright (SIGKILL from the OOM killer, or the runner's last resort after a cancel). Then its direct child dies with
-it (``PR_SET_PDEATHSIG``), and what the child left goes on. The guard (``python -m mle_ci.guard``) starts before the
-child, in a session of its own (the runner's signals to the step's process group do not reach it), and waits on a
-pipe only the harness holds: when the harness ends the run itself it kills the guard; the end of the pipe means the
-harness died, and the guard ends the run: ``cgroup.kill`` where the run has a cgroup,
-else every process that carries the run's mark in its environment (``contract.RUN_MARK``, set by the supervisor for the
-child and inherited by all it starts), each stopped as it is found, until a pass finds none, then killed.
+it (``PR_SET_PDEATHSIG``), and what the child left goes on. The guard (``python -m mle_ci.guard``, started by
+:func:`mle_ci.childstart.start_guard`) starts before the child, in a session of its own (the runner's signals to
+the step's process group do not reach it), and waits on a pipe only the harness holds: when the harness ends the
+run itself it kills the guard; the end of the pipe means the harness died, and the guard ends the run:
+``cgroup.kill`` where the run has a cgroup, else every process that carries the run's mark in its environment
+(``contract.RUN_MARK``, set by the supervisor for the child and inherited by all it starts), each stopped as it is
+found, until a pass finds none, then killed.
 
 A child running as the same user can kill the guard, or start a process without the mark; SECURITY.md says so.
 """
@@ -16,12 +17,9 @@ from __future__ import annotations
 
 import contextlib
 import os
-import secrets
 import signal
-import subprocess
 import sys
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 from mle_ci import contract
@@ -31,56 +29,6 @@ GUARD_BUDGET = 5.0
 """Seconds the guard spends finding and stopping marked processes before it kills what it found."""
 
 _HARNESS_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT)
-
-
-@dataclass(frozen=True)
-class Guard:
-    """A running guard: its process, the pipe end that tells it the run is over, and the run's mark."""
-
-    process: subprocess.Popen[bytes]
-    write_fd: int
-    mark: str
-
-    @property
-    def pid(self) -> int:
-        return self.process.pid
-
-    def release(self) -> None:
-        """The harness has ended the run itself: the guard goes without touching anything.
-
-        It is killed, not told: it has nothing to finish, and a short run would otherwise wait for its interpreter
-        to start only to exit. Killed before the pipe is closed, so it never reads the pipe's end as the harness's.
-        """
-        with contextlib.suppress(OSError):
-            self.process.kill()
-        self.process.wait()
-        with contextlib.suppress(OSError):
-            os.close(self.write_fd)
-
-
-def start_guard(cgroup: Path | None) -> Guard | None:
-    """Start the guard (``python -m mle_ci.guard``, in a session of its own); None where it could not start."""
-    mark = secrets.token_hex(16)
-    try:
-        read_fd, write_fd = os.pipe2(os.O_CLOEXEC)
-    except OSError:
-        return None
-    argv = [sys.executable, "-m", "mle_ci.guard", str(read_fd), mark, str(cgroup) if cgroup is not None else ""]
-    try:
-        process = subprocess.Popen(
-            argv,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            pass_fds=(read_fd,),
-            start_new_session=True,  # the runner's signals to the step's process group do not reach it
-        )
-    except OSError:
-        os.close(write_fd)
-        return None
-    finally:
-        os.close(read_fd)
-    return Guard(process, write_fd, mark)
 
 
 def main(argv: list[str]) -> int:

@@ -13,7 +13,8 @@ from mle_ci.config_file import describe
 from mle_ci.errors import ConfigError
 from mle_ci.preflight import failed, run_preflight
 from mle_ci.runplan import CompetitionFacts, check_agent, check_command, plan_launch, prepare_folder
-from mle_ci.supervisor import SignalTrap, Supervisor
+from mle_ci.signaltrap import SignalTrap
+from mle_ci.supervisor import Supervisor
 
 if TYPE_CHECKING:
     from mle_ci.competitions.model import Competition

@@ -207,6 +207,17 @@ def signal_each(pids: Iterable[int], sig: int) -> None:
             os.kill(pid, sig)
 
 
+def reap_zombies(seen: Look, keep: int | None) -> frozenset[int]:
+    """Collect the zombies in ``seen`` that are this process's children, but ``keep``; returns those collected."""
+    reaped: set[int] = set()
+    for pid, running in seen.items():
+        if not running and pid != keep:
+            with contextlib.suppress(ChildProcessError, OSError):
+                if os.waitpid(pid, os.WNOHANG)[0] == pid:
+                    reaped.add(pid)
+    return frozenset(reaped)
+
+
 def _wait_stopped(pids: Iterable[int], until: float) -> None:
     waiting = list(pids)
     while waiting and time.monotonic() < until:

@@ -24,7 +24,7 @@ from mle_ci.usertext import read_json
 if TYPE_CHECKING:
     from mle_ci.preflight import Preflight
     from mle_ci.settings import Settings
-    from mle_ci.supervisor import SignalTrap
+    from mle_ci.signaltrap import SignalTrap
 
 
 def run_redactor(settings: Settings) -> Redactor:

@@ -28,7 +28,8 @@ from mle_ci.result import BaselineComparison, Gate, Metric, RunResult, RunStatus
 from mle_ci.runnerwatch import RunnerFilesWatch, tampering_gate
 from mle_ci.runplan import Launch, ResultFiles
 from mle_ci.settings import Settings
-from mle_ci.supervisor import ChildExit, RunningChild, SignalTrap, StopReason
+from mle_ci.signaltrap import SignalTrap
+from mle_ci.supervisor import ChildExit, RunningChild, StopReason
 from mle_ci.tracker import RunTracker
 
 if TYPE_CHECKING:

@@ -1,41 +1,34 @@
-"""The one module that starts processes and sends signals (its parts: :mod:`mle_ci.proctree`, :mod:`mle_ci.cgroup`).
+"""Supervision of the run's child until it and every process it started are gone; the one module that decides
+which process gets which signal.
 
-The child runs in its own process group (fork+exec), dies with the harness (``PR_SET_PDEATHSIG``), and its
-descendants cannot escape: where the harness can make a cgroup v2 of the run's own, the child starts in it and
-everything it starts ends with one ``cgroup.kill``; and always, the harness is a child subreaper, so processes
-that left the group (``setsid``, double fork) are found under it in ``/proc``, frozen (SIGSTOP) until a rescan
-finds no new one, and killed. What outlives even that is reported. Output is read with bounded memory, cut into
-lines; a line redrawn in place (``\\r``, a progress bar) is output at each redraw and one line at its end.
+Its parts: :mod:`mle_ci.childstart` starts the child (a process group of its own, death with the harness, the run's
+cgroup, the guard), :mod:`mle_ci.signaltrap` records the signals that reach the harness, :mod:`mle_ci.proctree` and
+:mod:`mle_ci.cgroup` find and end the run's processes. The child's descendants cannot escape: where the harness
+can make a cgroup v2 of the run's own, everything the child starts ends with one ``cgroup.kill``; and always, the
+harness is a child subreaper, so processes that left the group (``setsid``, double fork) are found under it in
+``/proc``, frozen (SIGSTOP) until a rescan finds no new one, and killed. What outlives even that is reported.
+Output is read with bounded memory, cut into lines; a line redrawn in place (``\\r``, a progress bar) is output
+at each redraw and one line at its end.
 """
 
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import os
 import select
 import signal
-import subprocess
-import sys
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
-from types import FrameType
 from typing import Protocol
 
-from mle_ci import contract
-from mle_ci.cgroup import NoCgroup, RunCgroup, open_cgroup
-from mle_ci.guard import start_guard
+from mle_ci.childstart import exit_fd, set_subreaper, start_child
 from mle_ci.linesplit import LineSplitter
-from mle_ci.proctree import Census, Look, census, freeze_and_kill, look, signal_each
+from mle_ci.proctree import Census, Look, census, freeze_and_kill, look, reap_zombies, signal_each
+from mle_ci.signaltrap import SignalTrap
 
-_PR_SET_PDEATHSIG = 1
-_PR_SET_CHILD_SUBREAPER = 36
-_PR_SET_DUMPABLE = 4
-HARNESS_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT)
-"""What a cancelled workflow, a terminal or a container runtime sends the harness: each one interrupts the run."""
 _LEFTOVER_GRACE = 1.0
 _KILL_WAIT = 2.0
 """Seconds for the killed processes to go before those still there are reported as survivors."""
@@ -110,123 +103,6 @@ class ChildExit:
             return f"signal {self.signal}"
 
 
-def _libc_prctl() -> Callable[..., int] | None:
-    if not sys.platform.startswith("linux"):
-        return None
-    try:
-        libc = ctypes.CDLL(None, use_errno=True)
-        prctl: Callable[..., int] = libc.prctl
-    except (OSError, AttributeError):
-        return None
-    return prctl
-
-
-_PRCTL = _libc_prctl()
-
-
-def _prepare_child(parent: int, join_fd: int | None) -> Callable[[], None]:
-    """Dies with the harness; joins the run's cgroup (writing ``0`` to its ``cgroup.procs`` moves the writer)."""
-    prctl = _PRCTL
-
-    def preexec() -> None:
-        # Runs between fork and exec: only the prepared foreign call, getppid and a write, nothing that takes locks.
-        if prctl is not None:
-            prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
-        if os.getppid() != parent:
-            os._exit(1)
-        if join_fd is not None:
-            with contextlib.suppress(OSError):
-                os.write(join_fd, b"0")  # refused: the harness sees it did not join and says so
-
-    return preexec
-
-
-def _hide_from_children() -> None:
-    """Keep this process's memory and ``/proc/<pid>/environ`` (the workflow's tokens) from its children.
-
-    A non-dumpable process is closed to a child of the same non-root user (root reads it all the same); the
-    flag is reset for the child by its exec.
-    """
-    if _PRCTL is not None:
-        _PRCTL(_PR_SET_DUMPABLE, 0, 0, 0, 0)
-
-
-def _set_subreaper(on: bool) -> bool:
-    """Make this process the reaper of orphaned descendants (Linux); True when that took effect."""
-    return _PRCTL is not None and _PRCTL(_PR_SET_CHILD_SUBREAPER, int(on), 0, 0, 0) == 0
-
-
-class SignalTrap:
-    """Catches the :data:`HARNESS_SIGNALS`, records them for the run to act on, and wakes the poll loop.
-
-    A process's own trap (``for_process=True``) is never given back: when it is left, every harness signal is
-    ignored until the process exits, so that no late signal can change the exit code the reports name.
-    """
-
-    def __init__(self, *, for_process: bool = False) -> None:
-        self.received: list[int] = []
-        self.handled = 0
-        self.read_fd, self._write_fd = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
-        self._previous: dict[int, object] = {}
-        self._previous_wakeup = -1
-        self.installed = False
-        self._for_process = for_process
-        self._settled = False
-
-    def _handler(self, signum: int, _frame: FrameType | None) -> None:
-        # Only recorded: an exception raised here could land anywhere (CPython even turns one raised inside a
-        # class being built into a RuntimeError, or into death by SIGINT at exit).
-        self.received.append(signum)
-
-    def install(self) -> None:
-        try:
-            self._previous_wakeup = signal.set_wakeup_fd(self._write_fd, warn_on_full_buffer=False)
-        except ValueError:
-            return  # not the main thread: the caller's own handling applies
-        for sig in HARNESS_SIGNALS:
-            self._previous[sig] = signal.signal(sig, self._handler)
-        self.installed = True
-
-    def drain(self) -> None:
-        with contextlib.suppress(BlockingIOError):
-            while os.read(self.read_fd, 512):
-                pass
-
-    def __enter__(self) -> SignalTrap:
-        self.install()
-        return self
-
-    def __exit__(self, *_exc: object) -> None:
-        if self._for_process:
-            self.settle()
-        else:
-            self.close()
-
-    @property
-    def first(self) -> int | None:
-        """The first signal received, if any."""
-        return self.received[0] if self.received else None
-
-    def settle(self) -> None:
-        """Ignore every harness signal from now until the process exits: its exit code is decided."""
-        if self.installed and not self._settled:
-            for sig in HARNESS_SIGNALS:
-                # SIG_IGN, not a Python handler: the interpreter puts its handlers back to the default (death by
-                # the signal) while it shuts down, but leaves an ignored signal ignored.
-                signal.signal(sig, signal.SIG_IGN)
-        self._settled = True
-
-    def close(self) -> None:
-        if self._settled:
-            return  # the process is ending: its signals stay ignored, and its wake-up pipe open
-        if self.installed:
-            for sig, previous in self._previous.items():
-                signal.signal(sig, previous)  # type: ignore[arg-type]
-            signal.set_wakeup_fd(self._previous_wakeup)
-        os.close(self.read_fd)
-        os.close(self._write_fd)
-
-
 class Supervisor:
     """Starts one child and runs it to the end, enforcing what the watcher decides; leaves no process behind."""
 
@@ -256,36 +132,14 @@ class RunningChild:
         self._trap = trap
         self._clock = clock
         self._me = os.getpid()
-        _hide_from_children()
-        self._subreaper = _set_subreaper(True)
-        box = open_cgroup() if spec.cgroup else NoCgroup("not asked for")
-        cgroup = box if isinstance(box, RunCgroup) else None
-        preexec = _prepare_child(self._me, cgroup.join_fd if cgroup is not None else None)
-        # Ends the run's processes should this process be killed outright (mle_ci.guard); not one of the run's.
-        self._guard = start_guard(cgroup.path if cgroup is not None else None)
-        env = dict(spec.env)
-        if self._guard is not None:
-            env[contract.RUN_MARK] = self._guard.mark
-        try:
-            self._process = subprocess.Popen(
-                spec.argv,
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.STDOUT,
-                env=env,
-                cwd=spec.cwd,
-                start_new_session=True,
-                preexec_fn=preexec,  # noqa: PLW1509 - started before any harness thread
-            )
-        except BaseException:
-            if cgroup is not None:
-                cgroup.remove()
-            self._release_subreaper()
-            self._release_guard()
-            raise
+        started = start_child(spec.argv, spec.env, spec.cwd, cgroup=spec.cgroup)
+        self._process = started.process
+        self._cgroup = started.cgroup
+        self.containment = started.containment
+        self._guard = started.guard
+        self._subreaper = started.subreaper
         self.pid = self._process.pid
         self.started = clock()
-        self._cgroup, self.containment = _contained(box, self.pid)
         assert self._process.stdout is not None
         self._out = self._process.stdout
         self._out_fd = self._out.fileno()
@@ -295,7 +149,7 @@ class RunningChild:
         self._poller = select.poll()
         self._poller.register(self._out_fd, select.POLLIN)
         self._poller.register(trap.read_fd, select.POLLIN)
-        self._exit_fd = _pidfd(self.pid)
+        self._exit_fd = exit_fd(self.pid)
         if self._exit_fd is not None:
             self._poller.register(self._exit_fd, select.POLLIN)
         self._stop_reason: StopReason | None = None
@@ -314,7 +168,7 @@ class RunningChild:
 
     def _release_subreaper(self) -> None:
         if self._subreaper:
-            _set_subreaper(False)
+            set_subreaper(False)
             self._subreaper = False
 
     @property
@@ -413,7 +267,7 @@ class RunningChild:
         """Collect the exited orphans a look showed (reparented to the harness), so no zombie stays behind; the
         child is Popen's to collect while it has not (its exit status would be lost). Returns those collected."""
         popen_child = self.pid if self._process.returncode is None else None
-        return _reap(seen, popen_child)
+        return reap_zombies(seen, popen_child)
 
     def _terminate(self, pids: list[int]) -> None:
         """SIGTERM to the group and to each process, once: a handler that cleans up is not interrupted again."""
@@ -527,37 +381,3 @@ class RunningChild:
         rest = self._splitter.close()
         if rest:
             self._watcher.on_lines(rest, self._clock())
-
-
-def _contained(box: RunCgroup | NoCgroup, pid: int) -> tuple[RunCgroup | None, str]:
-    """The run's cgroup when the child is in it, and a sentence for the log on how the run's processes end."""
-    fallback = "processes end by freeze (SIGSTOP), rescan and SIGKILL of the process tree"
-    if isinstance(box, NoCgroup):
-        return None, f"no cgroup of the run's own ({box.reason}): {fallback}"
-    box.release_join()
-    if box.holds(pid):
-        return box, f"the command runs in cgroup {box.path}: its processes end with cgroup.kill"
-    box.remove()
-    return None, f"no cgroup of the run's own (the command could not join {box.path}): {fallback}"
-
-
-def _reap(seen: Look, keep: int | None) -> frozenset[int]:
-    """Collect the zombies in ``seen`` that are the harness's children, but ``keep``; returns those collected."""
-    reaped: set[int] = set()
-    for pid, running in seen.items():
-        if not running and pid != keep:
-            with contextlib.suppress(ChildProcessError, OSError):
-                if os.waitpid(pid, os.WNOHANG)[0] == pid:
-                    reaped.add(pid)
-    return frozenset(reaped)
-
-
-def _pidfd(pid: int) -> int | None:
-    opener = getattr(os, "pidfd_open", None)
-    if opener is None:
-        return None
-    try:
-        fd: int = opener(pid)
-    except OSError:
-        return None
-    return fd

@@ -17,7 +17,7 @@ from mle_ci.competitions.isolated import Cancel, check_submission, size_problem
 from mle_ci.competitions.registry import discover
 from mle_ci.result import RunResult, RunStatus
 from mle_ci.session import judge_submission
-from mle_ci.supervisor import SignalTrap
+from mle_ci.signaltrap import SignalTrap
 
 
 @pytest.fixture

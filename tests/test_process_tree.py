@@ -21,7 +21,8 @@ from mle_ci.cgroup import RunCgroup, cgroup2_dir, open_cgroup
 from mle_ci.proctree import Look, census
 from mle_ci.session import _ending_note, _process_warnings
 from mle_ci.settings import load_settings
-from mle_ci.supervisor import ChildExit, ChildSpec, RunningChild, SignalTrap, StopReason, Supervisor
+from mle_ci.signaltrap import SignalTrap
+from mle_ci.supervisor import ChildExit, ChildSpec, RunningChild, StopReason, Supervisor
 
 
 class Quiet:
@@ -154,7 +155,8 @@ def test_a_process_the_kill_cannot_end_is_reported_as_a_survivor(
 
 _HARNESS = """
 import os, sys
-from mle_ci.supervisor import ChildSpec, Supervisor, SignalTrap
+from mle_ci.signaltrap import SignalTrap
+from mle_ci.supervisor import ChildSpec, Supervisor
 
 class Quiet:
     def on_lines(self, lines, now): pass

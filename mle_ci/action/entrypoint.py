@@ -20,7 +20,7 @@ from mle_ci.contract import ExitCode
 from mle_ci.errors import MleCiError
 from mle_ci.github import GitHub
 from mle_ci.settings import ACTION_INPUTS, load_settings
-from mle_ci.supervisor import SignalTrap
+from mle_ci.signaltrap import SignalTrap
 
 __all__ = ["input_environment", "main", "process_main"]
 

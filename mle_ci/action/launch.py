@@ -32,7 +32,7 @@ from mle_ci.contract import ExitCode
 from mle_ci.errors import ConfigError
 from mle_ci.github import SUMMARY_LIMIT_BYTES, GitHub, GitHubFileError, parse_outputs
 from mle_ci.redaction import Redactor
-from mle_ci.supervisor import HARNESS_SIGNALS
+from mle_ci.signaltrap import HARNESS_SIGNALS
 
 __all__ = ["CID_FOLDER", "RELAY_FOLDER", "ContainerRun", "cleanup", "deliver_relay", "main"]
 
