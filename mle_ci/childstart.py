@@ -27,6 +27,10 @@ from mle_ci.cgroup import NoCgroup, RunCgroup, open_cgroup
 _PR_SET_PDEATHSIG = 1
 _PR_SET_CHILD_SUBREAPER = 36
 _PR_SET_DUMPABLE = 4
+_PACKAGE_HOME = Path(__file__).resolve().parent.parent
+"""The folder that holds the ``mle_ci`` package: the guard's interpreter imports it from there, without ``site``."""
+_GUARD_KEEPS = ("PYTHONHOME", "LD_LIBRARY_PATH")
+"""The only variables of the harness's environment the guard gets: what an interpreter may need to start."""
 
 
 def _libc_prctl() -> Callable[..., int] | None:
@@ -68,20 +72,28 @@ class Guard:
             os.close(self.write_fd)
 
 
-def start_guard(cgroup: Path | None) -> Guard | None:
-    """Start the guard (``python -m mle_ci.guard``, in a session of its own); None where it could not start."""
+def start_guard(cgroup: Path | None, environ: Mapping[str, str] = os.environ) -> Guard | None:
+    """Start the guard (``python -S -m mle_ci.guard``, in a session of its own); None where it could not start.
+
+    The harness does not wait for it. Its interpreter skips ``site`` and imports the package from where this one
+    found it, so its start costs the run little CPU; its environment holds nothing of the harness's (a fresh
+    interpreter can be read by a child of the same user, and the workflow's tokens are in the harness's).
+    """
     mark = secrets.token_hex(16)
     try:
         read_fd, write_fd = os.pipe2(os.O_CLOEXEC)
     except OSError:
         return None
-    argv = [sys.executable, "-m", "mle_ci.guard", str(read_fd), mark, str(cgroup) if cgroup is not None else ""]
+    argv = [sys.executable, "-S", "-m", "mle_ci.guard", str(read_fd), mark, str(cgroup) if cgroup is not None else ""]
+    env = {name: environ[name] for name in _GUARD_KEEPS if name in environ}
+    env["PYTHONPATH"] = str(_PACKAGE_HOME)
     try:
         process = subprocess.Popen(
             argv,
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
+            env=env,
             pass_fds=(read_fd,),
             start_new_session=True,  # the runner's signals to the step's process group do not reach it
         )

@@ -2,13 +2,16 @@
 
 The harness ends every process of the run whenever it ends (:mod:`mle_ci.supervisor`), but not when it is killed
 outright (SIGKILL from the OOM killer, or the runner's last resort after a cancel). Then its direct child dies with
-it (``PR_SET_PDEATHSIG``), and what the child left goes on. The guard (``python -m mle_ci.guard``, started by
-:func:`mle_ci.childstart.start_guard`) starts before the child, in a session of its own (the runner's signals to
-the step's process group do not reach it), and waits on a pipe only the harness holds: when the harness ends the
-run itself it kills the guard; the end of the pipe means the harness died, and the guard ends the run:
-``cgroup.kill`` where the run has a cgroup, else every process that carries the run's mark in its environment
-(``contract.RUN_MARK``, set by the supervisor for the child and inherited by all it starts), each stopped as it is
-found, until a pass finds none, then killed.
+it (``PR_SET_PDEATHSIG``), and what the child left goes on. The guard, started before the child
+(:func:`mle_ci.childstart.start_guard`) in a session of its own (the runner's signals to the step's process group do
+not reach it), waits on a pipe only the harness holds: when the harness ends the run itself it kills the guard; the
+end of the pipe means the harness died, and the guard ends the run: ``cgroup.kill`` where the run has a cgroup,
+else every process that carries the run's mark in its environment (``contract.RUN_MARK``, set for the child and
+inherited by all it starts), each stopped as it is found, until a pass finds none, then killed.
+
+This module is the guard's whole program: it imports nothing but the standard library's smallest modules and
+:mod:`mle_ci.contract`, so that its interpreter (``python -S -m mle_ci.guard``, without ``site``) starts in a few
+milliseconds and takes little CPU from the run it watches.
 
 A child running as the same user can kill the guard, or start a process without the mark; SECURITY.md says so.
 """
@@ -20,10 +23,9 @@ import os
 import signal
 import sys
 import time
-from pathlib import Path
+from collections.abc import Iterable
 
 from mle_ci import contract
-from mle_ci.proctree import signal_each
 
 GUARD_BUDGET = 5.0
 """Seconds the guard spends finding and stopping marked processes before it kills what it found."""
@@ -37,30 +39,30 @@ def main(argv: list[str]) -> int:
     for sig in _HARNESS_SIGNALS:
         signal.signal(sig, signal.SIG_IGN)
     if os.read(read_fd, 1) == b"":  # blocks until the pipe ends (Python retries a read a signal interrupts)
-        end_run(Path(cgroup) if cgroup else None, mark)
+        end_run(cgroup or None, mark)
     return 0
 
 
-def end_run(cgroup: Path | None, mark: str, *, budget: float = GUARD_BUDGET) -> frozenset[int]:
+def end_run(cgroup: str | os.PathLike[str] | None, mark: str, *, budget: float = GUARD_BUDGET) -> frozenset[int]:
     """End every process of the run: its cgroup killed, and every process carrying ``mark`` stopped as found,
     then killed once a pass finds none new. Returns the marked processes killed."""
     if cgroup is not None:
-        with contextlib.suppress(OSError):
-            (cgroup / "cgroup.kill").write_text("1")
+        with contextlib.suppress(OSError), open(os.path.join(cgroup, "cgroup.kill"), "w", encoding="ascii") as handle:
+            handle.write("1")
     frozen: set[int] = set()
     until = time.monotonic() + budget
     while time.monotonic() < until:
         found = marked(mark) - frozen
         if not found:
             break
-        signal_each(found, signal.SIGSTOP)
+        _signal_each(found, signal.SIGSTOP)
         frozen |= found
-    signal_each(frozen, signal.SIGKILL)
+    _signal_each(frozen, signal.SIGKILL)
     if cgroup is not None:
         for _ in range(100):
             with contextlib.suppress(OSError):
-                cgroup.rmdir()
-            if not cgroup.exists():
+                os.rmdir(cgroup)
+            if not os.path.exists(cgroup):
                 break
             time.sleep(0.02)
     return frozenset(frozen)
@@ -86,6 +88,13 @@ def marked(mark: str) -> set[int]:
         if needle in environ.split(b"\0"):
             found.add(int(name))
     return found
+
+
+def _signal_each(pids: Iterable[int], sig: int) -> None:
+    # proctree.signal_each's rule, kept here so that the guard's interpreter does not import the process tree.
+    for pid in pids:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.kill(pid, sig)
 
 
 if __name__ == "__main__":
