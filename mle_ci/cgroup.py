@@ -12,7 +12,6 @@ from __future__ import annotations
 import contextlib
 import os
 import re
-import secrets
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -132,7 +131,7 @@ def open_cgroup(proc: Path = Path("/proc")) -> RunCgroup | NoCgroup:
         return NoCgroup("no cgroup v2 hierarchy is mounted where this process can see its own cgroup")
     parent, hierarchy_path = found
     _remove_stale(parent)
-    name = f"{PREFIX}{os.getpid()}-{secrets.token_hex(4)}"
+    name = f"{PREFIX}{os.getpid()}-{os.urandom(4).hex()}"  # secrets.token_hex, without importing secrets
     path = parent / name
     try:
         path.mkdir()

@@ -13,7 +13,6 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import os
-import secrets
 import signal
 import subprocess
 import sys
@@ -79,7 +78,8 @@ def start_guard(cgroup: Path | None, environ: Mapping[str, str] = os.environ) ->
     found it, so its start costs the run little CPU; its environment holds nothing of the harness's (a fresh
     interpreter can be read by a child of the same user, and the workflow's tokens are in the harness's).
     """
-    mark = secrets.token_hex(16)
+    # secrets.token_hex: os.urandom, without importing secrets (hmac, hashlib, random) on the way to the child
+    mark = os.urandom(16).hex()
     try:
         read_fd, write_fd = os.pipe2(os.O_CLOEXEC)
     except OSError:
