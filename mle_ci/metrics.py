@@ -16,8 +16,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
-
 
 @dataclass(frozen=True)
 class Metric:
@@ -52,8 +50,15 @@ def _sklearn_metrics() -> Any:
     return metrics
 
 
+def _numpy() -> Any:
+    """numpy, imported at the first score: the run's tracker imports this module for ``same_metric`` alone."""
+    import numpy  # noqa: PLC0415 - 80 ms of every supervised run's start-up (-X importtime)
+
+    return numpy
+
+
 def _one_column(values: Any) -> Any:
-    array = np.asarray(values)
+    array = _numpy().asarray(values)
     return array.ravel() if array.ndim == 2 and array.shape[1] == 1 else array
 
 
@@ -87,6 +92,7 @@ def _rmsle(y_true: Any, y_pred: Any) -> float:
 
 def _f1(y_true: Any, y_pred: Any) -> float:
     truth, pred = _one_column(y_true), _one_column(y_pred)
+    np = _numpy()
     binary = {str(v) for v in np.unique(np.concatenate([truth.astype(str), pred.astype(str)]))} <= {"0", "1"}
     return float(_sklearn_metrics().f1_score(truth, pred, average="binary" if binary else "macro"))
 

@@ -343,7 +343,7 @@ def test_shm_size(tmp_path: Path) -> None:
 def test_installed_torch_is_read_without_importing_it(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, version: str, cuda_line: str, cuda: str | None
 ) -> None:
-    """The version comes from the package metadata and the CUDA from torch/version.py; torch is not imported."""
+    """The version and the CUDA come from torch/version.py (its metadata agrees); torch is not imported."""
     (tmp_path / "torch").mkdir()
     (tmp_path / "torch" / "__init__.py").write_text("raise RuntimeError('torch must not be imported')\n")
     (tmp_path / "torch" / "version.py").write_text(

@@ -168,13 +168,12 @@ def installed_torch() -> tuple[str | None, str | None]:
     if spec is None or spec.origin is None:
         return None, None
     fields = _version_fields(Path(spec.origin).parent / "version.py")
-    from importlib import metadata  # noqa: PLC0415 - 17 ms of start-up without torch (-X importtime)
+    version = _text_or_none(fields.get("__version__"))
+    if version is None:
+        from importlib import metadata  # noqa: PLC0415 - 25 ms before the child's start, where version.py says it
 
-    try:
-        version: str | None = metadata.version("torch")
-    except metadata.PackageNotFoundError:
-        version = None
-    version = version or _text_or_none(fields.get("__version__"))
+        with contextlib.suppress(metadata.PackageNotFoundError):
+            version = metadata.version("torch")
     return version, _text_or_none(fields.get("cuda"))
 
 
