@@ -12,21 +12,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from mle_ci.competitions.aucrules import AucById, AucMultiLabelScored, AucPerColumnById, AucPerColumnExact
+from mle_ci.competitions.labelrules import AccuracyById, KappaById
+from mle_ci.competitions.loglossrules import BinaryLogLossById, LogLossOneHot
 from mle_ci.competitions.model import CompetitionKind
-from mle_ci.competitions.rules import (
-    AccuracyById,
-    AucById,
-    AucMultiLabelScored,
-    AucPerColumnById,
-    AucPerColumnExact,
-    BinaryLogLossById,
-    KappaById,
-    LogLossOneHot,
-    RmseById,
-    RmseSortedByKey,
-    RmsleByPosition,
-    Rule,
-)
+from mle_ci.competitions.regressionrules import RmseById, RmseSortedByKey, RmsleByPosition
+from mle_ci.competitions.rules import Rule
 
 RuleFactory = Callable[[str, tuple[str, ...]], Rule]
 """A grading rule made from the id column and the target columns."""
