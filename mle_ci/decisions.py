@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from mle_ci.contract import ExitCode
 from mle_ci.durations import format_duration
-from mle_ci.result import BaselineComparison, BaselineScore, Gate, Metric, RunStatus
+from mle_ci.resultparts import BaselineComparison, BaselineScore, Gate, Metric, RunStatus
 
 
 @dataclass(frozen=True)

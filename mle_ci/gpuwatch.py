@@ -12,7 +12,7 @@ from mle_ci.hardware.model import GpuInfo, GpuUsage, HardwareProfile
 from mle_ci.hardware.nvml import NvmlBackend, NvmlError, RealNvml
 from mle_ci.hardware.sampler import GpuSampler
 from mle_ci.hardware.usage import IdleDetector, IdleEvent, format_gpu_status, summarise_usage
-from mle_ci.result import Gate
+from mle_ci.resultparts import Gate
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,8 @@ from mle_ci.files import write_atomic
 from mle_ci.github import SETTLE_SECONDS, GitHub, GitHubFileError, Level
 from mle_ci.hardware.model import Severity
 from mle_ci.redaction import Redactor
-from mle_ci.result import FoldStatus, RunResult, RunStatus
+from mle_ci.result import RunResult
+from mle_ci.resultparts import FoldStatus, RunStatus
 from mle_ci.runplan import ResultFiles
 from mle_ci.usertext import read_json
 

@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 from dataclasses import dataclass, field
-from enum import StrEnum
-from typing import Any, TypeVar
+from typing import Any
 
 from mle_ci.competitions.model import GradeReport, ValidationReport
 from mle_ci.contract import ExitCode
@@ -21,158 +19,21 @@ from mle_ci.hardware.model import (
     profile_from_dict,
     usage_from_dict,
 )
+from mle_ci.resultjson import finite_or_null, read_number, read_optional
+from mle_ci.resultparts import (
+    AgentUsage,
+    BaselineComparison,
+    BaselineScore,
+    CrashSite,
+    EpochRecord,
+    FoldResult,
+    FoldStatus,
+    Gate,
+    Metric,
+    RunStatus,
+)
 
 RESULT_SCHEMA_VERSION = 1
-
-T = TypeVar("T")
-
-LOWER_IS_BETTER_HINTS = ("loss", "rmse", "mse", "mae", "rmsle", "error", "logloss", "log_loss", "wer", "cer")
-
-
-class RunStatus(StrEnum):
-    """How a run ended (``running`` while it goes)."""
-
-    RUNNING = "running"
-    SUCCESS = "success"
-    FAILED = "failed"
-    CRASHED = "crashed"
-    TIMEOUT = "timeout"
-    STALLED = "stalled"
-    INTERRUPTED = "interrupted"
-    GPU_UNAVAILABLE = "gpu-unavailable"
-
-    @property
-    def exit_code(self) -> ExitCode:
-        return _EXIT_CODES[self]
-
-
-_EXIT_CODES = {
-    RunStatus.RUNNING: ExitCode.FAILED,
-    RunStatus.SUCCESS: ExitCode.OK,
-    RunStatus.FAILED: ExitCode.FAILED,
-    RunStatus.CRASHED: ExitCode.FAILED,
-    RunStatus.TIMEOUT: ExitCode.TIMEOUT,
-    RunStatus.STALLED: ExitCode.FAILED,
-    RunStatus.INTERRUPTED: ExitCode.INTERRUPTED,
-    RunStatus.GPU_UNAVAILABLE: ExitCode.GPU_UNAVAILABLE,
-}
-
-
-class FoldStatus(StrEnum):
-    """Where one cross-validation fold got to."""
-
-    COMPLETED = "completed"
-    RUNNING = "running"
-    INCOMPLETE = "incomplete"
-    NOT_REACHED = "not-reached"
-
-
-@dataclass(frozen=True)
-class Metric:
-    """The score's name (when known) and its direction."""
-
-    name: str | None = None
-    higher_is_better: bool = True
-
-    def better(self, a: float, b: float) -> bool:
-        """Whether score ``a`` is strictly better than ``b``."""
-        return a > b if self.higher_is_better else a < b
-
-    @property
-    def direction(self) -> str:
-        return "higher is better" if self.higher_is_better else "lower is better"
-
-
-def guess_higher_is_better(metric_name: str | None) -> bool:
-    """Direction from a metric's name: losses and errors go down, everything else up."""
-    if not metric_name:
-        return True
-    name = metric_name.lower().replace("-", "_").replace(" ", "_")
-    return not any(hint in name for hint in LOWER_IS_BETTER_HINTS)
-
-
-@dataclass(frozen=True)
-class EpochRecord:
-    """One epoch as reported by the child."""
-
-    epoch: int
-    fold: int | None = None
-    total_epochs: int | None = None
-    loss: float | None = None
-    val_score: float | None = None
-    seconds: float | None = None
-    ts: float | None = None
-
-
-@dataclass(frozen=True)
-class FoldResult:
-    """One cross-validation fold."""
-
-    index: int
-    status: FoldStatus
-    score: float | None = None
-    best_epoch: int | None = None
-    epochs: int = 0
-    seconds: float | None = None
-    early_stopped: bool = False
-    model: str | None = None
-    """Which of the fold's models the score is of, when the command trained several per fold."""
-
-
-@dataclass(frozen=True)
-class CrashSite:
-    """Where the child's last Python traceback ended inside the workspace."""
-
-    file: str
-    line: int
-    function: str | None = None
-    exception: str | None = None
-
-
-@dataclass(frozen=True)
-class BaselineScore:
-    """The score a run is compared with: the one a result.json of the main branch recorded."""
-
-    score: float
-    metric: Metric
-    source: str
-    competition: str | None = None
-
-
-@dataclass(frozen=True)
-class BaselineComparison:
-    """The run's score against the baseline's: ``delta`` is score minus baseline, ``regression`` how much worse."""
-
-    baseline_score: float
-    baseline_metric: str | None
-    source: str
-    max_regression: float
-    delta: float | None
-    regression: float | None
-    passed: bool
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "baseline_score": _finite(self.baseline_score),
-            "baseline_metric": self.baseline_metric,
-            "source": self.source,
-            "max_regression": self.max_regression,
-            "delta": _finite(self.delta),
-            "regression": _finite(self.regression),
-            "passed": self.passed,
-        }
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> BaselineComparison:
-        return cls(
-            baseline_score=float(data["baseline_score"]),
-            baseline_metric=data.get("baseline_metric"),
-            source=str(data.get("source", "")),
-            max_regression=float(data.get("max_regression", 0.0)),
-            delta=data.get("delta"),
-            regression=data.get("regression"),
-            passed=bool(data["passed"]),
-        )
 
 
 def baseline_from_dict(data: Any, *, source: str) -> BaselineScore:
@@ -181,51 +42,6 @@ def baseline_from_dict(data: Any, *, source: str) -> BaselineScore:
     if result.score is None:
         raise ResultError("it records no score to compare with")
     return BaselineScore(result.score, result.metric, source, result.competition)
-
-
-@dataclass(frozen=True)
-class Gate:
-    """One pass/fail check applied to a finished run (``min-score``, later submission validity, GPU use)."""
-
-    name: str
-    passed: bool
-    message: str
-
-
-@dataclass(frozen=True)
-class AgentUsage:
-    """What the model-driven agent used: the last cumulative usage it reported."""
-
-    model: str
-    requests: int = 0
-    input_tokens: int = 0
-    output_tokens: int = 0
-    cache_creation_input_tokens: int = 0
-    cache_read_input_tokens: int = 0
-    cost_usd: float = 0.0
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "model": self.model,
-            "requests": self.requests,
-            "input_tokens": self.input_tokens,
-            "output_tokens": self.output_tokens,
-            "cache_creation_input_tokens": self.cache_creation_input_tokens,
-            "cache_read_input_tokens": self.cache_read_input_tokens,
-            "cost_usd": _finite(self.cost_usd),
-        }
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> AgentUsage:
-        return cls(
-            model=str(data["model"]),
-            requests=int(data.get("requests", 0)),
-            input_tokens=int(data.get("input_tokens", 0)),
-            output_tokens=int(data.get("output_tokens", 0)),
-            cache_creation_input_tokens=int(data.get("cache_creation_input_tokens", 0)),
-            cache_read_input_tokens=int(data.get("cache_read_input_tokens", 0)),
-            cost_usd=float(data.get("cost_usd") or 0.0),
-        )
 
 
 @dataclass(frozen=True)
@@ -338,11 +154,11 @@ class RunResult:
             "graded_metric": None
             if self.graded_metric is None
             else {"name": self.graded_metric.name, "higher_is_better": self.graded_metric.higher_is_better},
-            "score": _finite(self.score),
-            "cv_mean": _finite(self.cv_mean),
-            "cv_std": _finite(self.cv_std),
-            "reported_score": _finite(self.reported_score),
-            "last_score": _finite(self.last_score),
+            "score": finite_or_null(self.score),
+            "cv_mean": finite_or_null(self.cv_mean),
+            "cv_std": finite_or_null(self.cv_std),
+            "reported_score": finite_or_null(self.reported_score),
+            "last_score": finite_or_null(self.last_score),
             "min_score": self.min_score,
             "baseline": None if self.baseline is None else self.baseline.to_dict(),
             "seed": self.seed,
@@ -351,7 +167,7 @@ class RunResult:
                 {
                     "index": f.index,
                     "status": f.status.value,
-                    "score": _finite(f.score),
+                    "score": finite_or_null(f.score),
                     "best_epoch": f.best_epoch,
                     "epochs": f.epochs,
                     "seconds": f.seconds,
@@ -365,8 +181,8 @@ class RunResult:
                     "epoch": e.epoch,
                     "fold": e.fold,
                     "total_epochs": e.total_epochs,
-                    "loss": _finite(e.loss),
-                    "val_score": _finite(e.val_score),
+                    "loss": finite_or_null(e.loss),
+                    "val_score": finite_or_null(e.val_score),
                     "seconds": e.seconds,
                     "ts": e.ts,
                 }
@@ -418,33 +234,33 @@ class RunResult:
                 status=RunStatus(data["status"]),
                 command=tuple(str(c) for c in data.get("command", ())),
                 competition=data.get("competition"),
-                started_at=_number(data.get("started_at")),
-                finished_at=_number(data.get("finished_at")),
+                started_at=read_number(data.get("started_at")),
+                finished_at=read_number(data.get("finished_at")),
                 duration_s=float(data.get("duration_s", 0.0)),
-                timeout_s=_number(data.get("timeout_s")),
-                stall_timeout_s=_number(data.get("stall_timeout_s")),
-                deadline=_number(data.get("deadline")),
+                timeout_s=read_number(data.get("timeout_s")),
+                stall_timeout_s=read_number(data.get("stall_timeout_s")),
+                deadline=read_number(data.get("deadline")),
                 child_pid=child.get("pid"),
                 child_exit_code=child.get("exit_code"),
                 child_signal=child.get("signal"),
                 metric=Metric(metric.get("name"), bool(metric.get("higher_is_better", True))),
-                graded_metric=_optional(
+                graded_metric=read_optional(
                     data.get("graded_metric"), lambda m: Metric(m.get("name"), bool(m.get("higher_is_better", True)))
                 ),
-                reported_score=_number(data.get("reported_score")),
-                last_score=_number(data.get("last_score")),
-                min_score=_number(data.get("min_score")),
-                baseline=_optional(data.get("baseline"), BaselineComparison.from_dict),
+                reported_score=read_number(data.get("reported_score")),
+                last_score=read_number(data.get("last_score")),
+                min_score=read_number(data.get("min_score")),
+                baseline=read_optional(data.get("baseline"), BaselineComparison.from_dict),
                 seed=data.get("seed") if isinstance(data.get("seed"), int) else None,
                 total_folds=data.get("total_folds"),
                 folds=tuple(
                     FoldResult(
                         index=int(f["index"]),
                         status=FoldStatus(f["status"]),
-                        score=_number(f.get("score")),
+                        score=read_number(f.get("score")),
                         best_epoch=f.get("best_epoch"),
                         epochs=int(f.get("epochs", 0)),
-                        seconds=_number(f.get("seconds")),
+                        seconds=read_number(f.get("seconds")),
                         early_stopped=bool(f.get("early_stopped", False)),
                         model=f["model"] if isinstance(f.get("model"), str) else None,
                     )
@@ -455,9 +271,9 @@ class RunResult:
                         epoch=int(e["epoch"]),
                         fold=e.get("fold"),
                         total_epochs=e.get("total_epochs"),
-                        loss=_number(e.get("loss")),
-                        val_score=_number(e.get("val_score")),
-                        seconds=_number(e.get("seconds")),
+                        loss=read_number(e.get("loss")),
+                        val_score=read_number(e.get("val_score")),
+                        seconds=read_number(e.get("seconds")),
                         ts=e.get("ts"),
                     )
                     for e in data.get("epochs", ())
@@ -479,37 +295,16 @@ class RunResult:
                 events=int(data.get("events", 0)),
                 invalid_events=int(data.get("invalid_events", 0)),
                 output_dir=data.get("output_dir"),
-                hardware=_optional(data.get("hardware"), profile_from_dict),
-                diagnosis=_optional(data.get("diagnosis"), diagnosis_from_dict),
-                plan=_optional(data.get("plan"), plan_from_dict),
+                hardware=read_optional(data.get("hardware"), profile_from_dict),
+                diagnosis=read_optional(data.get("diagnosis"), diagnosis_from_dict),
+                plan=read_optional(data.get("plan"), plan_from_dict),
                 gpu_usage=tuple(usage_from_dict(u) for u in data.get("gpu_usage", ())),
                 gpu_errors=tuple(str(e) for e in data.get("gpu_errors", ())),
                 agent=data.get("agent"),
-                validation=_optional(data.get("submission_check"), ValidationReport.from_dict),
-                grade=_optional(data.get("grade"), GradeReport.from_dict),
-                agent_usage=_optional(data.get("agent_usage"), AgentUsage.from_dict),
+                validation=read_optional(data.get("submission_check"), ValidationReport.from_dict),
+                grade=read_optional(data.get("grade"), GradeReport.from_dict),
+                agent_usage=read_optional(data.get("agent_usage"), AgentUsage.from_dict),
                 submission_producer=data.get("submission_producer"),
             )
         except (KeyError, TypeError, ValueError, AttributeError, OverflowError, RecursionError) as exc:
             raise ResultError(f"result.json is not a valid mle-ci result: {exc!r}"[:500]) from None
-
-
-def _number(value: Any) -> float | None:
-    """A number field read back: None, or a real number as a float; text, booleans and numbers too large for a
-    float are refused (``TypeError``), not carried into a report that would fail to render them."""
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise TypeError(f"expected a number, got {str(value)[:40]!r}")
-    return float(value)  # OverflowError for an int beyond a float
-
-
-def _optional(data: Any, read: Callable[[dict[str, Any]], T]) -> T | None:
-    return None if data is None else read(data)
-
-
-def _finite(value: float | None) -> float | None:
-    """JSON has no NaN or infinity: such values are written as null."""
-    if value is None or not math.isfinite(value):
-        return None
-    return value

@@ -19,7 +19,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from mle_ci.result import Gate
+from mle_ci.resultparts import Gate
 from mle_ci.runnerfiles import FILE_COMMANDS
 
 __all__ = [

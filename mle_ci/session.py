@@ -24,7 +24,8 @@ from mle_ci.hardware.nvml import NvmlBackend
 from mle_ci.monitor import RunMonitor
 from mle_ci.preflight import Preflight
 from mle_ci.publishing import Outlets, minimal_result, publish, result_json, scrub_files, write_result_file
-from mle_ci.result import BaselineComparison, Gate, Metric, RunResult, RunStatus
+from mle_ci.result import RunResult
+from mle_ci.resultparts import BaselineComparison, Gate, Metric, RunStatus
 from mle_ci.runnerwatch import RunnerFilesWatch, tampering_gate
 from mle_ci.runplan import Launch, ResultFiles
 from mle_ci.settings import Settings

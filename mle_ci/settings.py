@@ -33,7 +33,8 @@ from mle_ci.durations import parse_duration
 from mle_ci.errors import ConfigError, DurationError, ResultError
 from mle_ci.events import MAX_FOLDS
 from mle_ci.redaction import is_secret_name
-from mle_ci.result import BaselineScore, baseline_from_dict
+from mle_ci.result import baseline_from_dict
+from mle_ci.resultparts import BaselineScore
 from mle_ci.usertext import name_problem, parse_json, path_problem, read_json, text_problem, word_problem
 
 __all__ = [

@@ -19,15 +19,8 @@ from mle_ci.events import (
     UsageEvent,
 )
 from mle_ci.metrics import same_metric
-from mle_ci.result import (
-    AgentUsage,
-    EpochRecord,
-    FoldResult,
-    FoldStatus,
-    Metric,
-    RunResult,
-    guess_higher_is_better,
-)
+from mle_ci.result import RunResult
+from mle_ci.resultparts import AgentUsage, EpochRecord, FoldResult, FoldStatus, Metric, guess_higher_is_better
 
 MAX_MESSAGES = 50
 MAX_UNREACHED_FOLDS = 1000

@@ -13,7 +13,8 @@ from helpers import ROOT
 
 from mle_ci.action.imageref import REF_VARIABLE, REPOSITORY_VARIABLE, Variant
 from mle_ci.report.outputs import decide_outputs
-from mle_ci.result import RunResult, RunStatus
+from mle_ci.result import RunResult
+from mle_ci.resultparts import RunStatus
 from mle_ci.settings import ACTION_INPUTS
 
 LAUNCHER_INPUTS = {"image"}

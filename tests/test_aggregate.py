@@ -20,7 +20,8 @@ from mle_ci.aggregate.model import LoadedRun, build_leaderboard, mean_sd, mean_s
 from mle_ci.cli import main
 from mle_ci.competitions.model import GradeReport, ValidationReport
 from mle_ci.hardware.model import Diagnosis, FaultKind, Finding, Severity, TrainingPlan
-from mle_ci.result import FoldResult, FoldStatus, Gate, Metric, RunResult, RunStatus
+from mle_ci.result import RunResult
+from mle_ci.resultparts import FoldResult, FoldStatus, Gate, Metric, RunStatus
 
 AUC = Metric("auc", higher_is_better=True)
 RMSE = Metric("rmse", higher_is_better=False)

@@ -15,7 +15,8 @@ from competitions_toy import make_competition
 from mle_ci.competitions import isolated
 from mle_ci.competitions.isolated import Cancel, check_submission, size_problem
 from mle_ci.competitions.registry import discover
-from mle_ci.result import RunResult, RunStatus
+from mle_ci.result import RunResult
+from mle_ci.resultparts import RunStatus
 from mle_ci.session import judge_submission
 from mle_ci.signaltrap import SignalTrap
 

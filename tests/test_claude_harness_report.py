@@ -17,7 +17,8 @@ from mle_ci.redaction import Redactor, find_key
 from mle_ci.report.agent import agent_line, render_agent
 from mle_ci.report.outputs import decide_outputs
 from mle_ci.report.summary import render_summary
-from mle_ci.result import AgentUsage, FoldResult, FoldStatus, Metric, RunResult, RunStatus
+from mle_ci.result import RunResult
+from mle_ci.resultparts import AgentUsage, FoldResult, FoldStatus, Metric, RunStatus
 from mle_ci.tracker import RunTracker
 
 GOLDEN = Path(__file__).parent / "golden"

@@ -11,7 +11,7 @@ from mle_ci.decisions import (
     seconds_to_next_decision,
     stop_reason,
 )
-from mle_ci.result import Gate, Metric, RunStatus
+from mle_ci.resultparts import Gate, Metric, RunStatus
 
 CLOCKS = Clocks(
     started=100.0,

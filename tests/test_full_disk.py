@@ -19,7 +19,8 @@ from test_faults_harness import CAN_MOUNT, _tmpfs
 
 from mle_ci.files import RESERVE_NAME, SpaceReserve, write_atomic
 from mle_ci.publishing import MINIMAL_NOTE, republish, result_json, write_result_file
-from mle_ci.result import RunResult, RunStatus
+from mle_ci.result import RunResult
+from mle_ci.resultparts import RunStatus
 
 needs_tmpfs = pytest.mark.skipif(not CAN_MOUNT, reason="needs root and tmpfs mounts for a small full disk")
 

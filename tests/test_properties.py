@@ -42,7 +42,8 @@ from mle_ci.github import GitHub
 from mle_ci.linesplit import LineSplitter, Piece
 from mle_ci.redaction import MIN_SECRET, Redactor
 from mle_ci.report import render_junit, render_summary
-from mle_ci.result import RunResult, RunStatus
+from mle_ci.result import RunResult
+from mle_ci.resultparts import RunStatus
 from mle_ci.settings import load_settings
 from mle_ci.tracker import MAX_UNREACHED_FOLDS, RunTracker
 

@@ -7,16 +7,8 @@ import dataclasses
 import pytest
 
 from mle_ci.report.annotations import MAX_PER_LEVEL, Annotation, decide_annotations
-from mle_ci.result import (
-    CrashSite,
-    EpochRecord,
-    FoldResult,
-    FoldStatus,
-    Gate,
-    Metric,
-    RunResult,
-    RunStatus,
-)
+from mle_ci.result import RunResult
+from mle_ci.resultparts import CrashSite, EpochRecord, FoldResult, FoldStatus, Gate, Metric, RunStatus
 
 FOLDS = (
     FoldResult(1, FoldStatus.COMPLETED, score=0.70, best_epoch=3, epochs=5, seconds=60.0),

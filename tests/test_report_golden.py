@@ -14,16 +14,8 @@ from junitparser import JUnitXml
 
 from mle_ci.report.junit import render_junit
 from mle_ci.report.summary import render_summary
-from mle_ci.result import (
-    CrashSite,
-    EpochRecord,
-    FoldResult,
-    FoldStatus,
-    Gate,
-    Metric,
-    RunResult,
-    RunStatus,
-)
+from mle_ci.result import RunResult
+from mle_ci.resultparts import CrashSite, EpochRecord, FoldResult, FoldStatus, Gate, Metric, RunStatus
 
 GOLDEN = Path(__file__).parent / "golden"
 STARTED = 1714564800.0  # 2024-05-01 12:00:00 UTC

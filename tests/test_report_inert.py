@@ -27,16 +27,8 @@ from mle_ci.report._markdown import cell_code, code, md
 from mle_ci.report._text import clean_text
 from mle_ci.report.summary import render_summary
 from mle_ci.report.transcript import render_transcript
-from mle_ci.result import (
-    AgentUsage,
-    CrashSite,
-    FoldResult,
-    FoldStatus,
-    Gate,
-    Metric,
-    RunResult,
-    RunStatus,
-)
+from mle_ci.result import RunResult
+from mle_ci.resultparts import AgentUsage, CrashSite, FoldResult, FoldStatus, Gate, Metric, RunStatus
 
 # What the renderers write themselves; anything else in the HTML came from a value.
 _OUR_TAGS = {

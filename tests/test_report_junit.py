@@ -9,7 +9,8 @@ from hypothesis import strategies as st
 from junitparser import Error, Failure, JUnitXml, Skipped, TestCase, TestSuite
 
 from mle_ci.report.junit import render_junit
-from mle_ci.result import CrashSite, FoldResult, FoldStatus, Gate, Metric, RunResult, RunStatus
+from mle_ci.result import RunResult
+from mle_ci.resultparts import CrashSite, FoldResult, FoldStatus, Gate, Metric, RunStatus
 
 FIVE_FOLDS = tuple(
     FoldResult(i, FoldStatus.COMPLETED, score=s, best_epoch=3, epochs=5, seconds=60.0 + i)

@@ -5,7 +5,8 @@ from __future__ import annotations
 import math
 
 from mle_ci.report.outputs import decide_outputs
-from mle_ci.result import FoldResult, FoldStatus, Metric, RunResult, RunStatus
+from mle_ci.result import RunResult
+from mle_ci.resultparts import FoldResult, FoldStatus, Metric, RunStatus
 
 KEYS = {
     "status",

@@ -11,16 +11,8 @@ from hypothesis import strategies as st
 
 from mle_ci.report._curves import MAX_POINTS
 from mle_ci.report.summary import render_summary
-from mle_ci.result import (
-    CrashSite,
-    EpochRecord,
-    FoldResult,
-    FoldStatus,
-    Gate,
-    Metric,
-    RunResult,
-    RunStatus,
-)
+from mle_ci.result import RunResult
+from mle_ci.resultparts import CrashSite, EpochRecord, FoldResult, FoldStatus, Gate, Metric, RunStatus
 
 FIVE_FOLDS = tuple(
     FoldResult(i, FoldStatus.COMPLETED, score=s, best_epoch=3, epochs=5, seconds=60.0 + i)

@@ -6,7 +6,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from mle_ci.report.traceback import MAX_EXCEPTION, find_crash_site
-from mle_ci.result import CrashSite
+from mle_ci.resultparts import CrashSite
 
 WS = "/github/workspace"
 

@@ -3,7 +3,8 @@ from __future__ import annotations
 import pytest
 
 from mle_ci.events import MAX_FOLDS, EarlyStopEvent, EpochEvent, FoldEvent, FoldStartEvent, MessageEvent, MetricEvent
-from mle_ci.result import FoldStatus, RunResult, RunStatus
+from mle_ci.result import RunResult
+from mle_ci.resultparts import FoldStatus, RunStatus
 from mle_ci.tracker import RunTracker
 
 BASE = RunResult(status=RunStatus.RUNNING)

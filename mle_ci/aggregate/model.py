@@ -15,7 +15,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from mle_ci.result import RunResult, RunStatus
+from mle_ci.result import RunResult
+from mle_ci.resultparts import RunStatus
 
 MISSING = "missing"
 """Status of a run that was expected but left no result.json."""

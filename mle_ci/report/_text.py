@@ -8,7 +8,8 @@ from dataclasses import replace
 
 from mle_ci.durations import format_duration
 from mle_ci.linesplit import last_state
-from mle_ci.result import FoldResult, FoldStatus, RunResult, RunStatus
+from mle_ci.result import RunResult
+from mle_ci.resultparts import FoldResult, FoldStatus, RunStatus
 
 MAX_LINE = 2000
 """Longest output line kept; one line may be megabytes (a tensor's repr, a progress bar without newlines)."""

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from mle_ci.report._markdown import cell_code, md
-from mle_ci.result import AgentUsage, RunResult
+from mle_ci.result import RunResult
+from mle_ci.resultparts import AgentUsage
 
 MODEL_AGENT = "claude"
 """The built-in agent that calls a model; its runs always get an Agent section, usage or not."""

@@ -15,7 +15,8 @@ from mle_ci.report._text import (
     progress_phrase,
 )
 from mle_ci.report.submission import grade_phrase
-from mle_ci.result import RunResult, RunStatus
+from mle_ci.result import RunResult
+from mle_ci.resultparts import RunStatus
 
 MAX_PER_LEVEL = 10
 """The runner keeps at most 10 annotations of each level per step and drops the rest silently."""

@@ -19,7 +19,8 @@ from mle_ci.report._text import (
 )
 from mle_ci.report.junitxml import Case, Outcome, Suite, document, suite_element, suites_element
 from mle_ci.report.submission import grade_phrase
-from mle_ci.result import FoldResult, FoldStatus, RunResult, RunStatus
+from mle_ci.result import RunResult
+from mle_ci.resultparts import FoldResult, FoldStatus, RunStatus
 
 LOG_LINES = 40
 """Output lines quoted in a ``run`` error; dorny/test-reporter rejects reports over 64 KiB."""

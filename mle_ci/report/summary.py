@@ -25,7 +25,8 @@ from mle_ci.report._text import (
 from mle_ci.report.agent import render_agent
 from mle_ci.report.hardware import render_gpu_use, render_hardware
 from mle_ci.report.submission import render_submission
-from mle_ci.result import BaselineComparison, FoldResult, FoldStatus, RunResult, RunStatus
+from mle_ci.result import RunResult
+from mle_ci.resultparts import BaselineComparison, FoldResult, FoldStatus, RunStatus
 
 DEFAULT_LIMIT = 1_000_000
 """GitHub refuses a step summary over 1 MiB; stay a little under it."""

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from mle_ci.report._text import clean_text
-from mle_ci.result import CrashSite
+from mle_ci.resultparts import CrashSite
 
 MAX_EXCEPTION = 1000
 """Longest exception line kept; a message may carry a whole tensor or data frame."""
