@@ -15,7 +15,7 @@ from mle_ci.action.imageref import REF_VARIABLE, REPOSITORY_VARIABLE, Variant
 from mle_ci.report.outputs import decide_outputs
 from mle_ci.result import RunResult
 from mle_ci.resultparts import RunStatus
-from mle_ci.settings import ACTION_INPUTS
+from mle_ci.settinglayers import ACTION_INPUTS
 
 LAUNCHER_INPUTS = {"image"}
 """Inputs the host-side launcher reads itself; the container's settings never see them."""

@@ -1,4 +1,5 @@
-"""Tests for mle_ci.settings: layers and precedence, every error path, durations, inputs, patterns."""
+"""Tests for mle_ci.settings and the layers and values it reads: layers and precedence, every error path, durations,
+inputs, patterns."""
 
 from __future__ import annotations
 
@@ -15,10 +16,12 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from mle_ci import settings as settings_module
+from mle_ci import settingvalues
+from mle_ci.config_file import PATTERN_GROUPS
 from mle_ci.errors import ConfigError
 from mle_ci.redaction import is_secret_name
-from mle_ci.settings import LinePattern, Settings, load_settings
+from mle_ci.settings import Settings, load_settings
+from mle_ci.settingvalues import LinePattern
 
 
 def write(cwd: Path, text: str, name: str = "mle-ci.yml") -> Path:
@@ -395,9 +398,9 @@ def test_booleans_accept_true_and_false_in_any_case(tmp_path: Path, word: str, v
 
 def test_secret_looking_names_never_show_their_value() -> None:
     """A value from a variable named like a secret is hidden in messages."""
-    source = settings_module._Source("environment MLE_CI_API_KEY", text=True, secret=True)
+    source = settingvalues.Source("environment MLE_CI_API_KEY", text=True, secret=True)
     with pytest.raises(ConfigError) as caught:
-        settings_module._duration("sk-12345", source)
+        settingvalues._duration("sk-12345", source)
     assert "sk-12345" not in str(caught.value)
     assert source.show("sk-12345") == "(value hidden)"
     assert is_secret_name("INPUT_ANTHROPIC-API-KEY")
@@ -542,7 +545,7 @@ def test_allowed_group_names_are_exactly_the_documented_ones() -> None:
             {"fold", "total_folds", "epoch", "total_epochs", "loss", "val_score", "score", "best_score"}
             | {"seconds", "value", "name", "text"}
         )
-        == settings_module.PATTERN_GROUPS
+        == PATTERN_GROUPS
     )
 
 
@@ -781,8 +784,8 @@ def test_prices_from_the_file_are_typed_and_cache_prices_follow_input(tmp_path: 
     )
     prices = load(tmp_path).prices
     assert prices == (
-        settings_module.ModelPrice("claude-a", input=3.0, output=15.0, cache_write=3.75, cache_read=0.3),
-        settings_module.ModelPrice("claude-b", input=2.0, output=10.0, cache_write=2.5, cache_read=0.2),
+        settingvalues.ModelPrice("claude-a", input=3.0, output=15.0, cache_write=3.75, cache_read=0.3),
+        settingvalues.ModelPrice("claude-b", input=2.0, output=10.0, cache_write=2.5, cache_read=0.2),
     )
 
 

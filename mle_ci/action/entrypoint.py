@@ -19,7 +19,8 @@ from mle_ci.console import inert_line
 from mle_ci.contract import ExitCode
 from mle_ci.errors import MleCiError
 from mle_ci.github import GitHub
-from mle_ci.settings import ACTION_INPUTS, load_settings
+from mle_ci.settinglayers import ACTION_INPUTS
+from mle_ci.settings import load_settings
 from mle_ci.signaltrap import SignalTrap
 
 __all__ = ["input_environment", "main", "process_main"]
