@@ -6,7 +6,7 @@ from helpers import ROOT
 
 MAX_LINES = 400
 
-KNOWN_OVER_LIMIT = ("mle_ci/session.py", "mle_ci/supervisor.py")
+KNOWN_OVER_LIMIT = ("mle_ci/session.py",)
 """Modules still over the limit while their owners split them; remove each as it comes under, until none is left."""
 
 
