@@ -224,7 +224,7 @@ def grade(  # noqa: PLR0917 - click passes the options in this order
 @click.argument("result_dir", metavar="RESULT_DIR", type=_UserPath(file_okay=False, path_type=Path))
 def report(result_dir: Path) -> None:
     """Render summary.md, junit.xml (transcript.md, GitHub outputs) again from RESULT_DIR/result.json."""
-    from mle_ci.publishing import republish
+    from mle_ci.stages.publish import republish
 
     result = republish(result_dir, env=dict(os.environ), stream=sys.stdout)
     wrote = "summary.md, junit.xml and transcript.md" if (result_dir / "transcript.md").exists() else ""

@@ -6,13 +6,25 @@ from __future__ import annotations
 import contextlib
 import re
 import time
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol, TextIO
-
-from mle_ci.decisions import Progress
 
 if TYPE_CHECKING:
     from rich.live import Live
     from rich.text import Text
+
+
+@dataclass(frozen=True)
+class Progress:
+    """Where a run is, as the live display and the heartbeat line tell it."""
+
+    fold: int | None = None
+    total_folds: int | None = None
+    epoch: int | None = None
+    total_epochs: int | None = None
+    last_score: float | None = None
+    gpu: str | None = None
+    """``GPU 87 % 5.2/80 GB`` from the latest samples, when GPUs are watched."""
 
 
 class Console(Protocol):

@@ -1,8 +1,8 @@
 """The contract between the harness and the children it runs, each rule written once: exit codes, the variables a
 child is given, and the types of the progress events it reports.
 
-The harness (:mod:`mle_ci.childenv`, :mod:`mle_ci.runplan`, :mod:`mle_ci.events`, :mod:`mle_ci.decisions`) and the
-children's side (:mod:`mle_ci.progress`, the built-in agents) import these names and never write the values
+The harness (:mod:`mle_ci.childenv`, :mod:`mle_ci.stages.plan`, :mod:`mle_ci.events`, :mod:`mle_ci.stages.judge`)
+and the children's side (:mod:`mle_ci.progress`, the built-in agents) import these names and never write the values
 themselves. The agents import nothing else of the harness but this, the progress API and the shared metrics and
 secret policy (the import contract in ``pyproject.toml`` says so). Metric names and directions are
 :mod:`mle_ci.metrics`'s.

@@ -19,7 +19,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from mle_ci.resultparts import Gate
 from mle_ci.runnerfiles import FILE_COMMANDS
 
 __all__ = [
@@ -29,7 +28,6 @@ __all__ = [
     "Tampering",
     "describe_change",
     "read_state",
-    "tampering_gate",
 ]
 
 KEEP_LIMIT = 4 * 1024 * 1024
@@ -124,15 +122,6 @@ def describe_change(before: FileState, after: FileState) -> str | None:
     if after.size < before.size:
         return f"cut from {before.size} to {after.size} bytes"
     return "rewritten"
-
-
-def tampering_gate(found: tuple[Tampering, ...]) -> Gate | None:
-    """The failed ``runner-files`` gate when the child changed a runner file; None when it changed none."""
-    if not found:
-        return None
-    listed = ", ".join(t.phrase for t in found)
-    back = "put back as they were" if all(t.restored for t in found) else "not all could be put back"
-    return Gate("runner-files", False, f"the command changed the runner's files while it ran: {listed}; {back}")
 
 
 @dataclass(frozen=True)

@@ -17,8 +17,8 @@ from mle_ci.competitions.isolated import Cancel, check_submission, size_problem
 from mle_ci.competitions.registry import discover
 from mle_ci.result import RunResult
 from mle_ci.resultparts import RunStatus
-from mle_ci.session import judge_submission
 from mle_ci.signaltrap import SignalTrap
+from mle_ci.stages.judge import judge_submission
 
 
 @pytest.fixture

@@ -13,13 +13,13 @@ import pytest
 from click.testing import CliRunner
 from helpers import CHILDREN, github_files, read_outputs
 
-from mle_ci import runplan
 from mle_ci.cli import cli, main
 from mle_ci.contract import ExitCode
 from mle_ci.errors import ConfigError
 from mle_ci.pipeline import execute
-from mle_ci.runplan import ResultFiles, plan_launch
 from mle_ci.settings import Settings, load_settings
+from mle_ci.stages import plan as runplan
+from mle_ci.stages.plan import ResultFiles, plan_launch
 
 ROOT = Path(__file__).resolve().parent.parent
 KEY = "sk-ant-api03-PLANTEDharnessKEY-0123456789abcdefXYZ"

@@ -4,21 +4,20 @@ from __future__ import annotations
 
 import json
 import os
-import sys
-import types
 from pathlib import Path
 
 import pytest
 
 from mle_ci.cli import main
 from mle_ci.events import MessageEvent, SubmissionEvent, UsageEvent
-from mle_ci.publishing import read_transcript, scrub_files
 from mle_ci.redaction import Redactor, find_key
 from mle_ci.report.agent import agent_line, render_agent
 from mle_ci.report.outputs import decide_outputs
 from mle_ci.report.summary import render_summary
 from mle_ci.result import RunResult
 from mle_ci.resultparts import AgentUsage, FoldResult, FoldStatus, Metric, RunStatus
+from mle_ci.stages import publish
+from mle_ci.stages.publish import read_transcript, scrub_files
 from mle_ci.tracker import RunTracker
 
 GOLDEN = Path(__file__).parent / "golden"
@@ -262,9 +261,7 @@ def test_report_renders_the_transcript_through_the_agents_renderer(
         seen.append(list(records))
         return "".join(f"- {record['type']}: {record.get('text', '')}\n" for record in records)
 
-    renderer = types.ModuleType("mle_ci.report.transcript")
-    renderer.render_transcript = render_transcript  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "mle_ci.report.transcript", renderer)
+    monkeypatch.setattr(publish, "render_transcript", render_transcript)
     folder = tmp_path / "run"
     folder.mkdir()
     (folder / "result.json").write_text(json.dumps(_claude_run(submission_producer="claude").to_dict()))

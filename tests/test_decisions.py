@@ -1,17 +1,12 @@
 from __future__ import annotations
 
 from mle_ci.childenv import child_environment
-from mle_ci.decisions import (
-    Clocks,
-    Progress,
-    heartbeat_due,
-    heartbeat_text,
-    min_score_gate,
-    run_status,
-    seconds_to_next_decision,
-    stop_reason,
-)
+from mle_ci.console import Progress
+from mle_ci.report.runlog import heartbeat_text
 from mle_ci.resultparts import Gate, Metric, RunStatus
+from mle_ci.stages.clock import Clocks, heartbeat_due, seconds_to_next_decision, stop_reason
+from mle_ci.stages.judge import min_score_gate, run_status
+from mle_ci.supervisor import StopReason
 
 CLOCKS = Clocks(
     started=100.0,
@@ -27,8 +22,8 @@ CLOCKS = Clocks(
 def test_stop_at_deadline_then_stall() -> None:
     """The deadline stops the run; silence longer than the stall timeout stops it too."""
     assert stop_reason(CLOCKS, 129.9) is None
-    assert stop_reason(CLOCKS, 130.0) == "stalled"
-    assert stop_reason(CLOCKS, 160.0) == "timeout"
+    assert stop_reason(CLOCKS, 130.0) is StopReason.STALLED
+    assert stop_reason(CLOCKS, 160.0) is StopReason.TIMEOUT
 
 
 def test_heartbeat_only_when_quiet_for_an_interval() -> None:
@@ -46,7 +41,7 @@ def test_next_decision_is_the_nearest_event() -> None:
 
 def test_heartbeat_text_says_where_the_run_is() -> None:
     """Elapsed, budget left, fold and epoch, last score and age of the last output."""
-    text = heartbeat_text(CLOCKS, 130.0, Progress(2, 5, 3, 10, 0.6871))
+    text = heartbeat_text(elapsed=30.0, left=30.0, since_output=30.0, progress=Progress(2, 5, 3, 10, 0.6871))
     assert text == "running 30s · 30s left · fold 2/5, epoch 3/10 · last score 0.6871 · last output 30s ago"
 
 
@@ -96,9 +91,9 @@ def test_child_environment_strips_credentials_and_adds_the_contract() -> None:
 def test_run_status_precedence() -> None:
     """Harness stops win over the exit code, the exit code over gates."""
     failed_gate = (Gate("min-score", False, "low"),)
-    assert run_status(stop="interrupted", returncode=0, gates=()) is RunStatus.INTERRUPTED
-    assert run_status(stop="timeout", returncode=0, gates=()) is RunStatus.TIMEOUT
-    assert run_status(stop="stalled", returncode=1, gates=()) is RunStatus.STALLED
+    assert run_status(stop=StopReason.INTERRUPTED, returncode=0, gates=()) is RunStatus.INTERRUPTED
+    assert run_status(stop=StopReason.TIMEOUT, returncode=0, gates=()) is RunStatus.TIMEOUT
+    assert run_status(stop=StopReason.STALLED, returncode=1, gates=()) is RunStatus.STALLED
     assert run_status(stop=None, returncode=1, gates=failed_gate) is RunStatus.CRASHED
     assert run_status(stop=None, returncode=0, gates=failed_gate) is RunStatus.FAILED
     assert run_status(stop=None, returncode=0, gates=()) is RunStatus.SUCCESS

@@ -18,9 +18,10 @@ from helpers import ROOT, base_env, child, github_files, read_outputs, run_child
 from test_faults_harness import CAN_MOUNT, _tmpfs
 
 from mle_ci.files import RESERVE_NAME, SpaceReserve, write_atomic
-from mle_ci.publishing import MINIMAL_NOTE, republish, result_json, write_result_file
 from mle_ci.result import RunResult
 from mle_ci.resultparts import RunStatus
+from mle_ci.stages.publish import republish
+from mle_ci.stages.record import MINIMAL_NOTE, result_json, write_result_file
 
 needs_tmpfs = pytest.mark.skipif(not CAN_MOUNT, reason="needs root and tmpfs mounts for a small full disk")
 
@@ -188,13 +189,13 @@ def test_a_harness_that_fails_after_the_command_leaves_a_failed_record(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A bug while reporting (the JUnit renderer raises): the uncaught error exits 1, and result.json says failed."""
-    import mle_ci.report
     from mle_ci.cli import main
+    from mle_ci.stages import publish
 
     def broken(_result: RunResult) -> str:
         raise RuntimeError("renderer bug")
 
-    monkeypatch.setattr(mle_ci.report, "render_junit", broken)
+    monkeypatch.setattr(publish, "render_junit", broken)
     monkeypatch.chdir(tmp_path)
     out = tmp_path / "out"
     with pytest.raises(RuntimeError, match="renderer bug"):

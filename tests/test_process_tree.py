@@ -19,8 +19,7 @@ from helpers import ROOT, alive, child, end_hopper, hopper_gone
 from mle_ci import proctree, supervisor
 from mle_ci.cgroup import RunCgroup, cgroup2_dir, open_cgroup
 from mle_ci.proctree import Look, census
-from mle_ci.session import _ending_note, _process_warnings
-from mle_ci.settings import load_settings
+from mle_ci.report.runlog import ending_note, process_warnings
 from mle_ci.signaltrap import SignalTrap
 from mle_ci.supervisor import ChildExit, ChildSpec, RunningChild, StopReason, Supervisor
 
@@ -142,10 +141,9 @@ def test_a_process_the_kill_cannot_end_is_reported_as_a_survivor(
         assert alive(daemon)
         assert ended.survivors == (daemon,)
         assert ended.leftovers_killed == 1
-        warnings = _process_warnings(ended)
+        warnings = process_warnings(ended)
         assert f"1 process(es) of the run were still running after SIGKILL (pid {daemon})" in warnings[-1]
-        settings = load_settings({}, {}, tmp_path)
-        assert _ending_note(ended, settings).endswith(f"; 1 survived SIGKILL (pid {daemon})")
+        assert ending_note(ended, timeout=None, stall_timeout=None).endswith(f"; 1 survived SIGKILL (pid {daemon})")
     finally:
         if pid_file.exists():
             os.kill(int(pid_file.read_text()), signal.SIGKILL)
@@ -213,7 +211,7 @@ def test_processes_found_outside_the_cgroup_are_reported_as_escaped() -> None:
         ended=1.0,
         escaped=(12,),
     )
-    assert _process_warnings(ended) == [
+    assert process_warnings(ended) == [
         "the command left 2 process(es) running; they were killed",
         "1 process(es) had left the run's cgroup (pid 12); they were found in the process tree and killed",
     ]

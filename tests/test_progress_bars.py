@@ -6,10 +6,10 @@ from pathlib import Path
 
 from helpers import run_child
 
-from mle_ci.decisions import Clocks, heartbeat_due, stop_reason
-from mle_ci.decisions import Progress as ProgressState
+from mle_ci.console import Progress as ProgressState
 from mle_ci.files import LogFile, Redactor
-from mle_ci.monitor import RunMonitor
+from mle_ci.stages.clock import Clocks, heartbeat_due, stop_reason
+from mle_ci.stages.outputwatch import OutputWatcher
 from mle_ci.tracker import RunTracker
 
 
@@ -37,9 +37,9 @@ class RecordingConsole:
         """Nothing to stop."""
 
 
-def _monitor(tmp_path: Path, console: RecordingConsole, secrets: tuple[str, ...] = ()) -> tuple[RunMonitor, Path]:
+def _monitor(tmp_path: Path, console: RecordingConsole, secrets: tuple[str, ...] = ()) -> tuple[OutputWatcher, Path]:
     log = tmp_path / "log.txt"
-    monitor = RunMonitor(
+    monitor = OutputWatcher(
         tracker=RunTracker(started_at=0.0),
         console=console,
         log=LogFile(log),

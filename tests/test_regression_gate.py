@@ -12,11 +12,11 @@ import pytest
 from helpers import child
 
 from mle_ci.cli import main
-from mle_ci.decisions import regression_gate
 from mle_ci.report import decide_outputs, render_summary
 from mle_ci.result import RunResult
 from mle_ci.resultparts import BaselineScore, FoldResult, FoldStatus, Metric, RunStatus
 from mle_ci.settings import load_settings
+from mle_ci.stages.judge import regression_gate
 
 AUC = Metric("auc", higher_is_better=True)
 RMSE = Metric("rmse", higher_is_better=False)
@@ -214,8 +214,8 @@ def test_min_score_is_held_against_the_graded_score_in_the_competitions_metric(t
     from competitions_toy import make_competition
 
     from mle_ci.competitions.registry import discover
-    from mle_ci.resultparts import Gate
-    from mle_ci.session import judge_submission
+    from mle_ci.result import Gate
+    from mle_ci.stages.judge import judge_submission
 
     make_competition(tmp_path / "data", config={"metric": "accuracy"})
     competition = discover("toy", tmp_path / "data")

@@ -9,7 +9,8 @@ from pathlib import Path
 import junitparser
 from helpers import read_outputs, run_child
 
-from mle_ci.runnerwatch import RunnerFilesWatch, Tampering, describe_change, read_state, tampering_gate
+from mle_ci.runnerwatch import RunnerFilesWatch, Tampering, describe_change, read_state
+from mle_ci.stages.judge import runner_files_gate as tampering_gate
 
 # The runner's own names for its per-step files, under RUNNER_TEMP/_runner_file_commands.
 RUNNER_FILES = {

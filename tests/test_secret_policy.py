@@ -219,7 +219,7 @@ def test_a_batch_is_searched_once_and_found_when_any_line_may_hold_a_secret() ->
 
 def test_the_started_line_hides_a_secret_before_it_cuts_the_command() -> None:
     """A secret argument, shell-quoted and then cut at the line's limit, would no longer be recognised."""
-    from mle_ci.session import _command_text
+    from mle_ci.report.runlog import command_text as _command_text
 
     secret = "abcdefghij'klmnopqrstuvwxyz0123456789"
     shown = _command_text(("python", "train.py", "--token", secret), Redactor([secret]).text, limit=40)

@@ -1,4 +1,4 @@
-"""Writing a run's reports and publishing them to GitHub: the same for every way a run can end."""
+"""The publishing stage: a run's reports written and published to GitHub, the same for every way a run can end."""
 
 from __future__ import annotations
 
@@ -6,20 +6,26 @@ import contextlib
 import json
 import os
 import time
-from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO, cast
 
-from mle_ci.console import Console, make_console
-from mle_ci.errors import ResultError
+from mle_ci.console import make_console
+from mle_ci.contract import ExitCode
+from mle_ci.errors import MleCiError, ResultError
 from mle_ci.files import write_atomic
-from mle_ci.github import SETTLE_SECONDS, GitHub, GitHubFileError, Level
+from mle_ci.github import GitHub, GitHubFileError, Level
 from mle_ci.hardware.model import Severity
 from mle_ci.redaction import Redactor
+from mle_ci.report import decide_annotations, decide_outputs, render_junit, render_summary, verdict_line
+from mle_ci.report.agent import agent_line
+from mle_ci.report.transcript import render_transcript
 from mle_ci.result import RunResult
-from mle_ci.resultparts import FoldStatus, RunStatus
-from mle_ci.runplan import ResultFiles
+from mle_ci.resultparts import RunStatus
+from mle_ci.stages.outlets import Outlets, open_outlets
+from mle_ci.stages.plan import ResultFiles
+from mle_ci.stages.record import minimal_result, result_json, write_result_file
 from mle_ci.usertext import read_json
 
 if TYPE_CHECKING:
@@ -28,136 +34,12 @@ if TYPE_CHECKING:
     from mle_ci.signaltrap import SignalTrap
 
 
-def run_redactor(settings: Settings) -> Redactor:
-    """The run's secrets to mask and redact: secret-named variables and the run's API key, from any layer."""
-    key = settings.anthropic_api_key
-    return Redactor.from_env(settings.env, extra=(key,) if key else ())
-
-
-@dataclass(frozen=True)
-class Outlets:
-    """Where a run speaks: the console, GitHub (in Actions), and the redactor every text passes through."""
-
-    console: Console
-    github: GitHub | None
-    redactor: Redactor
-    notes: tuple[str, ...] = ()
-    """What the run's log should say about opening them."""
-
-    def resume_commands(self) -> None:
-        """Workflow commands on again, if ``open_outlets(pause_commands=True)`` turned them off."""
-        if self.github is not None:
-            self.github.resume_commands()
-
-
-def open_outlets(settings: Settings, stream: TextIO, *, pause_commands: bool = False) -> Outlets:
-    """The console and GitHub adapter, with every secret masked before anything is printed.
-
-    With ``pause_commands`` (in Actions, before the child starts), the runner's command processing is then turned
-    off, and the runner given a moment to read these lines out of the step's stdout pipe, so that no process of
-    the run can print a command ahead of the block or read a mask or the block's token out of the pipe first.
-    """
-    github = GitHub.from_env(settings.env, stream) if settings.github_actions else None
-    redactor = run_redactor(settings)
-    notes: list[str] = []
-    if github is not None:
-        for secret in redactor.values:
-            github.mask(secret)
-        if pause_commands:
-            github.pause_commands()
-            if not github.settle():
-                notes.append(
-                    f"the runner had not read the harness's first lines after {SETTLE_SECONDS:g}s; "
-                    "the command started all the same"
-                )
-    console = make_console(stream, display=settings.display, github_actions=settings.github_actions)
-    return Outlets(console, github, redactor, tuple(notes))
-
-
-def result_json(result: RunResult) -> str:
-    return json.dumps(result.to_dict(), indent=2, allow_nan=False, ensure_ascii=False) + "\n"
-
-
-MINIMAL_NOTE = "result.json holds the run's minimal record only: the disk was short of space for the full one"
-
-
-def minimal_result(result: RunResult) -> RunResult:
-    """The record that says how the run ended in few bytes: status, exit, times, score, gates and messages."""
-    return RunResult(
-        status=result.status,
-        command=result.command,
-        started_at=result.started_at,
-        finished_at=result.finished_at,
-        duration_s=result.duration_s,
-        timeout_s=result.timeout_s,
-        child_pid=result.child_pid,
-        child_exit_code=result.child_exit_code,
-        child_signal=result.child_signal,
-        competition=result.competition,
-        metric=result.metric,
-        folds=tuple(f for f in result.folds if f.status is FoldStatus.COMPLETED),
-        total_folds=result.total_folds,
-        reported_score=result.reported_score,
-        min_score=result.min_score,
-        submission=result.submission,
-        gates=result.gates,
-        crash=result.crash,
-        errors=result.errors,
-        warnings=(*(w for w in result.warnings if w != MINIMAL_NOTE), MINIMAL_NOTE),
-        output_dir=result.output_dir,
-        agent=result.agent,
-        submission_producer=result.submission_producer,
-    )
-
-
-def write_result_file(path: Path, full: str, minimal: str) -> str | None:
-    """Replace result.json with ``full``, else with ``minimal``: an earlier record (``running``) never outlives this.
-
-    Each write replaces the file in one step; when not even the minimal record fits beside the old file, the old
-    one goes first (its blocks make the room). Returns what went wrong, or None when ``full`` was written.
-    """
-    try:
-        write_atomic(path, full)
-    except OSError as exc:
-        why = exc.strerror or str(exc)
-    else:
-        return None
-    kept = f"cannot write {path.name} in full ({why}): it holds the minimal record"
-    if minimal != full and _done(lambda: write_atomic(path, minimal)):
-        return kept
-    dropped = _done(lambda: path.unlink(missing_ok=True))
-    if dropped and _done(lambda: write_atomic(path, minimal)):
-        return kept
-    # A folder that takes no new file may still let the old one be rewritten in place.
-    if not dropped and _done(lambda: _rewrite(path, minimal)):
-        return kept
-    if dropped or _done(lambda: os.truncate(path, 0)):
-        return f"cannot write {path.name} ({why}): no record of the run is left in the folder"
-    return f"cannot write {path.name} ({why}), nor take away the earlier one: do not trust it"
-
-
-def _done(action: Callable[[], object]) -> bool:
-    """Whether ``action`` ran without an OSError."""
-    try:
-        action()
-    except OSError:
-        return False
-    return True
-
-
-def _rewrite(path: Path, text: str) -> None:
-    with path.open("w", encoding="utf-8", newline="\n") as handle:
-        handle.write(text)
-
-
 def publish(result: RunResult, files: ResultFiles, outlets: Outlets) -> None:
     """Write result.json, summary.md and junit.xml, then the GitHub outputs, summary and annotations.
 
     result.json goes first and alone (nothing to render that could fail before it); the step outputs do not
     depend on the job summary, so a summary the runner cannot take loses nothing else.
     """
-    from mle_ci.report import decide_annotations, decide_outputs, render_junit, render_summary
-
     github, redactor, console = outlets.github, outlets.redactor, outlets.console
     with contextlib.suppress(OSError):  # the child runs as our user: it may have removed the output folder
         files.root.mkdir(parents=True, exist_ok=True)
@@ -216,8 +98,6 @@ def read_transcript(path: Path) -> list[dict[str, Any]]:
 
 def render_transcript_file(path: Path) -> str | None:
     """transcript.md's text from the transcript.jsonl at ``path``, or None when there is none."""
-    from mle_ci.report.transcript import render_transcript
-
     try:
         records = read_transcript(path)
     except OSError:
@@ -307,3 +187,36 @@ def publish_not_started(
         outlets.console.note("a GPU was required and CUDA is unusable: the command was not started")
     publish(result, files, outlets)
     return result
+
+
+def secure_record(result: RunResult, files: ResultFiles, outlets: Outlets) -> None:
+    """No space was held back for the reports: before anything else takes the disk, a small final record replaces
+    the ``running`` one, so that result.json agrees with the exit code whatever happens next."""
+    minimal = outlets.redactor.text(result_json(minimal_result(result)))
+    problem = write_result_file(files.result, minimal, minimal)
+    if problem is not None:
+        outlets.console.note(problem)
+
+
+def record_failure(error: Exception, base: RunResult, files: ResultFiles, redactor: Redactor) -> None:
+    """The harness failed after its command ended: result.json says so, or goes, as the exit code will."""
+    if isinstance(error, MleCiError) and error.exit_code is not ExitCode.FAILED:
+        # No status of a run that ran means this exit code: no record rather than a contradicting one.
+        with contextlib.suppress(OSError):
+            files.result.unlink(missing_ok=True)
+        return
+    failed = replace(
+        base, status=RunStatus.FAILED, errors=(*base.errors, f"the harness failed while concluding the run: {error!r}")
+    )
+    text = redactor.text(result_json(minimal_result(failed)))
+    write_result_file(files.result, text, text)
+
+
+def say_verdict(result: RunResult, files: ResultFiles, outlets: Outlets) -> None:
+    """The run's last lines: its verdict, what the agent did, and where the reports are."""
+    console, redactor = outlets.console, outlets.redactor
+    console.note(redactor.text(verdict_line(result)))
+    about_agent = agent_line(result)
+    if about_agent is not None:
+        console.note(redactor.text(about_agent))
+    console.note(f"reports in {files.root}: {', '.join(files.names())}")

@@ -1,4 +1,5 @@
-"""Watches one supervised run: logs and parses output, follows events, beats, rewrites result.json."""
+"""The output watcher of one supervised run: logs and parses the child's output, follows its events, beats, rewrites
+result.json, and tells the supervisor when to stop the child."""
 
 from __future__ import annotations
 
@@ -9,21 +10,15 @@ from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
-from mle_ci.console import Console
-from mle_ci.decisions import (
-    Clocks,
-    Progress,
-    heartbeat_due,
-    heartbeat_text,
-    seconds_to_next_decision,
-    stop_reason,
-)
+from mle_ci.console import Console, Progress
 from mle_ci.eventlog import BadLine, EventLogReader, EventWriter
 from mle_ci.events import Event
 from mle_ci.files import LogFile, PieceRedactor
 from mle_ci.lineparser import PatternLike, may_hold_progress, parse_line
 from mle_ci.linesplit import MAX_LINE, Piece
 from mle_ci.redaction import Redactor
+from mle_ci.report.runlog import heartbeat_text
+from mle_ci.stages.clock import Clocks, heartbeat_due, seconds_to_next_decision, stop_reason
 from mle_ci.supervisor import StopReason
 from mle_ci.tracker import RunTracker
 
@@ -38,7 +33,7 @@ WARM_UP_AFTER = 0.2
 """Seconds into the run before the warm-up task runs: after the child's own start-up has had the CPU."""
 
 
-class RunMonitor:
+class OutputWatcher:
     """The supervisor's watcher for one run; all state that the heartbeat and the result need lives here."""
 
     def __init__(
@@ -89,6 +84,16 @@ class RunMonitor:
         t = self.tracker
         gpu = self._gpu_status() if self._gpu_status is not None else None
         return Progress(t.current_fold, t.total_folds, t.current_epoch, t.total_epochs, t.last_score, gpu or None)
+
+    def heartbeat(self, now: float) -> str:
+        """The heartbeat line now."""
+        clocks = self.clocks
+        return heartbeat_text(
+            elapsed=now - clocks.started,
+            left=None if clocks.deadline is None else clocks.deadline - now,
+            since_output=now - clocks.last_output,
+            progress=self.progress(),
+        )
 
     def on_lines(self, lines: list[bytes], now: float) -> None:
         self.lines += len(lines)
@@ -163,15 +168,14 @@ class RunMonitor:
             if self._warm_up is not None and now - self.clocks.started >= WARM_UP_AFTER:
                 warm_up, self._warm_up = self._warm_up, None
                 warm_up()
-            self._console.progress(self.progress(), heartbeat_text(self.clocks, now, self.progress()))
+            self._console.progress(self.progress(), self.heartbeat(now))
             if self._dirty and now - self._last_save >= RESULT_EVERY:
                 self.save(now)
         if heartbeat_due(self.clocks, now):
             if not self._console.live:
-                self._console.note(heartbeat_text(self.clocks, now, self.progress()))
+                self._console.note(self.heartbeat(now))
             self.clocks = replace(self.clocks, last_beat=now)
-        reason = stop_reason(self.clocks, now)
-        return None if reason is None else StopReason(reason)
+        return stop_reason(self.clocks, now)
 
     def save(self, now: float) -> None:
         """Rewrite result.json with the state so far (a failure to write is not fatal to the run)."""

@@ -1,11 +1,10 @@
-"""What a run is before it starts: its result folder, its command checked, its child's argv, env and budget."""
+"""The planning stage: what a run is before it starts: its competition, its result folder, its child's argv,
+environment and budget."""
 
 from __future__ import annotations
 
 import importlib.util
 import json
-import os
-import shutil
 import sys
 import time
 from collections.abc import Mapping
@@ -15,11 +14,11 @@ from typing import TYPE_CHECKING
 
 from mle_ci import contract
 from mle_ci.childenv import child_environment
-from mle_ci.config_file import describe
 from mle_ci.errors import ConfigError
 from mle_ci.supervisor import ChildSpec
 
 if TYPE_CHECKING:
+    from mle_ci.competitions.model import Competition
     from mle_ci.settings import Settings
 
 INTERRUPT_GRACE = 2.0
@@ -136,25 +135,6 @@ def prepare_folder(path: Path) -> ResultFiles:
     return files
 
 
-def check_command(command: tuple[str, ...], env: Mapping[str, str], cwd: Path) -> None:
-    """Fail before anything starts when the program cannot be found or run."""
-    if not command:
-        raise ConfigError(
-            "no command to run: give one after `--` (e.g. `mle-ci run -- python train.py`) or set `command:`"
-        )
-    program = command[0]
-    if os.sep in program:
-        target = (cwd / program) if not os.path.isabs(program) else Path(program)
-        try:
-            usable = target.is_file() and os.access(target, os.X_OK)
-        except OSError as exc:  # a name too long for the file system, say
-            raise ConfigError(f"command: {describe(program)} cannot be used: {exc.strerror or exc}") from None
-        if not usable:
-            raise ConfigError(f"command: {describe(program)} is not an executable file")
-    elif shutil.which(program, path=env.get("PATH", os.defpath)) is None:
-        raise ConfigError(f"command: {describe(program)} was not found on PATH")
-
-
 AGENT_MODULES = {"baseline": "mle_ci.agents.baseline", "claude": "mle_ci.agents.claude"}
 """The built-in agents, each run as ``python -m MODULE`` like any other command."""
 
@@ -169,20 +149,6 @@ def agent_command(agent: str) -> tuple[str, ...]:
         available = ", ".join(name for name, mod in AGENT_MODULES.items() if importlib.util.find_spec(mod))
         raise ConfigError(f"agent: the built-in {agent!r} agent is not part of this version (available: {available})")
     return (sys.executable, "-m", module)
-
-
-def check_agent(settings: Settings) -> None:
-    """Refuse, before anything runs or spends, a built-in agent that is unknown or lacks what it needs."""
-    if settings.command:
-        return
-    agent = settings.agent or "baseline"
-    agent_command(agent)
-    if agent == "claude" and not settings.anthropic_api_key:
-        raise ConfigError(
-            "agent: the claude agent needs an Anthropic API key and none was given: set ANTHROPIC_API_KEY in "
-            "the environment (export ANTHROPIC_API_KEY=...), or in a workflow the action input "
-            "anthropic-api-key: ${{ secrets.ANTHROPIC_API_KEY }}"
-        )
 
 
 def agent_environment(settings: Settings) -> tuple[dict[str, str], tuple[str, ...]]:
@@ -251,3 +217,28 @@ def plan_launch(
         interrupt_grace=INTERRUPT_GRACE,
     )
     return Launch(wall_start=wall_start, mono_start=mono_start, timeout=timeout, spec=spec)
+
+
+def resolve_competition(settings: Settings) -> Competition | None:
+    """The competition of the run: the one named, or the default demo for a built-in agent; built on first use."""
+    competition_id = settings.competition
+    if competition_id is None and settings.command:
+        return None
+    # Only a run with a competition pays for the registry (pandas): 0.5 s to import once the command line is read
+    # (best of 5, on the development machine).
+    from mle_ci.competitions.registry import DEFAULT_COMPETITION, find_competition  # noqa: PLC0415
+
+    return find_competition(
+        competition_id or DEFAULT_COMPETITION,
+        data_dir=settings.data_dir,
+        cache_dir=settings.cache_dir,
+        leaderboard=settings.leaderboard,
+    )
+
+
+def competition_facts(competition: Competition | None) -> CompetitionFacts | None:
+    """What the child is told of its competition."""
+    if competition is None:
+        return None
+    spec = competition.spec
+    return CompetitionFacts(spec.id, competition.public, spec.metric, spec.higher_is_better)

@@ -1,4 +1,5 @@
-"""GPU monitoring for one run: the sampler thread, idle detection, and what the run's result says about it."""
+"""The GPU watch of one run: the GPU sampler's thread from the child's start to its end, idle detection, and the
+GPUs' use summed up for the judge."""
 
 from __future__ import annotations
 
@@ -12,31 +13,32 @@ from mle_ci.hardware.model import GpuInfo, GpuUsage, HardwareProfile
 from mle_ci.hardware.nvml import NvmlBackend, NvmlError, RealNvml
 from mle_ci.hardware.sampler import GpuSampler
 from mle_ci.hardware.usage import IdleDetector, IdleEvent, format_gpu_status, summarise_usage
-from mle_ci.resultparts import Gate
 
 
 @dataclass(frozen=True)
 class GpuVerdict:
-    """What the samples of a run come to: per-GPU use, NVML trouble, idle warnings, the idle gate."""
+    """What the samples of a run come to: per-GPU use, NVML trouble, idle warnings, the GPUs that sat idle."""
 
     usage: tuple[GpuUsage, ...]
     errors: tuple[str, ...]
     warnings: tuple[str, ...]
-    gate: Gate | None
+    sampled: bool = False
+    """Whether the GPUs were sampled (NVML could be started)."""
+    idle: tuple[int, ...] = ()
+    """Indices of the GPUs that sat idle while the command ran."""
 
 
 @dataclass(frozen=True)
 class IdleRule:
-    """When a GPU counts as idle, and whether that fails the run."""
+    """When a GPU counts as idle."""
 
     warmup: float
     window: float
     threshold: float
-    fail: bool
 
 
 class GpuWatch:
-    """Samples the child's GPUs in a thread from the child's start to its end."""
+    """Samples the child's GPUs in a thread (the GPU sampler) from the child's start to its end."""
 
     def __init__(
         self,
@@ -112,9 +114,9 @@ class GpuWatch:
         return "" if self._sampler is None else format_gpu_status(self._sampler.latest())
 
     def finish(self) -> GpuVerdict:
-        """Stop sampling and judge the run's GPU use."""
+        """Stop sampling and sum up the run's GPU use."""
         if self._sampler is None:
-            return GpuVerdict((), (), (self.start_error,) if self.start_error else (), None)
+            return GpuVerdict((), (), (self.start_error,) if self.start_error else ())
         self._sampler.set_child_running(False)
         self._sampler.stop()
         self._backend.shutdown()
@@ -122,13 +124,4 @@ class GpuWatch:
         infos: list[GpuInfo] = [self._infos[i] for i in self._indices if i in self._infos]
         usage = summarise_usage(self._sampler.samples(), infos, idle=idle)
         warnings = tuple(self._idle_text(index, seconds) for index, seconds in sorted(idle.items()))
-        gate = None
-        if self._rule.fail:
-            gate = Gate(
-                "gpu-idle",
-                not idle,
-                "every GPU was in use"
-                if not idle
-                else f"{len(idle)} GPU(s) sat idle while the command ran (--fail-on-idle-gpu)",
-            )
-        return GpuVerdict(usage, tuple(self._sampler.errors()), warnings, gate)
+        return GpuVerdict(usage, tuple(self._sampler.errors()), warnings, sampled=True, idle=tuple(sorted(idle)))
