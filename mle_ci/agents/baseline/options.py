@@ -70,7 +70,7 @@ def _parser() -> argparse.ArgumentParser:
         description="Baseline agent: k-fold PyTorch training on an MLE-bench competition folder.",
         epilog="Each flag falls back to its environment variable: "
         + ", ".join(f"--{name.replace('_', '-')} {var}" for name, var, _ in _FIELDS)
-        + "; checkpoints default to LOGS_DIR/checkpoints when LOGS_DIR is set.",
+        + f"; checkpoints default to {contract.LOGS_DIR}/checkpoints when {contract.LOGS_DIR} is set.",
     )
     for name, variable, _ in _FIELDS:
         parser.add_argument(f"--{name.replace('_', '-')}", dest=name, default=None, help=f"(env {variable})")
@@ -103,7 +103,7 @@ def load_options(argv: Sequence[str] | None, environ: Mapping[str, str]) -> Agen
         if raw.strip():
             values[name] = _convert(name, kind, raw)
     if "data_dir" not in values:
-        raise OptionsError("no data folder: pass --data-dir or set MLE_CI_DATA_DIR")
+        raise OptionsError(f"no data folder: pass --data-dir or set {contract.DATA_DIR}")
     values.setdefault("submission_dir", Path("submission"))
     if "checkpoint_dir" not in values and environ.get(contract.LOGS_DIR, "").strip():
         values["checkpoint_dir"] = Path(environ[contract.LOGS_DIR].strip()) / "checkpoints"

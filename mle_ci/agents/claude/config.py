@@ -84,7 +84,7 @@ def choose_model(models: Sequence[str], deprecated: Collection[str], family: str
     """
     current = [m for m in models if m not in deprecated and not _snapshot(m)]
     if not current:
-        raise ConfigError("the installed anthropic SDK lists no current model: set MLE_CI_MODEL")
+        raise ConfigError(f"the installed anthropic SDK lists no current model: set {contract.MODEL}")
     return next((m for m in current if f"-{family}-" in m), current[0])
 
 
@@ -136,10 +136,12 @@ def load_config(environ: Mapping[str, str], *, default_model: str, now: float | 
         raise ConfigError("ANTHROPIC_API_KEY is not set: the claude agent needs an Anthropic API key")
     data = _get(environ, contract.DATA_DIR)
     if data is None:
-        raise ConfigError("MLE_CI_DATA_DIR is not set: the claude agent needs the competition's public data folder")
+        raise ConfigError(
+            f"{contract.DATA_DIR} is not set: the claude agent needs the competition's public data folder"
+        )
     data_dir = Path(data)
     if not data_dir.is_dir():
-        raise ConfigError(f"MLE_CI_DATA_DIR: {data_dir} is not a folder")
+        raise ConfigError(f"{contract.DATA_DIR}: {data_dir} is not a folder")
     logs_dir = Path(_get(environ, contract.LOGS_DIR) or "logs")
     submission_dir = Path(_get(environ, contract.SUBMISSION_DIR) or logs_dir)
     code = _get(environ, "CODE_DIR")
@@ -149,14 +151,14 @@ def load_config(environ: Mapping[str, str], *, default_model: str, now: float | 
         try:
             deadline = float(deadline_raw)
         except ValueError:
-            raise ConfigError(f"MLE_CI_DEADLINE: {deadline_raw!r} is not a Unix time") from None
+            raise ConfigError(f"{contract.DEADLINE}: {deadline_raw!r} is not a Unix time") from None
     higher = _get(environ, contract.HIGHER_IS_BETTER)
     if higher is not None and higher.lower() not in _BOOLEANS:
-        raise ConfigError(f"MLE_CI_HIGHER_IS_BETTER: {higher!r} is neither true nor false")
+        raise ConfigError(f"{contract.HIGHER_IS_BETTER}: {higher!r} is neither true nor false")
     try:
         prices = parse_prices(_get(environ, contract.PRICES))
     except PriceError as exc:
-        raise ConfigError(f"MLE_CI_PRICES: {exc}") from None
+        raise ConfigError(f"{contract.PRICES}: {exc}") from None
     budget = None if deadline is None else deadline - (time.time() if now is None else now)
     events = _get(environ, contract.EVENTS)
     return AgentConfig(
