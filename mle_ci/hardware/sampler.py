@@ -1,4 +1,4 @@
-"""The GPU monitor: a daemon thread that samples every GPU each interval, writes ``gpu.csv`` and spots idle GPUs.
+"""The GPU sampler: a daemon thread that samples every GPU each interval, writes ``gpu.csv`` and spots idle GPUs.
 
 Nothing raised while sampling leaves the thread: an NVML failure becomes a row with its ``error`` column set and
 an entry in :meth:`GpuSampler.errors`, a CSV write failure an entry there too, and sampling goes on each interval.
@@ -174,8 +174,8 @@ class GpuSampler:
         while not self._stop.is_set():
             try:
                 self.sample_once()
-            except Exception as exc:  # a bug here must not end the run's monitoring with a thread traceback
-                self._record(f"sampler: {type(exc).__name__}: {exc}")
+            except Exception as exc:  # a bug here must not end the run's GPU sampling with a thread traceback
+                self._record(f"GPU sampler: {type(exc).__name__}: {exc}")
             next_at = max(next_at + self._interval, time.monotonic())
             if self._stop.wait(next_at - time.monotonic()):
                 break
@@ -185,7 +185,7 @@ class GpuSampler:
             return self._backend.sample(index)
         except NvmlError as exc:
             message = exc.message
-        except Exception as exc:  # a backend bug must not end monitoring
+        except Exception as exc:  # a backend bug must not end the sampling
             message = f"{type(exc).__name__}: {exc}"
         self._record(message)
         return GpuSample(
