@@ -1,15 +1,12 @@
-"""The hardware preflight: probe, diagnose, plan; and ``mle-ci preflight`` around it."""
+"""The hardware preflight: probe, diagnose, plan; before every run, and for ``mle-ci preflight``."""
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING
 
-from mle_ci.console import inert_lines
-from mle_ci.contract import ExitCode
 from mle_ci.hardware.diagnosis import diagnose
-from mle_ci.hardware.model import Diagnosis, HardwareProfile, Severity, TrainingPlan
+from mle_ci.hardware.model import Diagnosis, HardwareProfile, TrainingPlan
 from mle_ci.hardware.plan import plan_training
 from mle_ci.hardware.probe import probe_hardware
 
@@ -46,34 +43,3 @@ def run_preflight(
 def failed(preflight: Preflight, settings: Settings) -> bool:
     """Whether the run must stop before anything starts (exit 3)."""
     return settings.require_gpu and not preflight.diagnosis.cuda_usable
-
-
-def preflight_command(settings: Settings, *, as_json: bool, cuda_timeout: float, stream: TextIO) -> int:
-    """``mle-ci preflight``: print the profile, findings and plan; exit 3 when a required GPU is unusable."""
-    from mle_ci.hardware.render import preflight_json, render_preflight_text
-
-    result = run_preflight(settings, cuda_check=True, cuda_timeout=cuda_timeout)
-    if as_json:
-        stream.write(
-            inert_lines(json.dumps(preflight_json(result.profile, result.diagnosis, result.plan), indent=2)) + "\n"
-        )
-    else:
-        stream.write(inert_lines(render_preflight_text(result.profile, result.diagnosis, result.plan)) + "\n")
-    stream.flush()
-    blocked = failed(result, settings)
-    if settings.github_actions:
-        _annotate(result, settings, stream, blocked=blocked)
-    return int(ExitCode.GPU_UNAVAILABLE if blocked else ExitCode.OK)
-
-
-def _annotate(result: Preflight, settings: Settings, stream: TextIO, *, blocked: bool) -> None:
-    from mle_ci.github import GitHub, Level
-
-    github = GitHub.from_env(settings.env, stream)
-    if github is None:
-        return
-    for finding in result.diagnosis.findings:
-        if finding.severity is Severity.INFO:
-            continue
-        level: Level = "error" if finding.severity is Severity.ERROR and blocked else "warning"
-        github.annotate(level, finding.sentence, title=f"GPU preflight: {finding.code}")

@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import ast
 import json
 import os
+import subprocess
 import sys
 from pathlib import Path
 
 import click
 import pytest
-from helpers import child
+from helpers import base_env, child
 
 import mle_ci.cli as cli_module
-from mle_ci.cli import main
+from mle_ci.cli import COMMANDS, cli, main
 
 
 @pytest.fixture
@@ -214,3 +216,52 @@ def test_clicks_own_exit_codes_are_kept(monkeypatch: pytest.MonkeyPatch, error: 
 
     monkeypatch.setattr(cli_module.cli, "main", fail)
     assert cli_module.main(["run"]) == code
+
+
+def test_every_command_name_leads_to_its_own_click_command() -> None:
+    """The group lists every command of the wiring table, and each name loads the click command of that name."""
+    ctx = click.Context(cli)
+    assert cli.list_commands(ctx) == sorted(COMMANDS)
+    for name in COMMANDS:
+        command = cli.get_command(ctx, name)
+        assert isinstance(command, click.Command)
+        assert command.name == name
+
+
+def test_an_unknown_command_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
+    """A command name not in the wiring table exits 2 naming it, as click does."""
+    assert main(["no-such-command"]) == 2
+    assert "No such command 'no-such-command'" in capsys.readouterr().err
+
+
+def _command_modules_loaded(tmp_path: Path, argv: list[str]) -> tuple[int, list[str]]:
+    """The exit code of ``mle-ci ARGV`` in a fresh interpreter, and the command modules it imported."""
+    script = (
+        "import sys\n"
+        "from mle_ci.cli import main\n"
+        f"code = main({argv!r})\n"
+        "print(repr((code, sorted(m for m in sys.modules if m.startswith('mle_ci.commands.')))))\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", script],
+        env=base_env(),
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    code, modules = ast.literal_eval(proc.stdout.splitlines()[-1])
+    return code, modules
+
+
+def test_version_loads_no_command(tmp_path: Path) -> None:
+    """``mle-ci --version`` imports no command's module."""
+    assert _command_modules_loaded(tmp_path, ["--version"]) == (0, [])
+
+
+def test_a_run_loads_only_the_run_command(tmp_path: Path) -> None:
+    """``mle-ci run`` imports the run's command module and no other command's."""
+    argv = ["run", "--output-dir", str(tmp_path / "out"), "--", sys.executable, "-c", "pass"]
+    assert _command_modules_loaded(tmp_path, argv) == (0, ["mle_ci.commands.run"])

@@ -9,7 +9,9 @@ from pathlib import Path
 import pytest
 from competitions_toy import make_competition, write_rows
 
-from mle_ci.competitions.cli import competitions_command, grade_command, validate_command
+from mle_ci.commands.competitions import competitions_command
+from mle_ci.commands.grade import grade_command
+from mle_ci.commands.validate import validate_command
 from mle_ci.competitions.lite import LITE_SPLIT
 from mle_ci.competitions.model import CompetitionError
 from mle_ci.competitions.registry import DEFAULT_COMPETITION, discover, find_competition, list_competitions

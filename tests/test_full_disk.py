@@ -17,10 +17,10 @@ import pytest
 from helpers import ROOT, base_env, child, github_files, read_outputs, run_child
 from test_faults_harness import CAN_MOUNT, _tmpfs
 
+from mle_ci.commands.report import republish
 from mle_ci.files import RESERVE_NAME, SpaceReserve, write_atomic
 from mle_ci.result import RunResult
 from mle_ci.resultparts import RunStatus
-from mle_ci.stages.publish import republish
 from mle_ci.stages.record import MINIMAL_NOTE, result_json, write_result_file
 
 needs_tmpfs = pytest.mark.skipif(not CAN_MOUNT, reason="needs root and tmpfs mounts for a small full disk")

@@ -6,16 +6,15 @@ import contextlib
 import json
 import os
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO, cast
 
-from mle_ci.console import make_console
 from mle_ci.contract import ExitCode
-from mle_ci.errors import MleCiError, ResultError
+from mle_ci.errors import MleCiError
 from mle_ci.files import write_atomic
-from mle_ci.github import GitHub, GitHubFileError, Level
+from mle_ci.github import GitHubFileError, Level
 from mle_ci.hardware.model import Severity
 from mle_ci.redaction import Redactor
 from mle_ci.report import decide_annotations, decide_outputs, render_junit, render_summary, verdict_line
@@ -26,7 +25,6 @@ from mle_ci.resultparts import RunStatus
 from mle_ci.stages.outlets import Outlets, open_outlets
 from mle_ci.stages.plan import ResultFiles
 from mle_ci.stages.record import minimal_result, result_json, write_result_file
-from mle_ci.usertext import read_json
 
 if TYPE_CHECKING:
     from mle_ci.preflight import Preflight
@@ -137,27 +135,6 @@ def scrub_files(paths: Iterable[Path], redactor: Redactor) -> list[str]:
             except OSError as exc:
                 problems.append(f"cannot redact secrets in {path.name}: {exc.strerror or exc}")
     return problems
-
-
-def load_result(folder: Path) -> RunResult:
-    """Read a result folder's result.json back."""
-    path = folder / "result.json"
-    try:
-        data = read_json(path)
-    except FileNotFoundError:
-        raise ResultError(f"{folder} holds no result.json") from None
-    except (OSError, ValueError) as exc:
-        raise ResultError(f"cannot read {path}: {exc}") from None
-    return RunResult.from_dict(data)
-
-
-def republish(folder: Path, *, env: Mapping[str, str], stream: TextIO) -> RunResult:
-    """``mle-ci report``: render summary, JUnit and (in GitHub Actions) outputs and annotations again."""
-    result = load_result(folder)
-    github = GitHub.from_env(env, stream) if env.get("GITHUB_ACTIONS") == "true" else None
-    console = make_console(stream, display="plain", github_actions=github is not None)
-    publish(result, ResultFiles(folder), Outlets(console, github, Redactor.from_env(env)))
-    return result
 
 
 def publish_not_started(

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import os
+import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TextIO, cast
+
+import click
 
 from mle_ci.aggregate.collect import load_runs
 from mle_ci.aggregate.model import Leaderboard, build_leaderboard
@@ -15,6 +19,7 @@ from mle_ci.aggregate.render import (
     render_json,
     render_leaderboard,
 )
+from mle_ci.commands.options import UserPath
 from mle_ci.console import inert_line, inert_lines
 from mle_ci.contract import ExitCode
 from mle_ci.errors import ConfigError
@@ -24,6 +29,28 @@ from mle_ci.redaction import Redactor
 
 DEFAULT_OUTPUT = Path("mle-ci-aggregate")
 FILES = {"summary": "leaderboard.md", "junit": "junit.xml", "aggregate": "aggregate.json"}
+
+
+@click.command()
+@click.argument("result_dirs", metavar="RESULT_DIR...", nargs=-1, type=UserPath(path_type=Path))
+@click.option("--expect", type=int, metavar="N", help="Runs expected: those never uploaded count as failed.")
+@click.option("--output-dir", "output_dir", type=UserPath(path_type=Path), metavar="DIR", help="mle-ci-aggregate.")
+@click.option("--json", "as_json", is_flag=True, help="Print aggregate.json (MLE-bench's field names) to stdout.")
+def aggregate(result_dirs: tuple[Path, ...], expect: int | None, output_dir: Path | None, as_json: bool) -> None:
+    """Merge matrix runs (folders searched for result.json) into one leaderboard, JUnit and JSON.
+
+    Exit 1 when any run failed or never uploaded, 2 when nothing can be aggregated.
+    """
+    code = aggregate_command(
+        list(result_dirs),
+        expect=expect,
+        output_dir=output_dir,
+        as_json=as_json,
+        env=dict(os.environ),
+        cwd=Path.cwd(),
+        stream=sys.stdout,
+    )
+    raise SystemExit(code)
 
 
 def aggregate_command(

@@ -1,24 +1,28 @@
-"""The body of ``mle-ci monitor``: print one line per sample round of every GPU, write ``gpu.csv``, then a summary.
+"""``mle-ci monitor``, the stand-alone GPU monitor: one line per sample round of every GPU, ``gpu.csv``, a summary.
 
-Exit codes: 0 (done, interrupted, or no GPU here), 3 (no usable GPU and ``require_gpu``).
+Exit codes: 0 (done, interrupted, or no GPU here), 3 (no usable GPU and ``--require-gpu``).
 """
 
 from __future__ import annotations
 
 import re
+import sys
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TextIO
 
+import click
+
+from mle_ci.commands.options import UserPath
 from mle_ci.console import inert_line
+from mle_ci.contract import ExitCode
+from mle_ci.durations import parse_duration
+from mle_ci.errors import ConfigError
 from mle_ci.hardware.model import GpuInfo, GpuSample, GpuUsage, NvmlFault
-from mle_ci.hardware.nvml import NvmlBackend, NvmlError
+from mle_ci.hardware.nvml import NvmlBackend, NvmlError, RealNvml
 from mle_ci.hardware.sampler import GpuSampler, iso_utc
 from mle_ci.hardware.usage import GIB, summarise_usage
-
-EXIT_OK = 0
-EXIT_NO_GPU = 3
 
 _WHY = {
     NvmlFault.LIBRARY_NOT_FOUND: "no NVIDIA GPU here: NVML library not found (no driver)",
@@ -29,6 +33,28 @@ _WHY = {
 }
 # Size and form-factor words add nothing on a monitor line: "NVIDIA H100 80GB HBM3" reads as "H100".
 _NOISE = re.compile(r"^(?:NVIDIA|\d+GB|HBM\d*e?|PCIe|SXM\d*)$", re.IGNORECASE)
+
+
+@click.command()
+@click.option("--interval", default="5s", metavar="DURATION", help="Time between samples (default 5s).")
+@click.option("--duration", metavar="DURATION", help="Stop after this long (default: until interrupted).")
+@click.option("--csv", "csv_path", metavar="FILE", type=UserPath(dir_okay=False, path_type=Path), help="Write CSV.")
+@click.option("--require-gpu", "require_gpu", is_flag=True, help="Exit 3 when there is no GPU to watch.")
+def monitor(interval: str, duration: str | None, csv_path: Path | None, require_gpu: bool) -> None:
+    """Stand-alone GPU monitor: one line per sample, optionally a CSV."""
+    every = parse_duration(interval, key="--interval")
+    if every <= 0:
+        raise ConfigError("--interval: must be more than zero")
+    limit = parse_duration(duration, key="--duration") if duration is not None else None
+    code = run_monitor(
+        backend=RealNvml(),
+        interval=every,
+        duration=limit,
+        csv_path=csv_path,
+        require_gpu=require_gpu,
+        stream=sys.stdout,
+    )
+    raise SystemExit(code)
 
 
 def short_name(name: str) -> str:
@@ -103,16 +129,16 @@ def run_monitor(
         backend.init()
     except NvmlError as exc:
         say(_no_gpu(exc))
-        return EXIT_NO_GPU if require_gpu else EXIT_OK
+        return int(ExitCode.GPU_UNAVAILABLE if require_gpu else ExitCode.OK)
     try:
         try:
             infos = [backend.device(index) for index in range(backend.device_count())]
         except NvmlError as exc:
             say(_no_gpu(exc))
-            return EXIT_NO_GPU if require_gpu else EXIT_OK
+            return int(ExitCode.GPU_UNAVAILABLE if require_gpu else ExitCode.OK)
         if not infos:
             say(_no_gpu(None))
-            return EXIT_NO_GPU if require_gpu else EXIT_OK
+            return int(ExitCode.GPU_UNAVAILABLE if require_gpu else ExitCode.OK)
         return _monitor(
             backend=backend,
             infos=infos,
@@ -159,4 +185,4 @@ def _monitor(
     finally:
         sampler.stop()
     say(summary_line(summarise_usage(sampler.samples(), infos)))
-    return EXIT_OK
+    return int(ExitCode.OK)

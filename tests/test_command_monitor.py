@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from mle_ci.commands.monitor import run_monitor, short_name
 from mle_ci.hardware.model import NvmlFault
-from mle_ci.hardware.monitor_cli import run_monitor, short_name
 from mle_ci.hardware.nvml import FakeNvml, fake_gpu
 from mle_ci.hardware.usage import GIB
 
