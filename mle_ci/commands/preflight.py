@@ -17,19 +17,19 @@ from mle_ci.durations import parse_duration
 from mle_ci.github import GitHub, Level
 from mle_ci.hardware.model import Severity
 from mle_ci.hardware.render import preflight_json, render_preflight_text
-from mle_ci.preflight import Preflight, failed, run_preflight
+from mle_ci.preflight import CUDA_CHECK_TIMEOUT, Preflight, failed, run_preflight
 from mle_ci.settings import Settings, load_settings
 
 
 @click.command()
 @click.option("--require-gpu", "require_gpu", is_flag=True, default=None, help="Exit 3 unless CUDA works.")
 @click.option("--json", "as_json", is_flag=True, help="Print the profile, findings and plan as JSON.")
-@click.option("--timeout", "cuda_timeout", metavar="DURATION", default="60s", help="Limit for the CUDA check.")
-def preflight(require_gpu: bool | None, as_json: bool, cuda_timeout: str) -> None:
+@click.option("--timeout", "cuda_timeout", metavar="DURATION", help="Limit for the CUDA check.")
+def preflight(require_gpu: bool | None, as_json: bool, cuda_timeout: str | None) -> None:
     """Hardware profile, diagnosis and training plan; exit 3 with --require-gpu when CUDA is unusable."""
     values: dict[str, object] = {} if require_gpu is None else {"require_gpu": require_gpu}
     settings = load_settings(values, dict(os.environ), Path.cwd())
-    timeout = parse_duration(cuda_timeout, key="--timeout")
+    timeout = CUDA_CHECK_TIMEOUT if cuda_timeout is None else parse_duration(cuda_timeout, key="--timeout")
     raise SystemExit(preflight_command(settings, as_json=as_json, cuda_timeout=timeout, stream=sys.stdout))
 
 
