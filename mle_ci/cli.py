@@ -9,6 +9,7 @@ import io
 import os
 import sys
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
 
@@ -21,48 +22,94 @@ from mle_ci.errors import MleCiError
 from mle_ci.redaction import Redactor
 from mle_ci.signaltrap import SignalTrap
 
-COMMANDS: Mapping[str, str] = MappingProxyType(
+
+@dataclass(frozen=True)
+class Wiring:
+    """Where a command's click command is (``module:attribute``), and the first sentence of its help, which
+    ``mle-ci --help`` lists without importing the command (tests hold it to the command's own)."""
+
+    where: str
+    summary: str
+
+
+COMMANDS: Mapping[str, Wiring] = MappingProxyType(
     {
-        "run": "mle_ci.commands.run:run",
-        "preflight": "mle_ci.commands.preflight:preflight",
-        "monitor": "mle_ci.commands.monitor:monitor",
-        "competitions": "mle_ci.commands.competitions:competitions",
-        "validate": "mle_ci.commands.validate:validate",
-        "grade": "mle_ci.commands.grade:grade",
-        "report": "mle_ci.commands.report:report",
-        "aggregate": "mle_ci.commands.aggregate:aggregate",
+        "run": Wiring(
+            "mle_ci.commands.run:run",
+            "Supervise COMMAND (or the built-in baseline agent on a competition): deadlines, heartbeat, progress "
+            "events, GPU checks and reports.",
+        ),
+        "preflight": Wiring(
+            "mle_ci.commands.preflight:preflight",
+            "Hardware profile, diagnosis and training plan; exit 3 with --require-gpu when CUDA is unusable.",
+        ),
+        "monitor": Wiring(
+            "mle_ci.commands.monitor:monitor", "Stand-alone GPU monitor: one line per sample, optionally a CSV."
+        ),
+        "competitions": Wiring(
+            "mle_ci.commands.competitions:competitions",
+            "List the embedded demo competitions and those found under --data-dir.",
+        ),
+        "validate": Wiring(
+            "mle_ci.commands.validate:validate",
+            "Check a submission as MLE-bench's grader would; every problem listed; exit 1 when invalid.",
+        ),
+        "grade": Wiring(
+            "mle_ci.commands.grade:grade",
+            "Score a submission as MLE-bench's grader does, with its medal thresholds; exit 1 when invalid.",
+        ),
+        "report": Wiring(
+            "mle_ci.commands.report:report",
+            "Render summary.md, junit.xml (transcript.md, GitHub outputs) again from RESULT_DIR/result.json.",
+        ),
+        "aggregate": Wiring(
+            "mle_ci.commands.aggregate:aggregate",
+            "Merge matrix runs (folders searched for result.json) into one leaderboard, JUnit and JSON.",
+        ),
     }
 )
-"""Each command's name and where its click command is: ``module:attribute``."""
+"""Every command by name. Listing them all imports none: some bodies cost half a second to import (pandas)."""
 
 
 class CommandsOnDemand(click.Group):
-    """A click group that imports a command's module only when that command is asked for (click's documented lazy
-    loading): ``mle-ci --version`` loads no command, ``mle-ci run`` only the run's."""
+    """A click group that imports a command's module only when that command is called (click's documented lazy
+    loading): ``mle-ci --version`` and ``mle-ci --help`` load no command, ``mle-ci run`` only the run's."""
 
-    def __init__(self, *args: Any, commands_at: Mapping[str, str], **kwargs: Any) -> None:
+    def __init__(self, *args: Any, wiring: Mapping[str, Wiring], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.commands_at = dict(commands_at)
+        self.wiring = wiring
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         """Every command's name, sorted as click sorts them."""
-        return sorted({*super().list_commands(ctx), *self.commands_at})
+        return sorted(self.wiring)
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         """The command named ``cmd_name``, its module imported now; ``None`` for no such command."""
-        where = self.commands_at.get(cmd_name)
-        if where is None:
-            return super().get_command(ctx, cmd_name)
-        module, _, attribute = where.partition(":")
+        wiring = self.wiring.get(cmd_name)
+        if wiring is None:
+            return None
+        module, _, attribute = wiring.where.partition(":")
         command = getattr(importlib.import_module(module), attribute)
         if not isinstance(command, click.Command):
-            raise TypeError(f"{where} is not a click command")
+            raise TypeError(f"{wiring.where} is not a click command")
         return command
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """The ``Commands:`` section of ``--help`` as click writes it, from the summaries."""
+        limit = formatter.width - 6 - max(len(name) for name in self.wiring)
+        rows = [(name, summary_line(name, self.wiring[name], limit)) for name in self.list_commands(ctx)]
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
+
+
+def summary_line(name: str, wiring: Wiring, limit: int) -> str:
+    """A command's line in ``mle-ci --help``: its summary shortened as click shortens a command's own help."""
+    return click.Command(name, help=wiring.summary).get_short_help_str(limit)
 
 
 @click.group(
     cls=CommandsOnDemand,
-    commands_at=COMMANDS,
+    wiring=COMMANDS,
     context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110},
 )
 @click.version_option(__version__, prog_name="mle-ci")

@@ -14,7 +14,7 @@ import pytest
 from helpers import base_env, child
 
 import mle_ci.cli as cli_module
-from mle_ci.cli import COMMANDS, cli, main
+from mle_ci.cli import COMMANDS, cli, main, summary_line
 
 
 @pytest.fixture
@@ -228,6 +228,16 @@ def test_every_command_name_leads_to_its_own_click_command() -> None:
         assert command.name == name
 
 
+@pytest.mark.parametrize("limit", [45, 1000])
+def test_the_help_lists_each_command_with_its_own_short_help(limit: int) -> None:
+    """The summary ``mle-ci --help`` shows without importing a command is the one click makes from its help."""
+    ctx = click.Context(cli)
+    for name, wiring in COMMANDS.items():
+        command = cli.get_command(ctx, name)
+        assert command is not None
+        assert summary_line(name, wiring, limit) == command.get_short_help_str(limit)
+
+
 def test_an_unknown_command_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
     """A command name not in the wiring table exits 2 naming it, as click does."""
     assert main(["no-such-command"]) == 2
@@ -256,9 +266,10 @@ def _command_modules_loaded(tmp_path: Path, argv: list[str]) -> tuple[int, list[
     return code, modules
 
 
-def test_version_loads_no_command(tmp_path: Path) -> None:
-    """``mle-ci --version`` imports no command's module."""
-    assert _command_modules_loaded(tmp_path, ["--version"]) == (0, [])
+@pytest.mark.parametrize("argv", [["--version"], ["--help"]])
+def test_version_and_help_load_no_command(tmp_path: Path, argv: list[str]) -> None:
+    """``mle-ci --version`` and ``mle-ci --help`` import no command's module."""
+    assert _command_modules_loaded(tmp_path, argv) == (0, [])
 
 
 def test_a_run_loads_only_the_run_command(tmp_path: Path) -> None:
