@@ -12,21 +12,21 @@ from typing import TYPE_CHECKING, TextIO
 
 from mle_ci.config_file import describe
 from mle_ci.errors import ConfigError
-from mle_ci.preflight import failed, run_preflight
 from mle_ci.runnerwatch import RunnerFilesWatch
 from mle_ci.signaltrap import SignalTrap
 from mle_ci.stages.check import check_agent_runs_here, check_request
 from mle_ci.stages.outlets import open_outlets
 from mle_ci.stages.plan import competition_facts, plan_launch, prepare_folder, resolve_competition
+from mle_ci.stages.preflight import failed, run_preflight
 from mle_ci.supervisor import RunningChild, Supervisor
 
 if TYPE_CHECKING:
     from mle_ci.competitions.model import Competition
     from mle_ci.hardware.nvml import NvmlBackend
-    from mle_ci.preflight import Preflight
     from mle_ci.result import RunResult
     from mle_ci.settings import Settings
     from mle_ci.stages.plan import Launch, ResultFiles
+    from mle_ci.stages.preflight import Preflight
     from mle_ci.stages.supervise import Supervision, Watched
 
 LATER_STAGES = ("mle_ci.stages.supervise", "mle_ci.stages.judge", "mle_ci.stages.publish")

@@ -17,8 +17,8 @@ from mle_ci.durations import parse_duration
 from mle_ci.github import GitHub, Level
 from mle_ci.hardware.model import Severity
 from mle_ci.hardware.render import preflight_json, render_preflight_text
-from mle_ci.preflight import CUDA_CHECK_TIMEOUT, Preflight, failed, run_preflight
 from mle_ci.settings import Settings, load_settings
+from mle_ci.stages.preflight import CUDA_CHECK_TIMEOUT, Preflight, failed, run_preflight
 
 
 @click.command()

@@ -14,8 +14,8 @@ from mle_ci.errors import ConfigError
 from mle_ci.stages.plan import agent_command
 
 if TYPE_CHECKING:
-    from mle_ci.preflight import Preflight
     from mle_ci.settings import Settings
+    from mle_ci.stages.preflight import Preflight
 
 
 def check_request(settings: Settings) -> None:

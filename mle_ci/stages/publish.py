@@ -27,9 +27,9 @@ from mle_ci.stages.plan import ResultFiles
 from mle_ci.stages.record import minimal_result, result_json, write_result_file
 
 if TYPE_CHECKING:
-    from mle_ci.preflight import Preflight
     from mle_ci.settings import Settings
     from mle_ci.signaltrap import SignalTrap
+    from mle_ci.stages.preflight import Preflight
 
 
 def publish(result: RunResult, files: ResultFiles, outlets: Outlets) -> None:

@@ -27,8 +27,8 @@ from mle_ci.tracker import RunTracker
 
 if TYPE_CHECKING:
     from mle_ci.competitions.model import Competition
-    from mle_ci.preflight import Preflight
     from mle_ci.settings import Settings
+    from mle_ci.stages.preflight import Preflight
 
 DEFAULT_AGENT_FOLDS = 5
 """The built-in agents' fold count when none is set (as the baseline's own default)."""
