@@ -4,8 +4,9 @@ The command is a pure Python busy loop that uses 4 s of CPU, prints a line every
 CPU seconds (``bench/_children.py busy 4``).
 
 Each round runs, in an order that rotates from round to round: the child alone, the child under the harness, a
-bare interpreter (``python -c pass``), a Python that only imports the harness (``python -c "import mle_ci.cli,
-mle_ci.pipeline"``) and the harness with an instant child (its whole per-run fixed cost). Five rounds by default
+bare interpreter (``python -c pass``), a Python that only imports what a run loads before its child starts
+(``python -c "import mle_ci.cli, mle_ci.commands.run"``) and the harness with an instant child (its whole per-run
+fixed cost). Five rounds by default
 (``--repeat``); medians are reported. The package's bytecode is written first, as an installed package has it.
 
 (a) Wall: ``mle-ci run -- CHILD`` against ``CHILD`` alone, median of the per-round ratios; goal <= 1.02x. The ratio
@@ -145,7 +146,7 @@ def measure(repeat: int = 5, cpu_seconds: float = 4.0) -> list[Figure]:
     child = child_argv("busy", f"{cpu_seconds:g}")
     instant = child_argv("busy", "0")
     interpreter = [python(), "-c", "pass"]
-    imports = [python(), "-c", "import mle_ci.cli, mle_ci.pipeline"]
+    imports = [python(), "-c", "import mle_ci.cli, mle_ci.commands.run"]
     rounds: list[dict[str, Measured]] = []
     with temp_dir() as tmp:
         compile_package()
