@@ -39,6 +39,11 @@ class EventType(StrEnum):
     USAGE = "usage"
 
 
+MAX_FOLDS = 1000
+"""The highest fold number or fold count a run takes, from events, output lines or ``--folds``: no cross-validation
+has more, and every report lists each fold (a child claiming 100,000 made rendering them take seconds after a
+cancel)."""
+
 # --- what every child is given ---------------------------------------------------------------------------------
 
 EVENTS = "MLE_CI_EVENTS"

@@ -19,10 +19,6 @@ PROGRESS_LINE_PREFIX = "[progress] "
 """Start of the human lines mle_ci.progress prints; the line parser skips them (their event is in the file)."""
 MAX_TEXT = 4000
 """Longest message kept in an event, so that one event stays one small atomic write."""
-MAX_FOLDS = 1000
-"""The highest fold number or fold count a run takes, from events, output lines or ``--folds``: no cross-validation
-has more, and every report lists each fold (a child claiming 100,000 made rendering them take seconds after a
-cancel)."""
 
 
 def _real(value: Any, key: str) -> float:

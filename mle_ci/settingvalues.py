@@ -15,12 +15,11 @@ from dataclasses import dataclass, replace
 from pathlib import Path, PurePath
 from typing import Any
 
-from mle_ci.competitions.model import competition_id_problem
 from mle_ci.config_file import describe, suggest
+from mle_ci.contract import MAX_FOLDS
 from mle_ci.durations import parse_duration
 from mle_ci.errors import ConfigError, DurationError
-from mle_ci.events import MAX_FOLDS
-from mle_ci.usertext import name_problem, parse_json, path_problem, text_problem, word_problem
+from mle_ci.usertext import competition_id_problem, name_problem, parse_json, path_problem, text_problem, word_problem
 
 AGENTS = ("baseline", "claude")
 DISPLAYS = ("auto", "plain", "live")

@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from itertools import islice
 
+from mle_ci.contract import MAX_FOLDS
 from mle_ci.events import (
-    MAX_FOLDS,
     CheckpointEvent,
     EarlyStopEvent,
     EpochEvent,

@@ -105,3 +105,13 @@ def read_json(path: Path, *, limit: int = MAX_JSON_FILE) -> Any:
     except UnicodeDecodeError as exc:
         raise ValueError(f"it is not UTF-8 text ({exc.reason} at byte {exc.start})") from None
     return parse_json(text)
+
+
+def competition_id_problem(competition_id: str) -> str | None:
+    """Why ``competition_id`` cannot name a competition, or None: it is a name, and one folder's name."""
+    if not competition_id.strip():
+        return "is empty"
+    problem = name_problem(competition_id)
+    if problem is None and ("/" in competition_id or "\\" in competition_id or competition_id in (".", "..")):
+        problem = "is not one folder name (no / or \\, not . or ..)"
+    return problem

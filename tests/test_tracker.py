@@ -2,7 +2,8 @@ from __future__ import annotations
 
 import pytest
 
-from mle_ci.events import MAX_FOLDS, EarlyStopEvent, EpochEvent, FoldEvent, FoldStartEvent, MessageEvent, MetricEvent
+from mle_ci.contract import MAX_FOLDS
+from mle_ci.events import EarlyStopEvent, EpochEvent, FoldEvent, FoldStartEvent, MessageEvent, MetricEvent
 from mle_ci.result import RunResult
 from mle_ci.resultparts import FoldStatus, RunStatus
 from mle_ci.tracker import RunTracker

@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Any, Literal
 
 from mle_ci.errors import ConfigError
-from mle_ci.usertext import name_problem
 
 CompetitionKind = Literal["tabular", "text", "image", "audio", "image-to-image", "text-to-text"]
 """What a competition's inputs are; the last two map an input to an output of the same kind."""
@@ -18,16 +17,6 @@ Origin = Literal["embedded", "discovered", "mle-bench"]
 
 class CompetitionError(ConfigError):
     """A competition cannot be found, built or read; the message names what is missing (exit 2)."""
-
-
-def competition_id_problem(competition_id: str) -> str | None:
-    """Why ``competition_id`` cannot name a competition, or None: it is a name, and one folder's name."""
-    if not competition_id.strip():
-        return "is empty"
-    problem = name_problem(competition_id)
-    if problem is None and ("/" in competition_id or "\\" in competition_id or competition_id in (".", "..")):
-        problem = "is not one folder name (no / or \\, not . or ..)"
-    return problem
 
 
 @dataclass(frozen=True)

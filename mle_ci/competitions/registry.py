@@ -30,10 +30,10 @@ from mle_ci.competitions.model import (
     CompetitionError,
     CompetitionKind,
     CompetitionSpec,
-    competition_id_problem,
 )
 from mle_ci.config_file import describe
 from mle_ci.metrics import get_metric
+from mle_ci.usertext import competition_id_problem
 
 DEFAULT_COMPETITION = "digits-png"
 CONFIG_NAME = "competition.yaml"
