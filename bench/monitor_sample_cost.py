@@ -1,4 +1,4 @@
-"""GPU monitor cost: CPU time per sample round of the sampler (read every GPU, keep, write gpu.csv, judge idleness).
+"""GPU sampler cost: CPU time per sample round of the GPU sampler (read every GPU, keep, write gpu.csv, judge idleness).
 
 Rounds are driven with ``GpuSampler.sample_once`` (the thread does exactly this each interval) and timed with
 ``time.process_time`` over N rounds, so the figure is the harness's own CPU per round, not wall time. Measured with

@@ -30,7 +30,7 @@ BENCHMARKS: tuple[tuple[str, Callable[[], list[Figure]]], ...] = (
     ("SIGINT exit (3 runs per variant)", sigint_exit.measure),
     ("output flood (3 interleaved rounds, 1M lines, some 1 MiB long)", flood.measure),
     ("preflight speed (5 interleaved rounds, no GPU here)", preflight_speed.measure),
-    ("GPU monitor CPU per sample round", monitor_sample_cost.measure),
+    ("GPU sampler CPU per sample round", monitor_sample_cost.measure),
     ("baseline agent quality beside scikit-learn references (demos' own splits; raw 75/25)", baseline_quality.measure),
     (
         "parallel folds (1 round, breast-cancer: 1 worker, 1 pinned thread, 2 workers)",

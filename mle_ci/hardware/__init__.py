@@ -1,1 +1,1 @@
-"""The machine as an input of every run: probe, diagnosis, training plan and GPU monitoring."""
+"""The machine as an input of every run: probe, diagnosis, training plan, NVML and the GPU sampler."""
