@@ -511,29 +511,15 @@ def test_an_unwritable_job_summary_does_not_cost_the_outputs(runner: dict[str, s
 
 
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
-def test_a_cancel_during_the_build_stops_it_and_runs_nothing(runner: dict[str, str], sig: signal.Signals) -> None:
-    """Building can take minutes: the runner's signal cancels the build (SIGINT to docker), exit 130, no run."""
-    runner["FAKE_BUILD_SLEEP"] = "60"
-    proc = launch(runner)
-    deadline = time.monotonic() + 10
-    while not calls(runner) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    proc.send_signal(sig)
-    stdout, stderr = proc.communicate(timeout=20)
-    assert proc.returncode == 130, stderr
-    assert "cancelled while building the image; nothing was run" in stdout
-    recorded = calls(runner)
-    assert any(c.get("build_signal") == signal.SIGINT for c in recorded)
-    assert not any(c["argv"][0] == "run" for c in recorded)
-
-
-@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
-def test_a_cancel_during_the_pull_stops_it_and_builds_and_runs_nothing(
-    runner: dict[str, str], tmp_path: Path, sig: signal.Signals
+@pytest.mark.parametrize("stage", ["build", "pull"])
+def test_a_cancel_while_the_image_is_got_stops_it_and_runs_nothing(
+    runner: dict[str, str], tmp_path: Path, stage: str, sig: signal.Signals
 ) -> None:
-    """A pull of several GB can take minutes too: the runner's signal cancels it, exit 130, no build, no run."""
-    runner = released(runner, tmp_path)
-    runner["FAKE_PULL_SLEEP"] = "60"
+    """A build or a pull of several GB can take minutes: the runner's signal cancels it (SIGINT to docker), exit
+    130, and nothing after it (no build after a pull, no run)."""
+    if stage == "pull":
+        runner = released(runner, tmp_path)
+    runner[f"FAKE_{stage.upper()}_SLEEP"] = "60"
     proc = launch(runner)
     deadline = time.monotonic() + 10
     while not calls(runner) and time.monotonic() < deadline:
@@ -541,7 +527,8 @@ def test_a_cancel_during_the_pull_stops_it_and_builds_and_runs_nothing(
     proc.send_signal(sig)
     stdout, stderr = proc.communicate(timeout=20)
     assert proc.returncode == 130, stderr
-    assert "cancelled while pulling the image; nothing was run" in stdout
+    doing = "building" if stage == "build" else "pulling"
+    assert f"cancelled while {doing} the image; nothing was run" in stdout
     recorded = calls(runner)
-    assert any(c.get("pull_signal") == signal.SIGINT for c in recorded)
-    assert [c["argv"][0] for c in recorded if "pull_signal" not in c] == ["pull"]
+    assert any(c.get(f"{stage}_signal") == signal.SIGINT for c in recorded)
+    assert [c["argv"][0] for c in recorded if f"{stage}_signal" not in c] == [stage]
