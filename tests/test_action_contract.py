@@ -58,6 +58,19 @@ def test_action_is_composite_with_name_description_and_branding() -> None:
     assert set(meta["branding"]) == {"icon", "color"}
 
 
+def test_description_fits_the_marketplace_and_the_author_is_the_owner() -> None:
+    """The Marketplace refuses a description of 125 characters or more; the author is the repository's owner, as
+    the examples' ``uses:`` names it (the project names no person)."""
+    meta = action()
+    assert len(meta["description"]) < 125
+    uses = next(
+        line.split("uses:", 1)[1].strip()
+        for line in (ROOT / "examples" / "gpu-runner.yml").read_text(encoding="utf-8").splitlines()
+        if "mle-gpu-agent@" in line
+    )
+    assert meta["author"] == uses.split("/", 1)[0]
+
+
 def test_inputs_are_the_settings_action_inputs_plus_the_launchers() -> None:
     """Every input the settings read is declared, and nothing else except the launcher's own."""
     assert set(action()["inputs"]) == set(ACTION_INPUTS) | LAUNCHER_INPUTS
