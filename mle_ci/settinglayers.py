@@ -4,13 +4,15 @@ CLI flags, each read into a layer of checked values by key (the file's layer als
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 from mle_ci.config_file import Entry, construct, read_config, read_patterns
 from mle_ci.errors import ConfigError
 from mle_ci.redaction import is_secret_name
-from mle_ci.settingvalues import CONVERTERS, Converter, LinePattern, Source, convert_api_key, convert_path, plain_number
+from mle_ci.settingvalues import CONVERTERS, Converter, LinePattern, Source, convert_api_key, convert_path, in_unit
 
 CONFIG_NAMES = ("mle-ci.yml", "mle-ci.yaml")
 """The config files looked for in the working directory when none is named."""
@@ -25,20 +27,47 @@ _NOT_IN_FILE = {
 
 _CONFIG_KEYS = (frozenset(CONVERTERS) - SECRET_KEYS) | {"patterns"}
 
-# The action's inputs by their hyphenated names; the time inputs are plain numbers in their own units.
-_INPUTS: dict[str, tuple[str, Converter]] = {
-    name.replace("_", "-"): (name, CONVERTERS[name])
-    for name in CONVERTERS
-    if name not in ("timeout", "grace", "heartbeat", "stall_timeout")
-} | {
-    "timeout-minutes": ("timeout", plain_number("minutes", 60.0, zero_is_off=True)),
-    "grace-seconds": ("grace", plain_number("seconds", 1.0, zero_is_off=False)),
-    "heartbeat-seconds": ("heartbeat", plain_number("seconds", 1.0, zero_is_off=False)),
-    "stall-minutes": ("stall_timeout", plain_number("minutes", 60.0, zero_is_off=True)),
+ENV_NAMES: Mapping[str, str] = MappingProxyType({key: f"MLE_CI_{key.upper()}" for key in (*CONVERTERS, "config")})
+"""The ``MLE_CI_*`` variable that sets each key: the one table the environment layer and ``--help`` read."""
+
+
+@dataclass(frozen=True)
+class RenamedInput:
+    """What an old input name stands for: the input that replaced it and the unit its plain numbers count."""
+
+    new: str
+    unit: str
+    seconds: float
+    """Seconds in one ``unit``."""
+
+    def notice(self, old: str) -> str:
+        """The deprecation notice for a run that used the old name."""
+        return (
+            f"input {old} is deprecated: use {self.new}, a duration such as 30m or 90s "
+            f"(a plain number there counts seconds; {old} still reads one as {self.unit})"
+        )
+
+
+RENAMED_INPUTS: Mapping[str, RenamedInput] = MappingProxyType(
+    {
+        "timeout-minutes": RenamedInput("timeout", "minutes", 60.0),
+        "grace-seconds": RenamedInput("grace", "seconds", 1.0),
+        "heartbeat-seconds": RenamedInput("heartbeat", "seconds", 1.0),
+        "stall-minutes": RenamedInput("stall-timeout", "minutes", 60.0),
+    }
+)
+"""Old input names, each named after its unit (``timeout-minutes`` shadowed the step keyword of that name), by
+their replacement. Both still work: a plain number keeps its old unit, a duration is read as one."""
+
+# The action's inputs by their hyphenated names, then the old names with their units.
+_INPUTS: dict[str, tuple[str, Converter]] = {name.replace("_", "-"): (name, CONVERTERS[name]) for name in CONVERTERS}
+_INPUTS |= {
+    old: (_INPUTS[renamed.new][0], in_unit(renamed.unit, renamed.seconds, _INPUTS[renamed.new][1]))
+    for old, renamed in RENAMED_INPUTS.items()
 }
 
 ACTION_INPUTS: tuple[str, ...] = (*_INPUTS, "config")
-"""Every action input the settings read (``INPUT_<NAME>``, hyphens kept), ``config`` included."""
+"""Every action input the settings read (``INPUT_<NAME>``, hyphens kept), ``config`` and the old names included."""
 
 
 def find_config(cli: Mapping[str, object], env: Mapping[str, str], cwd: Path) -> tuple[Path | None, str]:
@@ -48,8 +77,8 @@ def find_config(cli: Mapping[str, object], env: Mapping[str, str], cwd: Path) ->
         named = cli["config"], Source("--config", text=True)
     elif env.get("INPUT_CONFIG", "").strip():
         named = env["INPUT_CONFIG"], Source("input config", text=True)
-    elif env.get("MLE_CI_CONFIG", "").strip():
-        named = env["MLE_CI_CONFIG"], Source("environment MLE_CI_CONFIG", text=True)
+    elif env.get(ENV_NAMES["config"], "").strip():
+        named = env[ENV_NAMES["config"]], Source(f"environment {ENV_NAMES['config']}", text=True)
     if named is not None:
         given, src = named
         relative = convert_path(given, src)
@@ -101,15 +130,24 @@ def env_layer(env: Mapping[str, str]) -> dict[str, Any]:
     """The ``MLE_CI_<KEY>`` variables."""
     layer: dict[str, Any] = {}
     for key, convert in CONVERTERS.items():
-        name = f"MLE_CI_{key.upper()}"
+        name = ENV_NAMES[key]
         value = env.get(name, "")
         if value.strip():
             layer[key] = convert(value, Source(f"environment {name}", text=True, secret=is_secret_name(name)))
     return _derive(layer)
 
 
+def _given(env: Mapping[str, str], input_name: str) -> bool:
+    return bool(env.get(f"INPUT_{input_name.upper()}", "").strip())
+
+
 def input_layer(env: Mapping[str, str]) -> dict[str, Any]:
-    """The action's inputs, ``INPUT_<NAME>``."""
+    """The action's inputs, ``INPUT_<NAME>``; an old name and its replacement both given is an error."""
+    for old, renamed in RENAMED_INPUTS.items():
+        if _given(env, old) and _given(env, renamed.new):
+            raise ConfigError(
+                f"inputs {renamed.new} and {old} are both given; keep {renamed.new} ({old} is its old name)"
+            )
     layer: dict[str, Any] = {}
     for input_name, (key, convert) in _INPUTS.items():
         name = f"INPUT_{input_name.upper()}"
@@ -117,6 +155,11 @@ def input_layer(env: Mapping[str, str]) -> dict[str, Any]:
         if value.strip():
             layer[key] = convert(value, Source(f"input {input_name}", text=True, secret=is_secret_name(name)))
     return _derive(layer)
+
+
+def deprecated_inputs(env: Mapping[str, str]) -> tuple[str, ...]:
+    """A notice for each old input name given, in the table's order."""
+    return tuple(renamed.notice(old) for old, renamed in RENAMED_INPUTS.items() if _given(env, old))
 
 
 def cli_layer(cli: Mapping[str, object]) -> dict[str, Any]:

@@ -16,7 +16,15 @@ from typing import Any
 
 from mle_ci.errors import ConfigError, ResultError
 from mle_ci.resultparts import BaselineScore
-from mle_ci.settinglayers import cli_layer, env_layer, file_layer, find_config, input_layer, sdk_layer
+from mle_ci.settinglayers import (
+    cli_layer,
+    deprecated_inputs,
+    env_layer,
+    file_layer,
+    find_config,
+    input_layer,
+    sdk_layer,
+)
 from mle_ci.settingvalues import LinePattern, ModelPrice
 from mle_ci.usertext import read_json
 
@@ -71,6 +79,8 @@ class Settings:
     cwd: Path = Path()
     github_actions: bool = False
     config_file: Path | None = None
+    deprecations: tuple[str, ...] = ()
+    """A notice for each old input name the run was given, for the entry point to show."""
     env: Mapping[str, str] = field(default_factory=_no_env, repr=False, compare=False)
 
 
@@ -129,5 +139,6 @@ def load_settings(cli: Mapping[str, object], env: Mapping[str, str], cwd: Path) 
         cwd=cwd,
         github_actions=env.get("GITHUB_ACTIONS") == "true",
         config_file=config_file,
+        deprecations=deprecated_inputs(env),
         env=MappingProxyType(dict(env)),
     )

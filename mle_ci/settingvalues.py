@@ -90,25 +90,25 @@ def _limit(value: object, src: Source) -> float | None:
     return _duration(value, src) or None
 
 
-def plain_number(unit: str, scale: float, *, zero_is_off: bool) -> Converter:
-    """An action input that is a plain number in ``unit`` (``scale`` seconds each)."""
+def in_unit(unit: str, seconds: float, convert: Converter) -> Converter:
+    """A duration whose plain number counts ``unit`` (``seconds`` each): an old input named after its unit."""
 
-    def convert(value: object, src: Source) -> float | None:
+    def converted(value: object, src: Source) -> Any:
         text = value.strip() if isinstance(value, str) else ""
         try:
             number = float(text)
         except ValueError:
-            if _is_duration(text):
+            try:
+                return convert(value, src)
+            except DurationError:
                 raise src.error(
-                    f"{src.show(value)} has a unit, but this input is a plain number of {unit}; write e.g. 30"
+                    f"expected a duration such as 90s, 30m or 1h30m, or a plain number of {unit}, got {src.show(value)}"
                 ) from None
-            raise src.error(f"expected a plain number of {unit}, got {src.show(value)}") from None
         if not math.isfinite(number) or number < 0:
-            raise src.error(f"expected a number of {unit} >= 0, got {src.show(value)}")
-        seconds = number * scale
-        return None if zero_is_off and seconds == 0 else seconds
+            return convert(value, src)  # the duration's own message, about the value as written
+        return convert(number * seconds, src)
 
-    return convert
+    return converted
 
 
 def _interval(value: object, src: Source) -> float:
@@ -124,14 +124,6 @@ def _percent(value: object, src: Source) -> float:
     if not 0 <= number <= 100:
         raise src.error(f"expected a percentage between 0 and 100, got {src.show(value)}")
     return number
-
-
-def _is_duration(text: str) -> bool:
-    try:
-        parse_duration(text)
-    except DurationError:
-        return False
-    return True
 
 
 def _flag(value: object, src: Source) -> bool:

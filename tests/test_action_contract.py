@@ -15,7 +15,7 @@ from mle_ci.action.imageref import REF_VARIABLE, REPOSITORY_VARIABLE, Variant
 from mle_ci.report.outputs import decide_outputs
 from mle_ci.result import RunResult
 from mle_ci.resultparts import RunStatus
-from mle_ci.settinglayers import ACTION_INPUTS
+from mle_ci.settinglayers import ACTION_INPUTS, RENAMED_INPUTS
 
 LAUNCHER_INPUTS = {"image"}
 """Inputs the host-side launcher reads itself; the container's settings never see them."""
@@ -69,6 +69,23 @@ def test_description_fits_the_marketplace_and_the_author_is_the_owner() -> None:
         if "mle-gpu-agent@" in line
     )
     assert meta["author"] == uses.split("/", 1)[0]
+
+
+def test_no_input_is_named_like_a_step_keyword() -> None:
+    """A step's own keys (``timeout-minutes``, ...) are not input names, except old ones kept as deprecated."""
+    step_keys = {"id", "if", "name", "uses", "run", "shell", "with", "env", "continue-on-error", "timeout-minutes",
+                 "working-directory"}  # fmt: skip
+    assert step_keys & set(action()["inputs"]) <= set(RENAMED_INPUTS)
+
+
+def test_each_old_input_is_declared_deprecated_and_its_replacement_is_an_input() -> None:
+    """An old name stays an input (a workflow using it keeps working), described as deprecated, naming its successor."""
+    inputs = action()["inputs"]
+    for old, renamed in RENAMED_INPUTS.items():
+        assert renamed.new in inputs, renamed.new
+        assert inputs[old]["description"].startswith("Deprecated"), old
+        assert f"use {renamed.new}." in inputs[old]["description"], old
+        assert f"A plain number is {renamed.unit}" in inputs[old]["description"], old
 
 
 def test_inputs_are_the_settings_action_inputs_plus_the_launchers() -> None:

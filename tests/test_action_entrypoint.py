@@ -39,6 +39,7 @@ def container_env(tmp_path: Path, **inputs: str) -> dict[str, str]:
             # Inputs the user left out arrive empty: empty means unset.
             "INPUT_COMPETITION": "",
             "INPUT_STALL-MINUTES": "",
+            "INPUT_STALL-TIMEOUT": "",
             "INPUT_ANTHROPIC-API-KEY": "",
         }
     )
@@ -69,7 +70,7 @@ def test_a_user_command_produces_the_summary_outputs_and_exit_code_of_a_real_run
         **{
             "INPUT_COMMAND": FOLDS_COMMAND,
             "INPUT_FOLDS": "2",
-            "INPUT_TIMEOUT-MINUTES": "2",
+            "INPUT_TIMEOUT": "2m",
             "INPUT_MIN-SCORE": "0.6",
             "INPUT_OUTPUT-DIR": "results",
         },
@@ -87,7 +88,43 @@ def test_a_user_command_produces_the_summary_outputs_and_exit_code_of_a_real_run
     summary = Path(env["GITHUB_STEP_SUMMARY"]).read_text(encoding="utf-8")
     assert summary.strip() and "0.625" in summary
     assert "::stop-commands::" in proc.stdout  # the child's output was echoed with commands off
-    assert "timeout 2m00s" in proc.stdout  # timeout-minutes read as minutes
+    assert "timeout 2m00s" in proc.stdout
+    assert "deprecated" not in proc.stdout + proc.stderr  # empty old inputs are not given
+
+
+def test_an_old_input_name_works_with_one_deprecation_warning(tmp_path: Path) -> None:
+    """timeout-minutes still reads a plain number as minutes; the run says once, as a ::warning, to use timeout."""
+    env = container_env(tmp_path, **{"INPUT_COMMAND": FOLDS_COMMAND, "INPUT_TIMEOUT-MINUTES": "2"})
+    proc = run_entrypoint(env)
+    assert proc.returncode == 0, proc.stderr
+    warnings = [line for line in proc.stdout.splitlines() if "deprecated" in line]
+    assert warnings == [
+        "::warning title=mle-gpu-agent deprecated input::input timeout-minutes is deprecated: use timeout, a duration "
+        "such as 30m or 90s (a plain number there counts seconds; timeout-minutes still reads one as minutes)"
+    ]
+    assert "timeout 2m00s" in proc.stdout
+
+
+def test_an_old_input_name_outside_actions_is_a_warning_line_on_stderr(tmp_path: Path) -> None:
+    """Without GitHub Actions (``docker run`` by hand) the notice is a plain ``Warning:`` line."""
+    env = container_env(tmp_path, **{"INPUT_COMMAND": FOLDS_COMMAND, "INPUT_GRACE-SECONDS": "5"})
+    del env["GITHUB_ACTIONS"]
+    proc = run_entrypoint(env)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stderr.count("Warning: input grace-seconds is deprecated: use grace") == 1
+    assert "::warning" not in proc.stdout
+
+
+def test_an_old_input_and_its_new_name_together_are_exit_2(tmp_path: Path) -> None:
+    """timeout and timeout-minutes at once: exit 2, an ::error annotation naming both, and nothing is run."""
+    env = container_env(
+        tmp_path, **{"INPUT_COMMAND": FOLDS_COMMAND, "INPUT_TIMEOUT": "30m", "INPUT_TIMEOUT-MINUTES": "30"}
+    )
+    proc = run_entrypoint(env)
+    assert proc.returncode == 2
+    assert "inputs timeout and timeout-minutes are both given" in proc.stderr
+    assert "::error title=mle-gpu-agent::" in proc.stdout
+    assert not (Path(env["GITHUB_WORKSPACE"]) / "mle-ci-results" / "log.txt").exists()
 
 
 def test_a_gate_failure_is_exit_1_with_the_outputs_still_written(tmp_path: Path) -> None:
@@ -104,7 +141,8 @@ def test_a_gate_failure_is_exit_1_with_the_outputs_still_written(tmp_path: Path)
     ("name", "value", "message"),
     [
         ("INPUT_REQUIRE-GPU", "yes", "input require-gpu: expected true or false"),
-        ("INPUT_TIMEOUT-MINUTES", "30m", "input timeout-minutes"),
+        ("INPUT_TIMEOUT", "soon", "input timeout: 'soon' is not a duration"),
+        ("INPUT_TIMEOUT-MINUTES", "soon", "input timeout-minutes: expected a duration"),
         ("INPUT_AGENT", "gpt", "input agent"),
     ],
 )
@@ -140,7 +178,7 @@ def test_gpus_all_without_a_gpu_is_exit_3_before_the_command_runs(tmp_path: Path
 def test_sigint_mid_run_writes_the_reports_and_exits_130_within_the_runners_window(tmp_path: Path) -> None:
     """The runner's cancel: SIGINT to the entry point; reports, outputs and summary are written, exit 130, < 7.5 s."""
     command = " ".join(child("sleeper", "60"))
-    env = container_env(tmp_path, **{"INPUT_COMMAND": command, "INPUT_GRACE-SECONDS": "5"})
+    env = container_env(tmp_path, INPUT_COMMAND=command, INPUT_GRACE="5s")
     proc = subprocess.Popen(
         [sys.executable, str(ENTRYPOINT)], env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     )
@@ -167,6 +205,7 @@ def test_plain_names_fill_in_missing_inputs_and_empty_is_unset() -> None:
         "INPUT_FOLDS": "",
         "FOLDS": "4",
         "TIMEOUT_MINUTES": "30",
+        "STALL_TIMEOUT": "10m",
         "INPUT_AGENT": "claude",
         "AGENT": "baseline",
         "DISPLAY": ":0",
@@ -175,6 +214,7 @@ def test_plain_names_fill_in_missing_inputs_and_empty_is_unset() -> None:
     merged = input_environment(env)
     assert merged["INPUT_FOLDS"] == "4"
     assert merged["INPUT_TIMEOUT-MINUTES"] == "30"
+    assert merged["INPUT_STALL-TIMEOUT"] == "10m"
     assert merged["INPUT_AGENT"] == "claude"
     assert merged["INPUT_GPUS"] == "none"
     assert "INPUT_DISPLAY" not in merged

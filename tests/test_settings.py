@@ -68,13 +68,13 @@ PRECEDENCE = [
      ["claude", "baseline", "claude", "baseline"]),
     ("competition", "competition: a", ("MLE_CI_COMPETITION", "b"), ("INPUT_COMPETITION", "c"),
      ("competition", "d"), ["a", "b", "c", "d"]),
-    ("timeout", "timeout: 10m", ("MLE_CI_TIMEOUT", "20m"), ("INPUT_TIMEOUT-MINUTES", "30"), ("timeout", "40m"),
+    ("timeout", "timeout: 10m", ("MLE_CI_TIMEOUT", "20m"), ("INPUT_TIMEOUT", "30m"), ("timeout", "40m"),
      [600.0, 1200.0, 1800.0, 2400.0]),
-    ("grace", "grace: 5", ("MLE_CI_GRACE", "6s"), ("INPUT_GRACE-SECONDS", "7"), ("grace", "8s"),
+    ("grace", "grace: 5", ("MLE_CI_GRACE", "6s"), ("INPUT_GRACE", "7s"), ("grace", "8s"),
      [5.0, 6.0, 7.0, 8.0]),
-    ("heartbeat", "heartbeat: 1m", ("MLE_CI_HEARTBEAT", "2m"), ("INPUT_HEARTBEAT-SECONDS", "3"),
+    ("heartbeat", "heartbeat: 1m", ("MLE_CI_HEARTBEAT", "2m"), ("INPUT_HEARTBEAT", "3"),
      ("heartbeat", 4.0), [60.0, 120.0, 3.0, 4.0]),
-    ("stall_timeout", "stall-timeout: 1h", ("MLE_CI_STALL_TIMEOUT", "2h"), ("INPUT_STALL-MINUTES", "3"),
+    ("stall_timeout", "stall-timeout: 1h", ("MLE_CI_STALL_TIMEOUT", "2h"), ("INPUT_STALL-TIMEOUT", "3m"),
      ("stall_timeout", "4m"), [3600.0, 7200.0, 180.0, 240.0]),
     ("folds", "folds: 2", ("MLE_CI_FOLDS", "3"), ("INPUT_FOLDS", "4"), ("folds", 5), [2, 3, 4, 5]),
     ("min_score", "min_score: 0.1", ("MLE_CI_MIN_SCORE", "0.2"), ("INPUT_MIN-SCORE", "0.3"),
@@ -346,28 +346,28 @@ def test_yaml_anchors_and_booleans_are_read(tmp_path: Path) -> None:
         ({}, {"INPUT_AGENT": "gpt"}, "input agent: expected one of baseline, claude, got 'gpt'"),
         ({}, {"INPUT_DIRECTION": "sideways"}, "input direction: expected max, higher, min, lower or auto"),
         ({}, {"INPUT_COMMAND": "python 'x"}, 'input command: cannot split "python \'x" into words'),
-        (
-            {},
-            {"INPUT_TIMEOUT-MINUTES": "30m"},
-            "input timeout-minutes: '30m' has a unit, but this input is a plain number of minutes",
-        ),
-        (
-            {},
-            {"INPUT_STALL-MINUTES": "1h"},
-            "input stall-minutes: '1h' has a unit, but this input is a plain number of minutes",
-        ),
-        (
-            {},
-            {"INPUT_GRACE-SECONDS": "15s"},
-            "input grace-seconds: '15s' has a unit, but this input is a plain number of seconds",
-        ),
+        ({}, {"INPUT_TIMEOUT": "soon"}, "input timeout: 'soon' is not a duration"),
+        ({}, {"INPUT_STALL-TIMEOUT": "-1m"}, "input stall-timeout: '-1m' is not a duration"),
+        ({}, {"INPUT_GRACE": "-3"}, "input grace: a duration cannot be negative ('-3')"),
         (
             {},
             {"INPUT_HEARTBEAT-SECONDS": "often"},
-            "input heartbeat-seconds: expected a plain number of seconds, got 'often'",
+            "input heartbeat-seconds: expected a duration such as 90s, 30m or 1h30m, or a plain number of seconds, "
+            "got 'often'",
         ),
-        ({}, {"INPUT_TIMEOUT-MINUTES": "-1"}, "input timeout-minutes: expected a number of minutes >= 0, got '-1'"),
-        ({}, {"INPUT_TIMEOUT-MINUTES": "inf"}, "input timeout-minutes: expected a number of minutes >= 0, got 'inf'"),
+        (
+            {},
+            {"INPUT_STALL-MINUTES": "10 minutes"},
+            "input stall-minutes: expected a duration such as 90s, 30m or 1h30m, or a plain number of minutes, "
+            "got '10 minutes'",
+        ),
+        ({}, {"INPUT_TIMEOUT-MINUTES": "-1"}, "input timeout-minutes: a duration cannot be negative ('-1')"),
+        ({}, {"INPUT_TIMEOUT-MINUTES": "inf"}, "input timeout-minutes: 'inf' is not a finite duration"),
+        (
+            {},
+            {"INPUT_TIMEOUT": "30m", "INPUT_TIMEOUT-MINUTES": "30"},
+            "inputs timeout and timeout-minutes are both given; keep timeout (timeout-minutes is its old name)",
+        ),
         ({"timeout": "soon"}, {}, "--timeout: 'soon' is not a duration"),
         ({"stall_timeout": [1]}, {}, "--stall-timeout: expected a duration such as 90s, 30m or 1h30m, got a list"),
         ({"folds": "x"}, {}, "--folds: expected a positive integer, got 'x'"),
@@ -435,10 +435,21 @@ def test_zero_turns_limits_off(tmp_path: Path) -> None:
     assert (s.timeout, s.stall_timeout, s.heartbeat) == (None, None, 0.0)
     s = load(tmp_path, env={"INPUT_TIMEOUT-MINUTES": "0", "INPUT_STALL-MINUTES": "0", "INPUT_HEARTBEAT-SECONDS": "0"})
     assert (s.timeout, s.stall_timeout, s.heartbeat) == (None, None, 0.0)
+    s = load(tmp_path, env={"INPUT_TIMEOUT": "0", "INPUT_STALL-TIMEOUT": "0s", "INPUT_HEARTBEAT": "0"})
+    assert (s.timeout, s.stall_timeout, s.heartbeat) == (None, None, 0.0)
 
 
-def test_action_inputs_are_in_their_own_units(tmp_path: Path) -> None:
-    """timeout-minutes and stall-minutes are minutes; grace-seconds and heartbeat-seconds are seconds."""
+def test_time_inputs_take_durations(tmp_path: Path) -> None:
+    """timeout, stall-timeout, grace and heartbeat take durations as the flags do; a plain number is seconds."""
+    env = {"INPUT_TIMEOUT": "1h30m", "INPUT_STALL-TIMEOUT": " 10m ", "INPUT_GRACE": "20", "INPUT_HEARTBEAT": "1m"}
+    s = load(tmp_path, env=env)
+    assert (s.timeout, s.stall_timeout, s.grace, s.heartbeat) == (5400.0, 600.0, 20.0, 60.0)
+    assert s.deprecations == ()
+
+
+def test_old_time_inputs_keep_their_units_and_take_durations(tmp_path: Path) -> None:
+    """timeout-minutes and stall-minutes read a plain number as minutes, grace-seconds and heartbeat-seconds as
+    seconds, and all four take a duration."""
     env = {
         "INPUT_TIMEOUT-MINUTES": "1.5",
         "INPUT_STALL-MINUTES": " 10 ",
@@ -447,11 +458,41 @@ def test_action_inputs_are_in_their_own_units(tmp_path: Path) -> None:
     }
     s = load(tmp_path, env=env)
     assert (s.timeout, s.stall_timeout, s.grace, s.heartbeat) == (90.0, 600.0, 20.0, 60.0)
+    env = {
+        "INPUT_TIMEOUT-MINUTES": "2h",
+        "INPUT_STALL-MINUTES": "90s",
+        "INPUT_GRACE-SECONDS": "1m",
+        "INPUT_HEARTBEAT-SECONDS": "5s",
+    }
+    s = load(tmp_path, env=env)
+    assert (s.timeout, s.stall_timeout, s.grace, s.heartbeat) == (7200.0, 90.0, 60.0, 5.0)
+
+
+def test_each_old_input_name_used_gives_one_deprecation_notice(tmp_path: Path) -> None:
+    """One notice per old name given (in the table's order), naming its replacement; an empty one is not given."""
+    env = {"INPUT_STALL-MINUTES": "3", "INPUT_TIMEOUT-MINUTES": "30", "INPUT_GRACE-SECONDS": " "}
+    notices = load(tmp_path, env=env).deprecations
+    assert len(notices) == 2
+    assert notices[0].startswith("input timeout-minutes is deprecated: use timeout, a duration such as 30m")
+    assert "timeout-minutes still reads one as minutes" in notices[0]
+    assert notices[1].startswith("input stall-minutes is deprecated: use stall-timeout")
+
+
+@pytest.mark.parametrize(
+    ("old", "new"),
+    [("TIMEOUT-MINUTES", "TIMEOUT"), ("GRACE-SECONDS", "GRACE"), ("HEARTBEAT-SECONDS", "HEARTBEAT"),
+     ("STALL-MINUTES", "STALL-TIMEOUT")],
+)  # fmt: skip
+def test_an_old_input_and_its_replacement_both_given_is_a_usage_error(tmp_path: Path, old: str, new: str) -> None:
+    """Both names at once is ambiguous: a ConfigError (exit 2) that names both."""
+    message = error_of(tmp_path, env={f"INPUT_{old}": "1", f"INPUT_{new}": "1"})
+    assert message.startswith(f"inputs {new.lower()} and {old.lower()} are both given; keep {new.lower()}")
 
 
 def test_action_inputs_keep_their_hyphens(tmp_path: Path) -> None:
-    """INPUT_TIMEOUT_MINUTES (underscore) is not the action's input and is ignored."""
+    """INPUT_TIMEOUT_MINUTES and INPUT_STALL_TIMEOUT (underscores) are not the action's inputs and are ignored."""
     assert load(tmp_path, env={"INPUT_TIMEOUT_MINUTES": "5", "INPUT_DATA_DIR": "x"}).timeout is None
+    assert load(tmp_path, env={"INPUT_STALL_TIMEOUT": "5"}).stall_timeout is None
 
 
 # --- gpus -----------------------------------------------------------------------------------------------------
@@ -623,6 +664,7 @@ def test_garbage_durations_give_config_error_or_a_valid_value(empty_dir: Path, t
         ({}, {"MLE_CI_STALL_TIMEOUT": text}),
         ({}, {"INPUT_TIMEOUT-MINUTES": text}),
         ({}, {"INPUT_GRACE-SECONDS": text}),
+        ({}, {"INPUT_TIMEOUT": text}),
     ):
         try:
             s = load(empty_dir, cli, env)

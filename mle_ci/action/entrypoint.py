@@ -1,8 +1,9 @@
 """The container's entry point: the action's inputs become the same settings and the same run as ``mle-ci run``.
 
 Inputs arrive as ``INPUT_<NAME>`` (upper-cased, hyphens kept), or under their plain name when someone runs the
-image by hand (``docker run -e TIMEOUT_MINUTES=30 ...``); an empty value is unset. :func:`load_settings`
-reads them (one code path with the CLI), :func:`mle_ci.pipeline.execute` runs them and traps the harness signals
+image by hand (``docker run -e TIMEOUT=30m ...``); an empty value is unset; an old input name (``timeout-minutes``)
+still works, with a warning. :func:`load_settings` reads them (one code path with the CLI),
+:func:`mle_ci.pipeline.execute` runs them and traps the harness signals
 (SIGINT, SIGTERM, SIGHUP, SIGQUIT) while the command runs, so a cancelled workflow still gets every report and
 exit 130; a signal during the checks ends it before the command starts, and none after it changes the exit code.
 """
@@ -11,7 +12,7 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TextIO
 
@@ -23,7 +24,7 @@ from mle_ci.settinglayers import ACTION_INPUTS
 from mle_ci.settings import load_settings
 from mle_ci.signaltrap import SignalTrap
 
-__all__ = ["input_environment", "main", "process_main"]
+__all__ = ["input_environment", "main", "process_main", "warn_deprecated"]
 
 # DISPLAY is X11's; any other plain name that means something else to a program is left out here too.
 _NO_PLAIN_FALLBACK = frozenset({"display"})
@@ -70,6 +71,7 @@ def _run(environ: Mapping[str, str], folder: Path, out: TextIO, trap: SignalTrap
         from mle_ci.pipeline import execute  # noqa: PLC0415
 
         settings = load_settings({}, input_environment(environ), folder)
+        warn_deprecated(settings.deprecations, environ, out)
         result = execute(settings, stream=out, trap=trap)
         return int(result.exit_code)
     except MleCiError as exc:
@@ -82,6 +84,17 @@ def _run(environ: Mapping[str, str], folder: Path, out: TextIO, trap: SignalTrap
     except KeyboardInterrupt:
         print("Interrupted before the run started; nothing was run.", file=sys.stderr)
         return int(ExitCode.INTERRUPTED)
+
+
+def warn_deprecated(notices: Sequence[str], environ: Mapping[str, str], out: TextIO) -> None:
+    """Each deprecation notice once: a warning annotation in GitHub Actions, else a ``Warning:`` line on stderr."""
+    github = GitHub.from_env(environ, out)
+    for notice in notices:
+        if github is not None:
+            github.annotate("warning", notice, title="mle-gpu-agent deprecated input")
+        else:
+            print(inert_line(f"Warning: {notice}"), file=sys.stderr)
+    out.flush()
 
 
 def process_main() -> int:
