@@ -35,7 +35,7 @@ FILES = {"summary": "leaderboard.md", "junit": "junit.xml", "aggregate": "aggreg
 @click.argument("result_dirs", metavar="RESULT_DIR...", nargs=-1, type=UserPath(path_type=Path))
 @click.option("--expect", type=int, metavar="N", help="Runs expected: those never uploaded count as failed.")
 @click.option("--output-dir", "output_dir", type=UserPath(path_type=Path), metavar="DIR", help="mle-ci-aggregate.")
-@click.option("--json", "as_json", is_flag=True, help="Print aggregate.json (MLE-bench's field names) to stdout.")
+@click.option("--json/--no-json", "as_json", help="Print aggregate.json (MLE-bench's field names) to stdout.")
 def aggregate(result_dirs: tuple[Path, ...], expect: int | None, output_dir: Path | None, as_json: bool) -> None:
     """Merge matrix runs (folders searched for result.json) into one leaderboard, JUnit and JSON.
 

@@ -23,7 +23,7 @@ from mle_ci.contract import ExitCode
 @click.command()
 @click.argument("submission", type=UserPath(dir_okay=False, path_type=Path))
 @click.option("--competition", required=True, metavar="ID", help="The competition the submission is for.")
-@click.option("--json", "as_json", is_flag=True, help="The report as JSON, with MLE-bench's field names.")
+@click.option("--json/--no-json", "as_json", help="The report as JSON, with MLE-bench's field names.")
 @click.option(
     "--leaderboard",
     type=UserPath(dir_okay=False, path_type=Path),

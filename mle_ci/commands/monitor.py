@@ -39,7 +39,7 @@ _NOISE = re.compile(r"^(?:NVIDIA|\d+GB|HBM\d*e?|PCIe|SXM\d*)$", re.IGNORECASE)
 @click.option("--interval", default="5s", metavar="DURATION", help="Time between samples (default 5s).")
 @click.option("--duration", metavar="DURATION", help="Stop after this long (default: until interrupted).")
 @click.option("--csv", "csv_path", metavar="FILE", type=UserPath(dir_okay=False, path_type=Path), help="Write CSV.")
-@click.option("--require-gpu", "require_gpu", is_flag=True, help="Exit 3 when there is no GPU to watch.")
+@click.option("--require-gpu/--no-require-gpu", "require_gpu", help="Exit 3 when there is no GPU to watch.")
 def monitor(interval: str, duration: str | None, csv_path: Path | None, require_gpu: bool) -> None:
     """Stand-alone GPU monitor: one line per sample, optionally a CSV."""
     every = parse_duration(interval, key="--interval")

@@ -11,6 +11,7 @@ from typing import TextIO
 
 import click
 
+from mle_ci.commands.options import setting_option
 from mle_ci.console import inert_lines
 from mle_ci.contract import ExitCode
 from mle_ci.durations import parse_duration
@@ -22,8 +23,8 @@ from mle_ci.stages.preflight import CUDA_CHECK_TIMEOUT, Preflight, failed, run_p
 
 
 @click.command()
-@click.option("--require-gpu", "require_gpu", is_flag=True, default=None, help="Exit 3 unless CUDA works.")
-@click.option("--json", "as_json", is_flag=True, help="Print the profile, findings and plan as JSON.")
+@setting_option("--require-gpu/--no-require-gpu", "require_gpu", default=None, help="Exit 3 unless CUDA works.")
+@click.option("--json/--no-json", "as_json", help="Print the profile, findings and plan as JSON.")
 @click.option("--timeout", "cuda_timeout", metavar="DURATION", help="Limit for the CUDA check.")
 def preflight(require_gpu: bool | None, as_json: bool, cuda_timeout: str | None) -> None:
     """Hardware profile, diagnosis and training plan; exit 3 with --require-gpu when CUDA is unusable."""
