@@ -102,7 +102,7 @@ def test_timeout_exits_124(in_tmp: Path) -> None:
 
 
 def test_report_rerenders_from_disk(in_tmp: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    """`mle-ci report DIR` writes summary.md and junit.xml again from result.json, with the run's exit code."""
+    """`mle-ci report DIR` writes summary.md and junit.xml again from result.json."""
     assert main(["run", "--", sys.executable, "-c", "print('Fold 1/1 complete: Score=0.9')"]) == 0
     out = in_tmp / "mle-ci-results"
     (out / "summary.md").unlink()
@@ -110,6 +110,14 @@ def test_report_rerenders_from_disk(in_tmp: Path, capsys: pytest.CaptureFixture[
     assert main(["report", str(out)]) == 0
     assert (out / "summary.md").read_text().startswith("## ")
     assert "fold-1" in (out / "junit.xml").read_text()
+
+
+def test_report_exits_0_when_it_rendered_a_timed_out_run(in_tmp: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Re-rendering a run that timed out (124) succeeds: exit 0, the run's own code in the line printed."""
+    assert main(["run", "--timeout", "0.5s", "--grace", "0.5s", "--", *child("sleeper", "30")]) == 124
+    capsys.readouterr()
+    assert main(["report", "mle-ci-results"]) == 0
+    assert "mle-ci-results: timeout (the run exited 124); wrote summary.md and junit.xml" in capsys.readouterr().out
 
 
 def test_report_on_a_folder_without_result_exits_2(in_tmp: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -12,6 +12,7 @@ import click
 
 from mle_ci.commands.options import UserPath
 from mle_ci.console import inert_line, make_console
+from mle_ci.contract import ExitCode
 from mle_ci.errors import ResultError
 from mle_ci.github import GitHub
 from mle_ci.redaction import Redactor
@@ -25,11 +26,20 @@ from mle_ci.usertext import read_json
 @click.command()
 @click.argument("result_dir", metavar="RESULT_DIR", type=UserPath(file_okay=False, path_type=Path))
 def report(result_dir: Path) -> None:
-    """Render summary.md, junit.xml (transcript.md, GitHub outputs) again from RESULT_DIR/result.json."""
+    """Render summary.md, junit.xml (transcript.md, GitHub outputs) again from RESULT_DIR/result.json.
+
+    Exit 0 once rendered, whatever the run's own exit code was (it is in the line printed and in the outputs);
+    exit 2 when RESULT_DIR holds no readable result.json.
+    """
     result = republish(result_dir, env=dict(os.environ), stream=sys.stdout)
     wrote = "summary.md, junit.xml and transcript.md" if (result_dir / "transcript.md").exists() else ""
-    click.echo(inert_line(f"{result_dir}: {result.status.value}; wrote {wrote or 'summary.md and junit.xml'}"))
-    raise SystemExit(int(result.exit_code))
+    click.echo(
+        inert_line(
+            f"{result_dir}: {result.status.value} (the run exited {int(result.exit_code)}); "
+            f"wrote {wrote or 'summary.md and junit.xml'}"
+        )
+    )
+    raise SystemExit(int(ExitCode.OK))
 
 
 def load_result(folder: Path) -> RunResult:
