@@ -226,3 +226,15 @@ def test_act_event_file_is_json() -> None:
 
     event = json.loads((ROOT / "examples" / "act" / "workflow_dispatch.json").read_text(encoding="utf-8"))
     assert event["ref"].startswith("refs/heads/")
+
+
+def test_dependabot_updates_actions_pip_and_docker_weekly() -> None:
+    """.github/dependabot.yml parses as version 2 and updates the three things the project pins, each weekly."""
+    data = yaml.safe_load((ROOT / ".github" / "dependabot.yml").read_text(encoding="utf-8"))
+    assert data["version"] == 2
+    updates = {update["package-ecosystem"]: update for update in data["updates"]}
+    assert sorted(updates) == ["docker", "github-actions", "pip"]
+    for ecosystem, update in updates.items():
+        assert update["directory"] == "/", ecosystem
+        assert update["schedule"]["interval"] == "weekly", ecosystem
+    assert (ROOT / "Dockerfile").is_file() and (ROOT / "pyproject.toml").is_file()  # what docker and pip read at /
