@@ -30,7 +30,7 @@ RUN if [ "$VARIANT" = cpu ]; then export PIP_EXTRA_INDEX_URL="$TORCH_CPU_INDEX";
 
 # Then the package alone: its dependencies are all in the lock (pip check fails the build otherwise), and its
 # build backend too, so nothing unpinned is fetched to build it.
-COPY pyproject.toml README.md entrypoint.py ./
+COPY pyproject.toml README.md LICENSE entrypoint.py ./
 COPY mle_ci ./mle_ci
 RUN pip install --no-cache-dir --no-deps --no-build-isolation /opt/mle-gpu-agent \
     && pip check \

@@ -12,7 +12,7 @@ IMAGE_PYTHON ?= 3.11
 TORCH_CPU_WHEELS ?= https://download.pytorch.org/whl/cpu/torch/
 UV_VERSION ?= 0.13.9
 UV ?= $(BIN)/uv
-IMAGE_LOCK = $(UV) pip compile --quiet pyproject.toml - --extra claude --generate-hashes \
+IMAGE_LOCK = $(UV) pip compile --quiet pyproject.toml - --extra agents --extra claude --generate-hashes \
 	--python-version $(IMAGE_PYTHON) --python-platform x86_64-manylinux_2_28 --custom-compile-command 'make lock'
 
 .PHONY: demo example test lint unit bench lock clean

@@ -19,6 +19,7 @@ from mle_ci import __version__
 from mle_ci.console import inert_line, inert_lines
 from mle_ci.contract import ExitCode
 from mle_ci.errors import MleCiError
+from mle_ci.extras import extra_needed
 from mle_ci.redaction import Redactor
 from mle_ci.signaltrap import SignalTrap
 
@@ -89,7 +90,8 @@ class CommandsOnDemand(click.Group):
         if wiring is None:
             return None
         module, _, attribute = wiring.where.partition(":")
-        command = getattr(importlib.import_module(module), attribute)
+        with extra_needed(f"mle-ci {cmd_name}"):  # grade, validate, competitions: the 'grading' extra
+            command = getattr(importlib.import_module(module), attribute)
         if not isinstance(command, click.Command):
             raise TypeError(f"{wiring.where} is not a click command")
         return command

@@ -3,6 +3,7 @@ unknown agent or one without what it needs."""
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import shutil
 from collections.abc import Mapping
@@ -11,6 +12,7 @@ from typing import TYPE_CHECKING
 
 from mle_ci.config_file import describe
 from mle_ci.errors import ConfigError
+from mle_ci.extras import extra_missing
 from mle_ci.stages.plan import agent_command
 
 if TYPE_CHECKING:
@@ -51,6 +53,8 @@ def check_agent(settings: Settings) -> None:
         return
     agent = settings.agent or "baseline"
     agent_command(agent)
+    if agent == "claude" and importlib.util.find_spec("anthropic") is None:
+        raise extra_missing("anthropic", "agent: the claude agent")
     if agent == "claude" and not settings.anthropic_api_key:
         raise ConfigError(
             "agent: the claude agent needs an Anthropic API key and none was given: set ANTHROPIC_API_KEY in "
@@ -62,7 +66,4 @@ def check_agent(settings: Settings) -> None:
 def check_agent_runs_here(settings: Settings, preflight: Preflight) -> None:
     """The baseline agent trains with PyTorch: refuse it where PyTorch is not installed."""
     if not settings.command and (settings.agent or "baseline") == "baseline" and not preflight.profile.torch_version:
-        raise ConfigError(
-            "agent: the baseline agent trains with PyTorch, which is not installed here: "
-            "pip install 'mle-gpu-agent[agents]' (or the torch build that fits your CUDA)"
-        )
+        raise extra_missing("torch", "agent: the baseline agent")

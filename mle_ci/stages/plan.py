@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 from mle_ci import contract
 from mle_ci.childenv import child_environment
 from mle_ci.errors import ConfigError
+from mle_ci.extras import extra_needed
 from mle_ci.supervisor import ChildSpec
 
 if TYPE_CHECKING:
@@ -224,16 +225,17 @@ def resolve_competition(settings: Settings) -> Competition | None:
     competition_id = settings.competition
     if competition_id is None and settings.command:
         return None
-    # Only a run with a competition pays for the registry (pandas): 0.5 s to import once the command line is read
-    # (best of 5, on the development machine).
-    from mle_ci.competitions.registry import DEFAULT_COMPETITION, find_competition  # noqa: PLC0415
+    with extra_needed("mle-ci run on a competition"):  # the registry, the demos' data: the 'grading' extra
+        # Only a run with a competition pays for the registry (pandas): 0.5 s to import once the command line is
+        # read (best of 5, on the development machine).
+        from mle_ci.competitions.registry import DEFAULT_COMPETITION, find_competition  # noqa: PLC0415
 
-    return find_competition(
-        competition_id or DEFAULT_COMPETITION,
-        data_dir=settings.data_dir,
-        cache_dir=settings.cache_dir,
-        leaderboard=settings.leaderboard,
-    )
+        return find_competition(
+            competition_id or DEFAULT_COMPETITION,
+            data_dir=settings.data_dir,
+            cache_dir=settings.cache_dir,
+            leaderboard=settings.leaderboard,
+        )
 
 
 def competition_facts(competition: Competition | None) -> CompetitionFacts | None:
