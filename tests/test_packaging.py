@@ -18,6 +18,7 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
+import yaml
 from helpers import ROOT, base_env
 
 from mle_ci import __version__
@@ -275,3 +276,18 @@ def test_the_wheel_alone_names_the_extra_a_command_needs(
     assert proc.returncode == 2, proc.stderr
     assert proc.stderr.startswith(f"Error: {needed}, which is not installed here: pip install"), proc.stderr
     assert os.linesep.join(proc.stderr.splitlines()[1:]) == ""
+
+
+def test_a_release_publishes_the_checked_dist_to_pypi_by_trusted_publishing() -> None:
+    """release.yml builds and twine-checks the sdist and wheel, then uploads them with an OIDC token from the pypi
+    environment: no password or API token anywhere."""
+    workflow = yaml.safe_load((ROOT / ".github" / "workflows" / "release.yml").read_text(encoding="utf-8"))
+    jobs = workflow["jobs"]
+    built = "\n".join(step.get("run", "") for step in jobs["dist"]["steps"])
+    assert "python -m build --sdist --wheel" in built and "twine check --strict" in built
+    publish = jobs["pypi"]
+    assert publish["needs"] == "dist" and publish["environment"]["name"] == "pypi"
+    assert publish["permissions"] == {"id-token": "write"}
+    uses = [step["uses"].partition("@")[0] for step in publish["steps"]]
+    assert uses == ["actions/download-artifact", "pypa/gh-action-pypi-publish"]
+    assert set(publish["steps"][-1]["with"]) == {"packages-dir"}  # no password: the token is the OIDC one
