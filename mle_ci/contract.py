@@ -14,7 +14,7 @@ from enum import IntEnum, StrEnum
 
 
 class ExitCode(IntEnum):
-    """Exit codes of every ``mle-ci`` command and of the built-in agents, as documented in the README."""
+    """Exit codes of every ``mle-ci`` command and of the built-in agents, as documented in docs/cli.md."""
 
     OK = 0
     FAILED = 1

@@ -222,7 +222,7 @@ def test_job_container_example_passes_the_gpus_and_execs_the_harness() -> None:
 
 
 def test_act_event_file_is_json() -> None:
-    """The event file the README's act command passes with -e."""
+    """The event file docs/github-actions.md's act command passes with -e."""
     import json
 
     event = json.loads((ROOT / "examples" / "act" / "workflow_dispatch.json").read_text(encoding="utf-8"))
