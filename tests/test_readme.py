@@ -11,6 +11,7 @@ import pytest
 from helpers import ROOT
 
 README = ROOT / "README.md"
+PICTURE = "docs/job-summary.png"
 
 
 def script(name: str) -> ModuleType:
@@ -62,6 +63,31 @@ def test_table_cells_keep_one_row_whatever_the_description() -> None:
     blocks = script("readme_blocks")
     action = {"inputs": {"x": {"default": "", "description": "a | b\n<id>"}}}
     assert blocks.inputs_table(action).splitlines()[-1] == "| `x` | — | a \\| b &lt;id> |"
+
+
+def test_the_readme_shows_the_job_summary_picture_and_the_picture_is_a_small_png() -> None:
+    """The README embeds docs/job-summary.png, which is a PNG of a few hundred KB at most."""
+    assert f"]({PICTURE})" in README.read_text(encoding="utf-8")
+    data = (ROOT / PICTURE).read_bytes()
+    assert data.startswith(b"\x89PNG\r\n\x1a\n")
+    assert len(data) < 400_000
+
+
+def test_the_render_script_documents_its_command_and_makes_github_html_without_chromium() -> None:
+    """scripts/render_summary.py says how it is run; its HTML has GitHub's tables and details, and drawn charts."""
+    render = script("render_summary")
+    assert "python scripts/render_summary.py mle-ci-results/summary.md docs/job-summary.png" in (render.__doc__ or "")
+    markdown = (
+        "## ✅ run\n\n| Fold | Score |\n| ---: | ---: |\n| 1 | 0.9 |\n\n"
+        "```mermaid\nxychart-beta\n```\n\n<details><summary>log</summary>\n\nx\n</details>\n"
+    )
+    page = render.summary_html(markdown)
+    assert '<td align="right">0.9</td>' in page
+    assert "<details><summary>log</summary>" in page
+    assert '<pre lang="mermaid">' in page and "<script" not in page
+    drawn = render.summary_html(markdown, ROOT / "mermaid.min.js")
+    assert '<pre class="mermaid">xychart-beta\n</pre>' in drawn
+    assert "mermaid.initialize" in drawn
 
 
 HEADING = re.compile(r"^#{1,6} (.+)$", re.MULTILINE)
