@@ -1,9 +1,9 @@
 """Render a run's `summary.md` as GitHub shows a job summary, to a PNG: the README's picture of the reports.
 
     make demo                                                   # a real run: mle-ci-results/summary.md
-    npm install --prefix /tmp/mermaid mermaid@11                # optional: GitHub's chart renderer, for the curves
+    npm install --prefix ~/.cache/mermaid mermaid@11       # optional: GitHub's chart renderer, for the curves
     python scripts/render_summary.py mle-ci-results/summary.md docs/job-summary.png \\
-        --mermaid /tmp/mermaid/node_modules/mermaid/dist/mermaid.min.js
+        --mermaid ~/.cache/mermaid/node_modules/mermaid/dist/mermaid.min.js
 
 The Markdown is turned into HTML by cmark-gfm (GitHub's own renderer, the `cmarkgfm` package of the dev extras),
 styled like GitHub's light theme, and photographed by headless Chromium (`apt-get install chromium`); the page is
