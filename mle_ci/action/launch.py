@@ -232,14 +232,21 @@ def _obtain_and_run(invocation: DockerInvocation, cidfile: Path, docker: str, gi
     return _docker_failure(code, container.stderr_tail, invocation, github, stream)
 
 
+def _fetch_in_group(argv: Sequence[str], title: str, github: GitHub, stream: TextIO) -> tuple[int, bool]:
+    """A pull or a build in a log group of its own: its exit code, and whether a cancel stopped it."""
+    github.group(title)
+    stream.flush()
+    code, interrupted = fetch_image(argv)
+    github.end_group()
+    return code, interrupted
+
+
 def _obtain_image(invocation: DockerInvocation, github: GitHub, stream: TextIO) -> str | int:
     """The image to run once pulled or built, or the exit code when there is none (a cancel, a failed build)."""
     choice = invocation.image
     if invocation.pull:
-        github.group(f"Pull the image {choice.reference} ({choice.why})")
-        stream.flush()
-        pulled, interrupted = fetch_image(invocation.pull)
-        github.end_group()
+        title = f"Pull the image {choice.reference} ({choice.why})"
+        pulled, interrupted = _fetch_in_group(invocation.pull, title, github, stream)
         if interrupted:
             return _fail(github, stream, "cancelled while pulling the image; nothing was run", ExitCode.INTERRUPTED)
         if pulled == 0:
@@ -250,10 +257,8 @@ def _obtain_image(invocation: DockerInvocation, github: GitHub, stream: TextIO) 
             title="mle-gpu-agent",
         )
     if invocation.build:
-        github.group(f"Build the image {choice.local} ({choice.why})")
-        stream.flush()
-        built, interrupted = fetch_image(invocation.build)
-        github.end_group()
+        title = f"Build the image {choice.local} ({choice.why})"
+        built, interrupted = _fetch_in_group(invocation.build, title, github, stream)
         if interrupted:
             return _fail(github, stream, "cancelled while building the image; nothing was run", ExitCode.INTERRUPTED)
         if built != 0:
