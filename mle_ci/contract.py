@@ -37,6 +37,28 @@ class EventType(StrEnum):
     SUBMISSION = "submission"
     MESSAGE = "message"
     USAGE = "usage"
+    NODE = "node"
+    """A solution node of an agent's search: what it tried, its score, and whether its submission is handed in."""
+
+
+class NodeKind(StrEnum):
+    """Why a node of an agent's search was made."""
+
+    DRAFT = "draft"
+    DEBUG = "debug"
+    IMPROVE = "improve"
+
+
+class NodeStatus(StrEnum):
+    """Where a node of an agent's search stands."""
+
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    """Its run ended with a valid submission."""
+    FAILED = "failed"
+    """Its run crashed, reported nothing, or left no valid submission."""
+    TIMED_OUT = "timed_out"
+    """It was stopped because its time was up."""
 
 
 MAX_FOLDS = 1000
@@ -56,6 +78,10 @@ LOGS_DIR = "LOGS_DIR"
 """Where the child keeps its logs and checkpoints (the run's output folder's ``logs``)."""
 SEED = "MLE_CI_SEED"
 """The seed the user set for the child, recorded in the result."""
+NODE = "MLE_CI_NODE"
+"""The id of the agent's search node a command runs for; :mod:`mle_ci.progress` tags every event with it."""
+JOURNAL = "MLE_CI_JOURNAL"
+"""Where an agent that searches keeps its journal of nodes (``journal.jsonl`` in the run's output folder)."""
 RUN_MARK = "MLE_CI_RUN_MARK"
 """A random value per run that each process of the run carries, by which the run's guard finds them."""
 

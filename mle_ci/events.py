@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from typing import Any, ClassVar, TypeAlias
 
-from mle_ci.contract import EventType
+from mle_ci.contract import EventType, NodeKind, NodeStatus
 from mle_ci.errors import EventError
 
 SCHEMA_VERSION = 1
@@ -75,6 +75,8 @@ class BaseEvent:
     type: ClassVar[str] = ""
     ts: float
     source: str = "api"
+    node: int | None = None
+    """The agent's search node the event belongs to (the node id of the process that reported it)."""
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-ready form, without empty optional fields."""
@@ -195,6 +197,31 @@ class MessageEvent(BaseEvent):
     level: str = "info"
 
 
+@dataclass(frozen=True, kw_only=True)
+class NodeEvent(BaseEvent):
+    """One solution node of an agent's search, as it starts (``running``) and as it ends; the latest per ``id`` holds.
+
+    ``handed_in`` marks the node whose submission is the run's final one: at most one at a time, the latest so marked.
+    """
+
+    type: ClassVar[str] = EventType.NODE
+    id: int
+    kind: str
+    status: str
+    parent: int | None = None
+    plan: str | None = None
+    command: str | None = None
+    score: float | None = None
+    valid: bool | None = None
+    handed_in: bool = False
+    started_at: float | None = None
+    seconds: float | None = None
+    cost_usd: float | None = None
+    device: str | None = None
+    error: str | None = None
+    insight: str | None = None
+
+
 Event: TypeAlias = (
     EpochEvent
     | FoldStartEvent
@@ -205,9 +232,12 @@ Event: TypeAlias = (
     | SubmissionEvent
     | UsageEvent
     | MessageEvent
+    | NodeEvent
 )
 
 LEVELS = ("info", "warning", "error")
+NODE_KINDS = tuple(NodeKind)
+NODE_STATUSES = tuple(NodeStatus)
 
 
 def event_from_dict(data: Any) -> Event:
@@ -220,6 +250,40 @@ def event_from_dict(data: Any) -> Event:
     ts = _real(data.get("ts"), "ts")
     source = _string(data.get("source", "api"), "source")
     kind = data.get("type")
+    event = _typed(kind, data, ts, source)
+    node = _count(data.get("node"), "node")
+    return event if node is None else replace(event, node=node)
+
+
+def _node(data: dict[str, Any], ts: float, source: str) -> NodeEvent:
+    kind, status = _string(data.get("kind"), "kind"), _string(data.get("status"), "status")
+    if kind not in NODE_KINDS:
+        raise EventError(f"'kind' must be one of {', '.join(NODE_KINDS)}")
+    if status not in NODE_STATUSES:
+        raise EventError(f"'status' must be one of {', '.join(NODE_STATUSES)}")
+    handed_in = _flag(data.get("handed_in"), "handed_in")
+    return NodeEvent(
+        ts=ts,
+        source=source,
+        id=_natural(data.get("id"), "id"),
+        kind=kind,
+        status=status,
+        parent=_count(data.get("parent"), "parent"),
+        plan=_text(data.get("plan"), "plan"),
+        command=_text(data.get("command"), "command"),
+        score=_number(data.get("score"), "score"),
+        valid=_flag(data.get("valid"), "valid"),
+        handed_in=bool(handed_in),
+        started_at=_number(data.get("started_at"), "started_at"),
+        seconds=_number(data.get("seconds"), "seconds"),
+        cost_usd=_number(data.get("cost_usd"), "cost_usd"),
+        device=_text(data.get("device"), "device"),
+        error=_text(data.get("error"), "error"),
+        insight=_text(data.get("insight"), "insight"),
+    )
+
+
+def _typed(kind: Any, data: dict[str, Any], ts: float, source: str) -> Event:
     fold = _count(data.get("fold"), "fold")
     if kind == EventType.EPOCH:
         return EpochEvent(
@@ -306,6 +370,8 @@ def event_from_dict(data: Any) -> Event:
         if level not in LEVELS:
             raise EventError(f"'level' must be one of {', '.join(LEVELS)}")
         return MessageEvent(ts=ts, source=source, text=_string(data.get("text"), "text"), level=level)
+    if kind == EventType.NODE:
+        return _node(data, ts, source)
     raise EventError(f"unknown event type {kind!r}")
 
 

@@ -15,6 +15,7 @@ line. ``remaining()`` and ``should_stop()`` read the deadline from ``MLE_CI_DEAD
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import math
 import os
 import sys
@@ -92,9 +93,18 @@ def _fmt(value: float | None) -> str:
     return "-" if value is None else f"{value:.6g}"
 
 
+def _node() -> int | None:
+    """The search node this process runs for (``MLE_CI_NODE``), which tags its events; None outside a search."""
+    raw = os.environ.get(contract.NODE, "")
+    return int(raw) if raw.isdigit() else None
+
+
 def _emit(event: Event, line: str) -> None:
     global _warned  # noqa: PLW0603 - one warning per process is the point
     path = os.environ.get(contract.EVENTS)
+    node = _node()
+    if node is not None and event.node is None:
+        event = dataclasses.replace(event, node=node)
     if path:
         try:
             append_event(path, event)

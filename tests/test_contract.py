@@ -81,6 +81,7 @@ def _required(kind: EventType) -> dict[str, object]:
         EventType.SUBMISSION: {"path": "submission.csv"},
         EventType.MESSAGE: {"text": "hello"},
         EventType.USAGE: {"model": "m", "requests": 1, "input_tokens": 10, "output_tokens": 5},
+        EventType.NODE: {"id": 1, "kind": "draft", "status": "running"},
     }[kind]
 
 

@@ -7,8 +7,9 @@ from pathlib import Path
 import pytest
 
 from mle_ci import progress
+from mle_ci.errors import EventError
 from mle_ci.eventlog import EventLogReader
-from mle_ci.events import EpochEvent, FoldEvent, MessageEvent
+from mle_ci.events import EpochEvent, FoldEvent, MessageEvent, NodeEvent, event_from_json
 
 
 def test_outside_the_harness_calls_only_print(capsys: pytest.CaptureFixture[str]) -> None:
@@ -52,3 +53,21 @@ def test_an_unwritable_events_file_warns_once(
     progress.message("a")
     progress.message("b")
     assert capsys.readouterr().err.count("cannot write events") == 1
+
+
+def test_a_command_run_for_a_search_node_tags_its_events(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "events.jsonl"
+    monkeypatch.setenv("MLE_CI_EVENTS", str(path))
+    monkeypatch.setenv("MLE_CI_NODE", "3")
+    progress.fold(1, 0.7, total=2)
+    monkeypatch.setenv("MLE_CI_NODE", "not a number")
+    progress.fold(2, 0.8, total=2)
+    first, second = (event_from_json(line) for line in path.read_text().splitlines())
+    assert (first.node, second.node) == (3, None)
+
+
+def test_a_node_event_round_trips_and_refuses_an_unknown_kind() -> None:
+    event = NodeEvent(ts=1.0, id=2, kind="improve", status="succeeded", parent=1, score=0.9, valid=True, handed_in=True)
+    assert event_from_json(event.to_json()) == event
+    with pytest.raises(EventError, match="'kind' must be one of draft, debug, improve"):
+        event_from_json('{"type": "node", "ts": 1, "id": 2, "kind": "guess", "status": "running"}')

@@ -28,6 +28,8 @@ NUDGE = "Continue with the tools. Call finish (with a summary) when the submissi
 EMPTY_REPLY = {"type": "text", "text": "(no reply)"}
 
 FINISHED = "finished"
+NODE_DONE = "node_done"
+"""The model ended its node (``end_node``); the search goes on."""
 ENDED = "ended"
 MAX_TURNS = "max_turns"
 MAX_COST = "max_cost"
@@ -114,6 +116,7 @@ class Conversation:
         say: Callable[[str], None],
         api_pause: float = DEFAULT_API_PAUSE,
         sleep: Callable[[float], None] = time.sleep,
+        cost_elsewhere: Callable[[], float] = lambda: 0.0,
     ) -> None:
         self._client = client
         self._model = model
@@ -130,6 +133,8 @@ class Conversation:
         self._say = say
         self._api_pause = api_pause
         self._sleep = sleep
+        self._cost_elsewhere = cost_elsewhere
+        """What the run's other conversations (the search's other nodes) have spent: the budget is the run's."""
         self.usage = UsageTotals()
         self.messages: list[dict[str, Any]] = []
 
@@ -147,7 +152,8 @@ class Conversation:
         )
         turns = nudges = 0
         while True:
-            stop = next_stop(turns=turns, cost=self.cost, remaining=self._remaining(), budget=self._budget)
+            spent = self.cost + self._cost_elsewhere()
+            stop = next_stop(turns=turns, cost=spent, remaining=self._remaining(), budget=self._budget)
             if stop is not None:
                 return self._outcome(stop[0], stop[1], turns)
             turns += 1
@@ -164,10 +170,12 @@ class Conversation:
                 nudges += 1
                 self.messages.append({"role": "user", "content": NUDGE})
                 continue
-            results, summary = self._run_tools(turns, uses)
+            results, summary, ends_run = self._run_tools(turns, uses)
             self.messages.append({"role": "user", "content": results})
-            if summary is not None:
+            if summary is not None and ends_run:
                 return self._outcome(FINISHED, "the model called finish", turns, summary)
+            if summary is not None:
+                return self._outcome(NODE_DONE, "the model ended its node", turns, summary)
 
     def _ask_through_outages(self, turn: int) -> ModelReply:
         """The SDK has retried already; an API outage (429, 529, 5xx) gets a few more rounds after a pause.
@@ -226,15 +234,16 @@ class Conversation:
             f"${self.cost:.3f} of ${self._budget.max_cost_usd:.2f} spent]"
         )
 
-    def _run_tools(self, turn: int, uses: Sequence[Mapping[str, Any]]) -> tuple[list[dict[str, Any]], str | None]:
+    def _run_tools(self, turn: int, uses: Sequence[Mapping[str, Any]]) -> tuple[list[dict[str, Any]], str | None, bool]:
+        """The tool results, and the summary of a call that ends the node or the run (and whether the run)."""
         results: list[dict[str, Any]] = []
-        summary = None
+        summary, ends_run = None, False
         for use in uses:
             name, args = str(use.get("name")), use.get("input") or {}
             self._say(f"turn {turn}: {name} {_brief(args)}")
             outcome = self._tools.call(name, args if isinstance(args, Mapping) else {})
             if outcome.finished is not None:
-                summary = outcome.finished
+                summary, ends_run = outcome.finished, ends_run or outcome.ends_run
             text = f"{outcome.text}\n{self._status_line(turn)}"
             result = {"type": "tool_result", "tool_use_id": use.get("id"), "content": text}
             if outcome.is_error:
@@ -248,7 +257,7 @@ class Conversation:
                 is_error=outcome.is_error,
                 text=_trimmed(text),
             )
-        return results, summary
+        return results, summary, ends_run
 
 
 def _brief(args: Any, limit: int = 100) -> str:

@@ -80,11 +80,13 @@ TOOL_NAMES = tuple(tool["name"] for tool in TOOLS)
 
 @dataclass(frozen=True)
 class ToolOutcome:
-    """A tool's result for the model; ``finished`` holds the summary when the tool was ``finish``."""
+    """A tool's result for the model; ``finished`` holds the summary when the tool ends the run (``finish``) or,
+    with ``ends_run`` false, the model's node (``end_node``)."""
 
     text: str
     is_error: bool = False
     finished: str | None = None
+    ends_run: bool = True
 
 
 def _text(args: Mapping[str, Any], key: str, *, required: bool = True) -> str:
