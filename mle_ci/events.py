@@ -17,6 +17,9 @@ from mle_ci.errors import EventError
 SCHEMA_VERSION = 1
 PROGRESS_LINE_PREFIX = "[progress] "
 """Start of the human lines mle_ci.progress prints; the line parser skips them (their event is in the file)."""
+NODE_LINE_PREFIX = "[node-"
+"""Start of the output lines an agent relays from the commands of its search nodes (``[node-3 job-1 train] ...``):
+the line parser skips them, because the agent parses them itself and reports their events tagged with the node."""
 MAX_TEXT = 4000
 """Longest message kept in an event, so that one event stays one small atomic write."""
 

@@ -10,6 +10,7 @@ from typing import Protocol
 
 from mle_ci.contract import EventType
 from mle_ci.events import (
+    NODE_LINE_PREFIX,
     PROGRESS_LINE_PREFIX,
     EarlyStopEvent,
     EpochEvent,
@@ -229,7 +230,7 @@ def may_hold_progress(text: str) -> bool:
 
 def parse_line(text: str, ts: float, patterns: Sequence[PatternLike] = ()) -> Event | None:
     """The event a printed line stands for, or None; user patterns are tried before the built-in formats."""
-    if len(text) > MAX_PARSED_LINE or text.startswith(PROGRESS_LINE_PREFIX):
+    if len(text) > MAX_PARSED_LINE or text.startswith((PROGRESS_LINE_PREFIX, NODE_LINE_PREFIX)):
         return None
     for pattern in patterns:
         match = pattern.regex.search(text)

@@ -114,3 +114,9 @@ def test_fold_score_goes_to_the_fold_named_first(fold: int, other: int, noise: s
     event = parse_line(f"Fold {fold} complete: Score=0.5 {noise} fold {other}", 0.0)
     if isinstance(event, FoldEvent):
         assert event.fold == fold
+
+
+def test_a_line_an_agent_relays_from_its_search_node_is_left_to_the_agent() -> None:
+    """The agent reports a node's progress itself, tagged with the node: the relayed line must not count twice."""
+    assert parse_line("[node-3 job-1 train] Fold 1/5 complete: Score=0.687", 0.0) is None
+    assert parse_line("[job-1 train] Fold 1/5 complete: Score=0.687", 0.0) is not None
