@@ -401,8 +401,9 @@ def test_the_agents_tools_redact_with_the_runs_secret_policy(tmp_path: Path) -> 
         "MY_SERVICE_TOKEN": token,
     }
     parts = Run(load_config(env, default_model="m"), env, NoClient())
-    (parts.workspace.root / "found.txt").write_text(f"{KEY}\n{token}\n")
-    outcome = parts.toolbox.call("read_file", {"path": "found.txt"})
+    place, toolbox = parts.search().node_tools(1, None, None)
+    (place.folder / "found.txt").write_text(f"{KEY}\n{token}\n")
+    outcome = toolbox.call("read_file", {"path": "found.txt"})
     assert outcome.text == f"{MASK}\n{MASK}\n"
 
 

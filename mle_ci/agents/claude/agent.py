@@ -19,20 +19,21 @@ from mle_ci.agents.claude.api import AnthropicClient, ModelClient, sdk_models
 from mle_ci.agents.claude.config import AgentConfig, choose_model, load_config
 from mle_ci.agents.claude.fallback import fallback_decision, run_baseline
 from mle_ci.agents.claude.jobs import Jobs
-from mle_ci.agents.claude.loop import API_FATAL, CRASHED, FINISHED, TIME, Budget, Conversation, LoopOutcome
+from mle_ci.agents.claude.loop import API_FATAL, CRASHED, FINISHED, TIME, LoopOutcome
+from mle_ci.agents.claude.nodework import node_devices
 from mle_ci.agents.claude.prices import UsageTotals, price_for
 from mle_ci.agents.claude.processes import hide_environment
 from mle_ci.agents.claude.prompt import read_data, system_prompt
-from mle_ci.agents.claude.tools import ToolBox
+from mle_ci.agents.claude.search import PLANNED_END, Meter, Search
 from mle_ci.agents.claude.transcript import Transcript
 from mle_ci.agents.claude.validation import Verdict, validate
 from mle_ci.agents.claude.workspace import Workspace
 from mle_ci.contract import ExitCode
 from mle_ci.errors import ConfigError
+from mle_ci.metrics import find_metric
 from mle_ci.redaction import Redactor, secret_names
 
 OK, FAILED, CONFIG, BUDGET_EXHAUSTED = ExitCode.OK, ExitCode.FAILED, ExitCode.USAGE, ExitCode.TIMEOUT
-FIRST_MESSAGE = "Start now: look at the data, write a valid submission early, then improve it. Report fold scores."
 
 
 class Terminated(BaseException):
@@ -47,6 +48,14 @@ def _terminate(signum: int, frame: FrameType | None) -> None:
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     raise Terminated(signal.Signals(signum).name)
+
+
+def direction(config: AgentConfig) -> bool:
+    """Whether higher scores are better: as the run says, else as the metric's name says (higher when unknown)."""
+    if config.higher_is_better is not None:
+        return config.higher_is_better
+    known = find_metric(config.metric) if config.metric else None
+    return True if known is None else known.higher_is_better
 
 
 def child_env(environ: Mapping[str, str]) -> dict[str, str]:
@@ -80,14 +89,6 @@ class Run:
             events=config.events,
             redact=self.redactor.text,
         )
-        self.toolbox = ToolBox(
-            workspace=self.workspace,
-            jobs=self.jobs,
-            env=self.env,
-            validate=self.check,
-            remaining=config.remaining,
-            redact=self.redactor.text,
-        )
         self.client = client or AnthropicClient(
             api_key=config.api_key,
             model=config.model,
@@ -104,9 +105,12 @@ class Run:
 
     def check(self, path: str | None = None) -> Verdict:
         """The submission at ``path`` (by default the run's) checked as the grader does."""
-        return validate(
-            self.workspace, path, competition=self.config.competition, env=self.env, cwd=self.workspace.root
-        )
+        return self.check_in(self.workspace, path)
+
+    def check_in(self, workspace: Workspace, path: str | None = None) -> Verdict:
+        """The submission at ``path`` of ``workspace`` (by default its submission folder's) checked as the grader
+        does: a search node's, in its own folder."""
+        return validate(workspace, path, competition=self.config.competition, env=self.env, cwd=workspace.root)
 
     def _usage(self, totals: UsageTotals, cost: float) -> None:
         progress.usage(
@@ -120,25 +124,33 @@ class Run:
         )
 
     def converse(self) -> LoopOutcome:
+        """The search over solution nodes, one conversation each; the best valid node's submission is handed in."""
+        return self.search().run()
+
+    def search(self) -> Search:
+        """The search, wired to this run's parts."""
         c = self.config
         system = system_prompt(c, read_data(c.data_dir), remaining=c.remaining())
-        self.say(f"model {c.model} (price: {self.price_source}), {c.max_turns} turns, ${c.max_cost_usd:.2f} at most")
-        conversation = Conversation(
-            client=self.client,
-            model=c.model,
-            price=self.price,
-            toolbox=self.toolbox,
-            transcript=self.transcript,
-            system=system,
-            budget=Budget(c.max_turns, c.max_cost_usd, c.api_reserve_secs),
-            max_tokens=c.max_tokens,
-            api_timeout=c.api_timeout_secs,
-            remaining=c.remaining,
-            on_usage=self._usage,
-            say=self.say,
-            api_pause=c.api_pause_secs,
+        devices = node_devices(c.plan, self.env)
+        at_once = f", {len(devices)} nodes at once (one per GPU)" if len(devices) > 1 else ""
+        self.say(
+            f"model {c.model} (price: {self.price_source}), {c.max_turns} requests, "
+            f"${c.max_cost_usd:.2f} at most{at_once}"
         )
-        return conversation.run(FIRST_MESSAGE)
+        return Search(
+            config=c,
+            client=self.client,
+            meter=Meter(self.price, self._usage),
+            transcript=self.transcript,
+            jobs=self.jobs,
+            env=self.env,
+            redact=self.redactor.text,
+            say=self.say,
+            check=self.check_in,
+            system=system,
+            devices=devices,
+            higher_is_better=direction(c),
+        )
 
     def stop_jobs(self) -> None:
         stopped = self.jobs.stop_all()
@@ -180,7 +192,7 @@ def _exit_code(outcome: LoopOutcome | None, producer: str | None, time_cut: bool
 
 
 def _report(parts: Run, outcome: LoopOutcome) -> None:
-    level = "info" if outcome.ended == FINISHED else "warning"
+    level = "info" if outcome.ended in (FINISHED, PLANNED_END) else "warning"
     parts.say(f"conversation ended ({outcome.ended}): {outcome.reason}")
     progress.message(f"claude agent: {outcome.reason} after {outcome.turns} turn(s), ${outcome.cost_usd:.4f}", level)
     if outcome.summary:

@@ -12,7 +12,11 @@ from mle_ci import contract
 from mle_ci.agents.claude.prices import Price, PriceError, parse_prices
 from mle_ci.errors import ConfigError
 
-DEFAULT_MAX_TURNS = 50
+DEFAULT_MAX_TURNS = 200
+"""Model requests of the whole run, over all the search's nodes (the spend limit is usually reached first)."""
+DEFAULT_NODE_MAX_TURNS = 20
+"""Model requests one node may take to write, run and end its solution."""
+DEFAULT_DRAFTS = 3
 DEFAULT_MAX_COST_USD = 5.0
 DEFAULT_API_RESERVE_SECS = 120.0
 DEFAULT_FALLBACK_MIN_SECS = 60.0
@@ -44,6 +48,9 @@ class AgentConfig:
     folds: int | None = None
     plan: Mapping[str, str] = field(default_factory=dict)
     max_turns: int = DEFAULT_MAX_TURNS
+    node_max_turns: int = DEFAULT_NODE_MAX_TURNS
+    drafts: int = DEFAULT_DRAFTS
+    journal: Path | None = None
     max_cost_usd: float = DEFAULT_MAX_COST_USD
     api_reserve_secs: float = DEFAULT_API_RESERVE_SECS
     fallback_min_secs: float = DEFAULT_FALLBACK_MIN_SECS
@@ -176,6 +183,10 @@ def load_config(environ: Mapping[str, str], *, default_model: str, now: float | 
         folds=_integer(environ, contract.FOLDS, None, minimum=2),
         plan={name: value for name in PLAN_VARIABLES if (value := _get(environ, name)) is not None},
         max_turns=_integer(environ, contract.MAX_TURNS, DEFAULT_MAX_TURNS, minimum=1) or DEFAULT_MAX_TURNS,
+        node_max_turns=_integer(environ, "MLE_CI_NODE_MAX_TURNS", DEFAULT_NODE_MAX_TURNS, minimum=2)
+        or DEFAULT_NODE_MAX_TURNS,
+        drafts=_integer(environ, "MLE_CI_DRAFTS", DEFAULT_DRAFTS, minimum=1) or DEFAULT_DRAFTS,
+        journal=Path(journal) if (journal := _get(environ, contract.JOURNAL)) else logs_dir / "journal.jsonl",
         max_cost_usd=_number(environ, contract.MAX_COST_USD, DEFAULT_MAX_COST_USD),
         api_reserve_secs=reserve_for(budget, _number(environ, contract.API_RESERVE_SECS, DEFAULT_API_RESERVE_SECS)),
         fallback_min_secs=_number(environ, contract.FALLBACK_MIN_SECS, DEFAULT_FALLBACK_MIN_SECS),

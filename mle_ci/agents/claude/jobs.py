@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
+from mle_ci.agents.claude.nodework import Relay
 from mle_ci.agents.claude.processes import BASH, stop_group
 from mle_ci.agents.claude.workspace import ToolError
 from mle_ci.contract import EventType
@@ -40,6 +41,9 @@ class Job:
     ended: float | None = None
     stopped: bool = False
     pump: threading.Thread | None = None
+    relay: Relay | None = None
+    """Where the lines of a search node's job go (echoed as the node's, their progress reported tagged with it)."""
+    node: int | None = None
 
     def state(self) -> str:
         code = self.process.poll()
@@ -81,8 +85,9 @@ def gpu_now(run: Callable[..., Any] = subprocess.run, which: Callable[[str], str
     return "; ".join(rows) or "no GPU listed by nvidia-smi"
 
 
-def job_events(events: Path | None, since: float, limit: int = 5) -> list[str]:
-    """The latest epoch and fold events written to the run's events file since ``since``, one line each."""
+def job_events(events: Path | None, since: float, limit: int = 5, node: int | None = None) -> list[str]:
+    """The latest epoch and fold events written to the run's events file since ``since`` (of ``node`` when given:
+    nodes in parallel write the same file), one line each."""
     if events is None or not events.is_file():
         return []
     found: list[str] = []
@@ -100,7 +105,9 @@ def job_events(events: Path | None, since: float, limit: int = 5) -> list[str]:
                 continue
             if not isinstance(data.get("ts"), int | float) or data["ts"] < since:
                 continue
-            found.append(" ".join(f"{k}={v}" for k, v in data.items() if k not in ("v", "ts", "source")))
+            if node is not None and data.get("node") != node:
+                continue
+            found.append(" ".join(f"{k}={v}" for k, v in data.items() if k not in ("v", "ts", "source", "node")))
     return found[-limit:]
 
 
@@ -126,7 +133,18 @@ class Jobs:
         self._echo_lock = threading.Lock()
         self._jobs: dict[str, Job] = {}
 
-    def start(self, command: str, name: str) -> Job:
+    def start(
+        self,
+        command: str,
+        name: str,
+        *,
+        env: Mapping[str, str] | None = None,
+        cwd: Path | None = None,
+        relay: Relay | None = None,
+        node: int | None = None,
+    ) -> Job:
+        """Start ``command`` in the background: by default in the run's folder with its variables; a search node's
+        job runs in the node's folder with the node's variables, and its lines go through the node's relay."""
         if not command.strip():
             raise ToolError("start_job needs a command")
         running = [j for j in self._jobs.values() if j.state() == "running"]
@@ -138,14 +156,23 @@ class Jobs:
         log = self._folder / f"{job_id}-{label}.log"
         process = subprocess.Popen(
             [BASH, "-c", command],
-            cwd=self._cwd,
-            env=self._env,
+            cwd=cwd or self._cwd,
+            env=dict(env) if env is not None else self._env,
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
-        job = Job(id=job_id, name=label, command=command, process=process, log=log, started=time.time())
+        job = Job(
+            id=job_id,
+            name=label,
+            command=command,
+            process=process,
+            log=log,
+            started=time.time(),
+            relay=relay,
+            node=node,
+        )
         job.pump = threading.Thread(target=self._pump, args=(job,), name=f"pump-{job_id}", daemon=True)
         job.pump.start()
         self._jobs[job_id] = job
@@ -161,6 +188,9 @@ class Jobs:
                 log.write(line + "\n")
                 log.flush()
                 job.tail.append(line)
+                if job.relay is not None:
+                    job.relay.line(f"{job.id} {job.name}", line)
+                    continue
                 # Progress API lines are passed as they are: the harness skips them (their event is in the file).
                 shown = line if line.startswith(PROGRESS_LINE_PREFIX) else f"{tag} {line}"
                 with self._echo_lock, contextlib.suppress(OSError, ValueError):
@@ -184,7 +214,7 @@ class Jobs:
             f"command: {job.command}",
             f"log: {job.log}",
         ]
-        events = job_events(self._events, job.started)
+        events = job_events(self._events, job.started, node=job.node)
         lines.append("latest progress events: " + ("; ".join(events) if events else "none yet"))
         lines.append(f"GPU now: {gpu()}")
         lines.append(f"last {len(job.tail)} log lines:")
@@ -199,8 +229,23 @@ class Jobs:
         self._join(job)
         return f"{job.id} ({job.name}): {job.state()}"
 
-    def running(self) -> list[Job]:
-        return [job for job in self._jobs.values() if job.state() == "running"]
+    def running(self, node: int | None = None) -> list[Job]:
+        """The jobs still running (of ``node`` when given)."""
+        return [job for job in self._jobs.values() if job.state() == "running" and (node is None or job.node == node)]
+
+    def of_node(self, node: int) -> list[Job]:
+        return [job for job in self._jobs.values() if job.node == node]
+
+    def stop_node(self, node: int, grace: float = 5.0) -> list[str]:
+        """Stop the node's running jobs (its time is up); the ids stopped."""
+        stopped = []
+        for job in self.running(node):
+            job.stopped = True
+            stop_group(job.process, grace)
+            stopped.append(job.id)
+        for job in self.of_node(node):
+            self._join(job)
+        return stopped
 
     def stop_all(self, grace: float = 5.0) -> list[str]:
         """Stop every running job (SIGTERM to its group, SIGKILL after ``grace``); the ids stopped."""

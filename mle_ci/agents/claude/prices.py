@@ -101,6 +101,16 @@ class UsageTotals:
             cache_read_input_tokens=self.cache_read_input_tokens + cache_read,
         )
 
+    def plus(self, other: UsageTotals) -> UsageTotals:
+        """The totals of two sets of requests (the search's conversations together)."""
+        return UsageTotals(
+            requests=self.requests + other.requests,
+            input_tokens=self.input_tokens + other.input_tokens,
+            output_tokens=self.output_tokens + other.output_tokens,
+            cache_creation_input_tokens=self.cache_creation_input_tokens + other.cache_creation_input_tokens,
+            cache_read_input_tokens=self.cache_read_input_tokens + other.cache_read_input_tokens,
+        )
+
     def cost(self, price: Price) -> float:
         """USD for these tokens at ``price``."""
         return (

@@ -93,8 +93,16 @@ class CommandResult:
         return f"{status}, {self.seconds:.1f}s\n{self.output}" if self.output else f"{status}, {self.seconds:.1f}s"
 
 
-def run_command(command: str, *, cwd: Path, env: Mapping[str, str], timeout: float) -> CommandResult:
-    """Run ``command`` with bash in ``cwd`` (own process group, stdin closed) for at most ``timeout`` seconds."""
+def run_command(
+    command: str,
+    *,
+    cwd: Path,
+    env: Mapping[str, str],
+    timeout: float,
+    on_output: Callable[[str], None] | None = None,
+) -> CommandResult:
+    """Run ``command`` with bash in ``cwd`` (own process group, stdin closed) for at most ``timeout`` seconds;
+    ``on_output`` gets the whole output before it is trimmed for the model (a search node's progress lines)."""
     started = time.monotonic()
     with tempfile.TemporaryFile() as sink:
         process = subprocess.Popen(
@@ -118,6 +126,8 @@ def run_command(command: str, *, cwd: Path, env: Mapping[str, str], timeout: flo
                 os.killpg(process.pid, signal.SIGKILL)
         sink.seek(0)
         output = sink.read().decode("utf-8", errors="replace")
+    if on_output is not None:
+        on_output(output)
     return CommandResult(
         exit_code=None if timed_out else process.returncode,
         output=trim(output),

@@ -78,17 +78,20 @@ Report progress so that per-epoch and per-fold scores reach the run's reports (t
   `progress.fold(k, score, total=n, metric="<metric>")`, `progress.metric("<metric>", cv_score)` and
   `progress.should_stop(margin=30)` / `progress.remaining()` to respect the deadline;
 - or plain lines: `Epoch 1/10: Loss=2.145, Val_Score=0.523 (12s)` and `Fold 1/5 complete: Score=0.687`.
-Run training with start_job so that its output and events are recorded; poll it with job_status."""
+Lines printed by bash commands and by jobs are both read; long training goes through start_job (poll job_status)."""
 
 RULES = """\
 Rules:
-1. Write a valid submission EARLY (a simple model first), check it with validate_submission, then improve it.
-   Replace it atomically (write a temporary file, then rename it) so that a valid file is always in place.
+1. The harness runs a search over solution nodes (drafts, then debugging of failed ones and improvements of the best).
+   Each node is one task message: write its code in the node's folder, run it, make it write
+   $SUBMISSION_DIR/submission.csv (the node's own folder) and report every fold's score, check the file with
+   validate_submission, then call end_node with a one-line plan and what you learned. The harness validates and scores
+   every node and hands in the best valid submission; a worse or broken node never replaces it.
 2. Use the hardware you were given: the device, batch size and mixed precision of the training plan.
-3. Keep within the time budget: every tool result says how much time is left. Long training goes through start_job;
-   bash commands are for quick steps (they time out). Stop your jobs and call finish before time runs out.
-4. The competition data is read-only; write code and files in the workspace (your current folder).
-5. Call finish with a short summary (model, CV score, what you would try next) when the submission is final."""
+3. Keep within the time budget: every tool result and task says how much time is left. Long training goes through
+   start_job; bash commands are for quick steps (they time out). A node whose jobs still run at the reserve is stopped.
+4. The competition data is read-only; the node's folder is your current folder.
+5. Call finish (with a short summary: model, CV score, what you would try next) only to end the whole search early."""
 
 
 def system_prompt(config: AgentConfig, data: DataView, *, remaining: float) -> str:
@@ -115,8 +118,8 @@ Metric: {metric} ({direction}). Evaluate with {folds} and report each fold's sco
 {heads}
 
 # Where things go
-- Workspace (your current folder, read and write): {config.workspace}
-- The submission: {config.submission_path} (same columns and ids as the sample submission)
+- Each node works in its own folder under {config.workspace} (its current folder, read and write)
+- Its submission: `$SUBMISSION_DIR/submission.csv` (same columns and ids as the sample submission)
 - Python: `python` is {sys.executable} (with mle_ci installed); add packages with `python -m pip install` if needed
 
 # Hardware and training plan

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
 from mle_ci.agents.claude.jobs import Jobs
+from mle_ci.agents.claude.nodework import Relay
 from mle_ci.agents.claude.paging import read_page
 from mle_ci.agents.claude.processes import run_command, trim
 from mle_ci.agents.claude.validation import Verdict
@@ -69,13 +71,39 @@ TOOLS: tuple[dict[str, Any], ...] = (
         [],
     ),
     _tool(
+        "end_node",
+        "End this node of the search once its training run is done or started with start_job (its jobs are waited "
+        "for, then its submission is validated and scored; the best valid one is handed in).",
+        {
+            "plan": {"type": "string", "description": "one line: what this node tried"},
+            "insight": {"type": "string", "description": "what was learned, for the next nodes"},
+        },
+        ["plan"],
+    ),
+    _tool(
         "finish",
-        "End the run. Call it when the submission is final, with a short summary of what you did and the CV score.",
+        "End the whole run now (no further nodes): call it only when more work cannot improve the score, with a "
+        "short summary of what you did and the CV score.",
         {"summary": _STR},
         ["summary"],
     ),
 )
 TOOL_NAMES = tuple(tool["name"] for tool in TOOLS)
+
+
+OUTPUT_KEPT = 20_000
+"""Characters of a command's output kept for judging its node (the traceback of a failure is at the end)."""
+
+
+@dataclass(frozen=True)
+class CommandRun:
+    """One command a node ran with ``bash`` (a job's are read from the job itself)."""
+
+    command: str
+    started: float
+    ended: float
+    exit_code: int | None
+    output_tail: str
 
 
 @dataclass(frozen=True)
@@ -123,6 +151,8 @@ class ToolBox:
         validate: Callable[[str | None], Verdict],
         remaining: Callable[[], float],
         redact: Callable[[str], str],
+        node: int | None = None,
+        relay: Relay | None = None,
     ) -> None:
         self.workspace = workspace
         self.jobs = jobs
@@ -130,6 +160,12 @@ class ToolBox:
         self._validate = validate
         self._remaining = remaining
         self._redact = redact
+        self.node = node
+        """The search node these tools work for: its commands' lines go through ``relay``, its jobs are its."""
+        self._relay = relay
+        self.runs: list[CommandRun] = []
+        self.ended: tuple[str, str | None] | None = None
+        """The model's one-line plan and insight, once it called ``end_node``."""
 
     def call(self, name: str, args: Mapping[str, Any]) -> ToolOutcome:
         """Carry out one tool call; its result, secrets redacted."""
@@ -159,7 +195,15 @@ class ToolBox:
             raise ToolError("'timeout_s' must be a positive number of seconds")
         left = self._remaining()
         timeout = min(float(wanted), MAX_BASH_TIMEOUT, left if math.isfinite(left) else MAX_BASH_TIMEOUT)
-        result = run_command(command, cwd=self.workspace.root, env=self._env, timeout=timeout)
+        started, whole = time.time(), [""]
+
+        def relay(output: str) -> None:
+            whole[0] = output[-OUTPUT_KEPT:]
+            if self._relay is not None:
+                self._relay.lines("bash", self._redact(output))
+
+        result = run_command(command, cwd=self.workspace.root, env=self._env, timeout=timeout, on_output=relay)
+        self.runs.append(CommandRun(command, started, time.time(), result.exit_code, self._redact(whole[0])))
         return ToolOutcome(result.render(), is_error=result.timed_out or result.exit_code != 0)
 
     def _tool_write_file(self, args: Mapping[str, Any]) -> ToolOutcome:
@@ -177,7 +221,13 @@ class ToolBox:
         return ToolOutcome(trim(page.text) + page.note())
 
     def _tool_start_job(self, args: Mapping[str, Any]) -> ToolOutcome:
-        job = self.jobs.start(_text(args, "command"), _text(args, "name", required=False) or "job")
+        command, name = _text(args, "command"), _text(args, "name", required=False) or "job"
+        if self.node is None:
+            job = self.jobs.start(command, name)
+        else:
+            job = self.jobs.start(
+                command, name, env=self._env, cwd=self.workspace.root, relay=self._relay, node=self.node
+            )
         return ToolOutcome(f"started {job.id} ({job.name}), log {job.log}")
 
     def _tool_job_status(self, args: Mapping[str, Any]) -> ToolOutcome:
@@ -189,6 +239,12 @@ class ToolBox:
     def _tool_validate_submission(self, args: Mapping[str, Any]) -> ToolOutcome:
         verdict = self._validate(_text(args, "path", required=False) or None)
         return ToolOutcome(verdict.text, is_error=not verdict.valid)
+
+    def _tool_end_node(self, args: Mapping[str, Any]) -> ToolOutcome:
+        plan = _text(args, "plan").strip() or "(no plan given)"
+        insight = _text(args, "insight", required=False).strip() or None
+        self.ended = (self._redact(plan), None if insight is None else self._redact(insight))
+        return ToolOutcome("node ended: it is judged once its jobs have finished", finished=plan, ends_run=False)
 
     def _tool_finish(self, args: Mapping[str, Any]) -> ToolOutcome:
         summary = _text(args, "summary", required=False) or "(no summary)"

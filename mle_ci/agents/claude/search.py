@@ -1,0 +1,410 @@
+"""The search: nodes chosen by the policy (drafts, then debugging and improvement), each one short conversation whose
+run is judged, the best valid submission handed in; one node per GPU at once where there are several.
+
+Deciding is the policy's (:mod:`.policy`) and the hand-in rule is :mod:`.handin`'s; this module carries them out:
+it gives each node its folder and device, holds its conversation, waits for its jobs, judges it and records it.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from mle_ci import contract, progress
+from mle_ci.agents.claude.api import ModelClient
+from mle_ci.agents.claude.config import AgentConfig
+from mle_ci.agents.claude.handin import hand_in, is_better
+from mle_ci.agents.claude.jobs import Job, Jobs
+from mle_ci.agents.claude.journal import CodeFile, Journal, Node, cv_score, error_line, trimmed_traceback
+from mle_ci.agents.claude.loop import (
+    API_ERROR,
+    API_FATAL,
+    CRASHED,
+    FINISHED,
+    MAX_COST,
+    TIME,
+    Budget,
+    Conversation,
+    LoopOutcome,
+)
+from mle_ci.agents.claude.nodeprompt import journal_summary, node_task
+from mle_ci.agents.claude.nodework import NodePlace, NodeScores, Relay, code_snapshot
+from mle_ci.agents.claude.policy import SearchSettings, Step, next_step, node_fits
+from mle_ci.agents.claude.prices import Price, UsageTotals
+from mle_ci.agents.claude.tools import CommandRun, ToolBox
+from mle_ci.agents.claude.transcript import Transcript
+from mle_ci.agents.claude.validation import Verdict
+from mle_ci.agents.claude.workspace import Workspace
+from mle_ci.contract import NodeStatus
+from mle_ci.eventlog import append_event
+
+PLANNED_END = "planned_end"
+"""No further node fits before the reserve (or the model called finish): the run ends before its deadline."""
+REFUSED = "refused"
+REFUSALS_IN_A_ROW = 2
+"""Refused nodes one after the other that end the search: the task itself is being refused."""
+STOPPING_OUTCOMES = (FINISHED, API_FATAL, API_ERROR, MAX_COST, TIME, CRASHED)
+"""A node's conversation that ended so ends the search: no new node starts (running ones finish)."""
+JOB_POLL = 0.2
+LOG_TAIL = 20_000
+
+
+@dataclass(frozen=True)
+class Meter:
+    """The run's spend as the search reports it: the usage of all nodes, and the callback that publishes it."""
+
+    price: Price
+    publish: Callable[[UsageTotals, float], None]
+
+
+class Search:
+    """Runs the search until the policy, the time, the budget or the model ends it."""
+
+    def __init__(
+        self,
+        *,
+        config: AgentConfig,
+        client: ModelClient,
+        meter: Meter,
+        transcript: Transcript,
+        jobs: Jobs,
+        env: Mapping[str, str],
+        redact: Callable[[str], str],
+        say: Callable[[str], None],
+        check: Callable[[Workspace, str | None], Verdict],
+        system: str,
+        devices: tuple[str | None, ...],
+        higher_is_better: bool,
+    ) -> None:
+        self._config = config
+        self._client = client
+        self._meter = meter
+        self._transcript = transcript
+        self._jobs = jobs
+        self._env = dict(env)
+        self._redact = redact
+        self._say = say
+        self._check = check
+        self._system = system
+        self._devices = devices
+        self._higher = higher_is_better
+        self.journal = Journal(config.journal)
+        self._scores = NodeScores(config.events)
+        self._settings = SearchSettings(drafts=config.drafts)
+        self._lock = threading.Lock()
+        self._usage: dict[int, UsageTotals] = {}
+        self._running: dict[int, Step] = {}
+        self._refusals = 0
+        self._stop: tuple[str, str, str | None] | None = None
+        self._started = time.time()
+        self._budget = config.remaining()
+
+    # --- the whole search
+
+    def run(self) -> LoopOutcome:
+        """Nodes until the search ends; with several devices one worker per device, else in this thread (so that
+        the harness's SIGTERM, raised in the main thread, stops the run wherever it is)."""
+        if len(self._devices) == 1:
+            self._work(self._devices[0])
+        else:
+            workers = [
+                threading.Thread(target=self._work, args=(device,), name=f"node-worker-{device}", daemon=True)
+                for device in self._devices
+            ]
+            for worker in workers:
+                worker.start()
+            for worker in workers:
+                while worker.is_alive():
+                    worker.join(timeout=0.5)
+        ended, reason, summary = self._stop or (PLANNED_END, "the search ended", None)
+        total = self._total()
+        return LoopOutcome(ended, reason, total.requests, total, total.cost(self._meter.price), summary)
+
+    def _work(self, device: str | None) -> None:
+        while True:
+            with self._lock:
+                step = self._next()
+                if step is None:
+                    return
+                label = NodePlace(0, Path(), device).device_label(self._config.plan.get(contract.DEVICE))
+                node = self.journal.start(step.kind, step.parent, device=label, now=time.time())
+                self._running[node.id] = step
+            try:
+                self._run_node(node, step, device)
+            except Exception as exc:
+                # A bug of the agent in one node: recorded, and no further node starts.
+                self._halt(CRASHED, f"the agent crashed in node {node.id}: {type(exc).__name__}: {exc}")
+                self.journal.update(replace(node, status=NodeStatus.FAILED, error=f"{type(exc).__name__}: {exc}"))
+                raise
+            finally:
+                with self._lock:
+                    self._running.pop(node.id, None)
+
+    def _next(self) -> Step | None:
+        """The next node's step, or None when the search is over (called under the lock)."""
+        if self._stop is not None:
+            return None
+        c = self._config
+        remaining = c.remaining()
+        total = self._total()
+        if total.requests >= c.max_turns:
+            return self._end(PLANNED_END, f"the maximum of {c.max_turns} model requests was reached")
+        spent = total.cost(self._meter.price)
+        if spent >= c.max_cost_usd:
+            return self._end(MAX_COST, f"${spent:.4f} spent, the maximum is ${c.max_cost_usd:.2f}")
+        if remaining <= c.api_reserve_secs:
+            return self._end(TIME, f"{remaining:.0f}s left, no more than the {c.api_reserve_secs:.0f}s reserve")
+        fits, why = node_fits(self.journal.durations(), remaining, c.api_reserve_secs)
+        if not fits:
+            return self._end(PLANNED_END, f"no further node fits: {why}")
+        step = next_step(
+            self.journal.nodes(),
+            tuple(self._running.values()),
+            higher_is_better=self._higher,
+            used=self._used(remaining, total),
+            settings=self._settings,
+        )
+        self._say(f"node {len(self.journal.nodes()) + 1}: {step.kind} ({step.why})")
+        return step
+
+    def _used(self, remaining: float, total: UsageTotals) -> float:
+        """The share of the budget spent: of the time when there is a deadline, else of the requests or the spend."""
+        if self._budget != float("inf") and self._budget > 0:
+            return min(1.0, max(0.0, 1 - remaining / self._budget))
+        c = self._config
+        return min(1.0, max(total.requests / c.max_turns, total.cost(self._meter.price) / max(c.max_cost_usd, 1e-9)))
+
+    def _end(self, ended: str, reason: str, summary: str | None = None) -> None:
+        if self._stop is None:
+            self._stop = (ended, reason, summary)
+            self._say(f"search ends ({ended}): {reason}")
+            self._transcript.write("note", 0, text=f"search ends ({ended}): {reason}")
+
+    def _halt(self, ended: str, reason: str, summary: str | None = None) -> None:
+        with self._lock:
+            self._end(ended, reason, summary)
+
+    # --- usage over the nodes
+
+    def _total(self) -> UsageTotals:
+        total = UsageTotals()
+        for usage in self._usage.values():
+            total = total.plus(usage)
+        return total
+
+    def _on_usage(self, node: int, usage: UsageTotals) -> None:
+        with self._lock:
+            self._usage[node] = usage
+            total = self._total()
+        self._meter.publish(total, total.cost(self._meter.price))
+
+    def _cost_except(self, node: int) -> float:
+        with self._lock:
+            others = UsageTotals()
+            for key, usage in self._usage.items():
+                if key != node:
+                    others = others.plus(usage)
+        return others.cost(self._meter.price)
+
+    # --- one node
+
+    def node_tools(self, node: int, device: str | None, parent: Node | None) -> tuple[NodePlace, ToolBox]:
+        """A node's folder (with its parent's code in it) and the tools that work there for it."""
+        c = self._config
+        place = NodePlace(node, c.workspace / f"node-{node}", device)
+        place.submission_dir.mkdir(parents=True, exist_ok=True)
+        if parent is not None:
+            _copy_code(parent.code, place.folder)
+        workspace = Workspace(place.folder.resolve(), c.data_dir.resolve(), place.submission_dir.resolve())
+        toolbox = ToolBox(
+            workspace=workspace,
+            jobs=self._jobs,
+            env=place.env(self._env),
+            validate=lambda path: self._check(workspace, path),
+            remaining=c.remaining,
+            redact=self._redact,
+            node=node,
+            relay=Relay(node, c.events),
+        )
+        return place, toolbox
+
+    def _run_node(self, node: Node, step: Step, device: str | None) -> None:
+        c = self._config
+        parent = self.journal.get(step.parent) if step.parent is not None else None
+        place, toolbox = self.node_tools(node.id, device, parent)
+        self._publish(node)
+        self._transcript.write(
+            "note", 0, text=f"node {node.id} ({step.kind}, parent {step.parent}) starts on {node.device}: {step.why}"
+        )
+        with self._lock:
+            done = self._total().requests
+        conversation = Conversation(
+            client=self._client,
+            model=c.model,
+            price=self._meter.price,
+            toolbox=toolbox,
+            transcript=self._transcript,
+            system=self._system,
+            budget=Budget(max(1, min(c.node_max_turns, c.max_turns - done)), c.max_cost_usd, c.api_reserve_secs),
+            max_tokens=c.max_tokens,
+            api_timeout=c.api_timeout_secs,
+            remaining=c.remaining,
+            on_usage=lambda usage, _cost: self._on_usage(node.id, usage),
+            say=lambda text: self._say(f"node {node.id} {text}"),
+            api_pause=c.api_pause_secs,
+            cost_elsewhere=lambda: self._cost_except(node.id),
+        )
+        with self._lock:
+            summary = journal_summary(self.journal.nodes(), higher_is_better=self._higher)
+        task = node_task(
+            step,
+            node_id=node.id,
+            parent=parent,
+            summary=summary,
+            remaining=c.remaining(),
+            reserve=c.api_reserve_secs,
+            submission_dir=str(place.submission_dir),
+            device=node.device,
+            metric=c.metric,
+            higher_is_better=self._higher,
+        )
+        outcome = conversation.run(task)
+        timed_out = self._wait_for_jobs(node.id)
+        cost = conversation.usage.cost(self._meter.price)
+        self._judge(node, place, tools=toolbox, cost=cost, timed_out=timed_out)
+        self._after(node.id, outcome)
+
+    def _wait_for_jobs(self, node: int) -> bool:
+        """Wait for the node's jobs to end; True when they had to be stopped because the reserve was reached."""
+        while self._jobs.running(node):
+            if self._config.remaining() <= self._config.api_reserve_secs:
+                stopped = self._jobs.stop_node(node)
+                self._say(f"node {node}: time is up, stopped {', '.join(stopped)}")
+                return True
+            time.sleep(JOB_POLL)
+        for job in self._jobs.of_node(node):
+            job.state()
+        return False
+
+    def _after(self, node: int, outcome: LoopOutcome) -> None:
+        """What the node's end means for the search."""
+        with self._lock:
+            self._refusals = self._refusals + 1 if outcome.ended == REFUSED else 0
+            if outcome.ended in STOPPING_OUTCOMES:
+                ended = PLANNED_END if outcome.ended == FINISHED else outcome.ended
+                self._end(ended, outcome.reason, outcome.summary)
+            elif self._refusals >= REFUSALS_IN_A_ROW:
+                self._end(REFUSED, f"the model refused {self._refusals} nodes in a row", outcome.summary)
+
+    def _judge(self, node: Node, place: NodePlace, *, tools: ToolBox, cost: float, timed_out: bool) -> None:
+        """The node's score, validity and status from what it did; its submission handed in when it is the best."""
+        folds, reported = self._scores.of(node.id)
+        verdict = self._check(tools.workspace, None)
+        command, output, exit_code = _main_command(tools.runs, self._jobs.of_node(node.id), self._scores, node.id)
+        if timed_out:
+            status, error = NodeStatus.TIMED_OUT, "stopped: its time was up before it ended"
+        elif verdict.valid:
+            status, error = NodeStatus.SUCCEEDED, None
+        elif command is None:
+            status, error = NodeStatus.FAILED, "it ran no command"
+        elif exit_code not in (0, None):
+            status, error = NodeStatus.FAILED, error_line(output, exit_code)
+        else:
+            status, error = NodeStatus.FAILED, f"no valid submission: {_first_line(verdict.text)}"
+        plan, insight = tools.ended or (None, None)
+        judged = replace(
+            node,
+            status=status,
+            plan=plan,
+            insight=insight,
+            command=command,
+            code=tuple(CodeFile(path, text) for path, text in code_snapshot(place.folder)),
+            folds=folds,
+            score=cv_score(folds, reported),
+            valid=verdict.valid,
+            seconds=round(time.time() - node.started_at, 3),
+            cost_usd=round(cost, 6),
+            error=error,
+            traceback=None if status == NodeStatus.SUCCEEDED else trimmed_traceback(output),
+        )
+        with self._lock:
+            current = self.journal.handed_in()
+            if verdict.valid and is_better(judged.score, current, self._higher):
+                hand_in(place.submission_dir / "submission.csv", self._config.submission_path)
+                judged = replace(judged, handed_in=True)
+                if current is not None:
+                    self._record(replace(current, handed_in=False))
+                progress.submission(self._config.submission_path, rows=verdict.rows, producer="claude")
+            self._record(judged)
+        score = "no score" if judged.score is None else f"score {judged.score:.6g}"
+        hand = ", handed in" if judged.handed_in else ""
+        self._say(f"node {node.id} {status}: {score}, valid {verdict.valid}{hand}" + (f" ({error})" if error else ""))
+
+    def _record(self, node: Node) -> None:
+        self.journal.update(node)
+        self._publish(node)
+
+    def _publish(self, node: Node) -> None:
+        if self._config.events is not None:
+            try:
+                append_event(self._config.events, node.event(time.time()))
+            except OSError as exc:
+                self._say(f"cannot report node {node.id}: {exc.strerror or exc}")
+
+
+def _first_line(text: str) -> str:
+    return next((line.strip() for line in text.splitlines() if line.strip()), "no file")
+
+
+def _copy_code(code: tuple[CodeFile, ...], folder: Path) -> None:
+    """The parent's code, written into the new node's folder (paths stay inside it)."""
+    root = folder.resolve()
+    for item in code:
+        target = (root / item.path).resolve()
+        if root not in target.parents:
+            continue
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(item.text, encoding="utf-8")
+
+
+def _job_output(job: Job) -> str:
+    try:
+        with job.log.open("rb") as handle:
+            size = handle.seek(0, 2)
+            handle.seek(max(0, size - LOG_TAIL))
+            return handle.read().decode("utf-8", errors="replace")
+    except OSError:
+        return "\n".join(job.tail)
+
+
+@dataclass(frozen=True)
+class _Ran:
+    """One command of a node, ``bash`` or a job, as judging needs it."""
+
+    started: float
+    ended: float
+    command: str
+    output: Callable[[], str]
+    exit_code: int | None
+
+
+def _main_command(
+    runs: list[CommandRun], jobs: list[Job], scores: NodeScores, node: int
+) -> tuple[str | None, str, int | None]:
+    """The node's training run, as ``(command, output, exit code)``: its last command that reported progress, else
+    its last that failed, else its last; ``(None, "", None)`` when it ran none."""
+    ran = [_Ran(r.started, r.ended, r.command, lambda r=r: r.output_tail, r.exit_code) for r in runs]
+    for job in jobs:
+        job.state()
+        output = lambda job=job: _job_output(job)  # noqa: E731 - bound per job
+        ran.append(_Ran(job.started, job.ended or time.time(), job.command, output, job.process.returncode))
+    if not ran:
+        return None, "", None
+    ran.sort(key=lambda r: r.started)
+    reporting = [r for r in ran if scores.reported_between(node, r.started, r.ended)]
+    failed = [r for r in ran if r.exit_code not in (0, None)]
+    chosen = (reporting or failed or ran)[-1]
+    return chosen.command, chosen.output(), chosen.exit_code
