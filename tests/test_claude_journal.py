@@ -25,7 +25,7 @@ from mle_ci.agents.claude.journal import (
 )
 from mle_ci.agents.claude.nodeprompt import journal_summary, node_task
 from mle_ci.agents.claude.policy import Step
-from mle_ci.contract import NodeKind, NodeStatus
+from mle_ci.contract import DEVICE, NodeKind, NodeStatus
 from mle_ci.events import NodeEvent, event_from_json
 
 TRACEBACK = """\
@@ -403,5 +403,6 @@ def test_an_improve_task_has_the_score_and_capped_code_and_a_draft_none() -> Non
     task = node_task(Step(NodeKind.IMPROVE, 2, "improve"), node_id=3, parent=parent, code_limit=1000, **common)  # type: ignore[arg-type]
     assert "CV score 0.8123" in task and "ONE focused change" in task and "characters of code cut" in task
     assert task.count("z") < 1100 and "No deadline" in task and "lower is better" in task
+    assert f"${DEVICE}" in task
     draft = node_task(Step(NodeKind.DRAFT, None, "draft 1 of 3"), node_id=1, parent=None, **common)  # type: ignore[arg-type]
     assert "new solution" in draft and "Its code" not in draft and "sub/submission.csv" in draft

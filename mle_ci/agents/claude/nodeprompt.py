@@ -12,7 +12,7 @@ from collections.abc import Sequence
 
 from mle_ci.agents.claude.journal import Node, best_node, one_line
 from mle_ci.agents.claude.policy import Step, ranked
-from mle_ci.contract import NodeKind, NodeStatus
+from mle_ci.contract import DEVICE, NodeKind, NodeStatus
 
 TOP = 4
 """Nodes shown by score (the best first) in the summary."""
@@ -115,7 +115,7 @@ def _time(remaining: float, reserve: float) -> str:
     left = max(0.0, remaining - reserve)
     return (
         f"Time left before the reserve: {left:.0f} seconds (about {left / 60:.1f} minutes). Everything this node"
-        " runs must end well within it: size the training to fit, and stop it when progress.should_stop() says so."
+        " runs must end well within it, the judging of its submission included: size the training to fit."
     )
 
 
@@ -166,7 +166,7 @@ def node_task(
     name = metric or "the competition metric"
     direction = "higher" if higher_is_better else "lower"
     origin = "" if step.parent is None else f" from node {step.parent}"
-    where = device or "the device of the training plan (MLE_CI_DEVICE)"
+    where = device or f"the device of the training plan (${DEVICE})"
     submission = f"{submission_dir.rstrip('/')}/submission.csv"
     return f"""\
 # Node {node_id}: {step.kind}{origin}
@@ -183,8 +183,8 @@ Why this node: {step.why}
 - Write this node's predictions to {submission} (the sample submission's columns and ids). The driver checks it and
   hands the best node's submission in: do not copy it anywhere else.
 - Evaluate with cross-validation on {name} ({direction} is better) and report every fold: in Python
-  `progress.fold(k, score, total=n, metric="{name}")` and `progress.metric("{name}", cv_score)`, or plain lines
-  `Fold k/n complete: Score=x`.
+  (`from mle_ci import progress`) `progress.fold(k, score, total=n, metric="{name}")` and
+  `progress.metric("{name}", cv_score)`, or plain lines `Fold k/n complete: Score=x`.
 - Keep the code in files in the workspace (the journal records them for the nodes after this one).
 
 When the node is done, or cannot be fixed in the time, call the end_node tool with `plan` (one line: what this
