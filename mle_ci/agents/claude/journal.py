@@ -213,7 +213,8 @@ class Journal:
             path.parent.mkdir(parents=True, exist_ok=True)
 
     def start(self, kind: NodeKind, parent: int | None, *, device: str | None, now: float) -> Node:
-        """A new running node with the next id (from 1); a debug node's depth is its parent's plus one."""
+        """A new running node with the next id (from 1); a debug node's depth is its parent's plus one (``KeyError``
+        for a parent never started)."""
         with self._lock:
             above = self._nodes[parent] if parent is not None else None
             depth = (above.depth if above is not None else 0) + 1 if kind == NodeKind.DEBUG else 0
