@@ -7,6 +7,7 @@ it gives each node its folder and device, holds its conversation, waits for its 
 
 from __future__ import annotations
 
+import functools
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -150,16 +151,10 @@ class Search:
         c = self._config
         remaining = c.remaining()
         total = self._total()
-        if total.requests >= c.max_turns:
-            return self._end(PLANNED_END, f"the maximum of {c.max_turns} model requests was reached")
-        spent = total.cost(self._meter.price)
-        if spent >= c.max_cost_usd:
-            return self._end(MAX_COST, f"${spent:.4f} spent, the maximum is ${c.max_cost_usd:.2f}")
-        if remaining <= c.api_reserve_secs:
-            return self._end(TIME, f"{remaining:.0f}s left, no more than the {c.api_reserve_secs:.0f}s reserve")
-        fits, why = node_fits(self.journal.durations(), remaining, c.api_reserve_secs)
-        if not fits:
-            return self._end(PLANNED_END, f"no further node fits: {why}")
+        ending = self._ending(remaining, total)
+        if ending is not None:
+            self._end(*ending)
+            return None
         step = next_step(
             self.journal.nodes(),
             tuple(self._running.values()),
@@ -169,6 +164,21 @@ class Search:
         )
         self._say(f"node {len(self.journal.nodes()) + 1}: {step.kind} ({step.why})")
         return step
+
+    def _ending(self, remaining: float, total: UsageTotals) -> tuple[str, str] | None:
+        """Why no further node may start, as ``(outcome, reason)``, or None."""
+        c = self._config
+        spent = total.cost(self._meter.price)
+        if total.requests >= c.max_turns:
+            return PLANNED_END, f"the maximum of {c.max_turns} model requests was reached"
+        if spent >= c.max_cost_usd:
+            return MAX_COST, f"${spent:.4f} spent, the maximum is ${c.max_cost_usd:.2f}"
+        if remaining <= c.api_reserve_secs:
+            return TIME, f"{remaining:.0f}s left, no more than the {c.api_reserve_secs:.0f}s reserve"
+        fits, why = node_fits(self.journal.durations(), remaining, c.api_reserve_secs)
+        if not fits:
+            return PLANNED_END, f"no further node fits: {why}"
+        return None
 
     def _used(self, remaining: float, total: UsageTotals) -> float:
         """The share of the budget spent: of the time when there is a deadline, else of the requests or the spend."""
@@ -274,7 +284,7 @@ class Search:
         outcome = conversation.run(task)
         timed_out = self._wait_for_jobs(node.id)
         cost = conversation.usage.cost(self._meter.price)
-        self._judge(node, place, tools=toolbox, cost=cost, timed_out=timed_out)
+        self._judge(node, place, tools=toolbox, cost=cost, timed_out=timed_out, ended=outcome.reason)
         self._after(node.id, outcome)
 
     def _wait_for_jobs(self, node: int) -> bool:
@@ -299,8 +309,9 @@ class Search:
             elif self._refusals >= REFUSALS_IN_A_ROW:
                 self._end(REFUSED, f"the model refused {self._refusals} nodes in a row", outcome.summary)
 
-    def _judge(self, node: Node, place: NodePlace, *, tools: ToolBox, cost: float, timed_out: bool) -> None:
-        """The node's score, validity and status from what it did; its submission handed in when it is the best."""
+    def _judge(self, node: Node, place: NodePlace, *, tools: ToolBox, cost: float, timed_out: bool, ended: str) -> None:
+        """The node's score, validity and status from what it did (``ended``: why its conversation ended); its
+        submission handed in when it is the best."""
         folds, reported = self._scores.of(node.id)
         verdict = self._check(tools.workspace, None)
         command, output, exit_code = _main_command(tools.runs, self._jobs.of_node(node.id), self._scores, node.id)
@@ -309,7 +320,7 @@ class Search:
         elif verdict.valid:
             status, error = NodeStatus.SUCCEEDED, None
         elif command is None:
-            status, error = NodeStatus.FAILED, "it ran no command"
+            status, error = NodeStatus.FAILED, f"it ran no command ({ended})"
         elif exit_code not in (0, None):
             status, error = NodeStatus.FAILED, error_line(output, exit_code)
         else:
@@ -396,10 +407,10 @@ def _main_command(
 ) -> tuple[str | None, str, int | None]:
     """The node's training run, as ``(command, output, exit code)``: its last command that reported progress, else
     its last that failed, else its last; ``(None, "", None)`` when it ran none."""
-    ran = [_Ran(r.started, r.ended, r.command, lambda r=r: r.output_tail, r.exit_code) for r in runs]
+    ran = [_Ran(r.started, r.ended, r.command, functools.partial(str, r.output_tail), r.exit_code) for r in runs]
     for job in jobs:
         job.state()
-        output = lambda job=job: _job_output(job)  # noqa: E731 - bound per job
+        output = functools.partial(_job_output, job)
         ran.append(_Ran(job.started, job.ended or time.time(), job.command, output, job.process.returncode))
     if not ran:
         return None, "", None
