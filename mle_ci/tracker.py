@@ -23,10 +23,13 @@ from mle_ci.events import (
     SubmissionEvent,
     UsageEvent,
 )
-from mle_ci.foldbook import FoldBook
+from mle_ci.foldbook import MAX_UNREACHED_FOLDS, FoldBook
 from mle_ci.metrics import same_metric
 from mle_ci.result import RunResult
 from mle_ci.resultparts import AgentUsage, Metric, SearchNode, guess_higher_is_better
+
+__all__ = ["MAX_MESSAGES", "MAX_NODES", "MAX_UNREACHED_FOLDS", "RunTracker"]
+"""``MAX_UNREACHED_FOLDS`` is the fold book's, named here too: the tracker's readers know the limit by it."""
 
 MAX_MESSAGES = 50
 """Warnings and errors kept from the child's message events; the rest are counted, not stored."""
