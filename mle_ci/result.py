@@ -31,6 +31,7 @@ from mle_ci.resultparts import (
     Gate,
     Metric,
     RunStatus,
+    SearchNode,
 )
 
 RESULT_SCHEMA_VERSION = 1
@@ -42,6 +43,12 @@ def baseline_from_dict(data: Any, *, source: str) -> BaselineScore:
     if result.score is None:
         raise ResultError("it records no score to compare with")
     return BaselineScore(result.score, result.metric, source, result.competition)
+
+
+def _node_id(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"best_node must be a node id, not {str(value)[:40]!r}")
+    return value
 
 
 @dataclass(frozen=True)
@@ -90,6 +97,10 @@ class RunResult:
     grade: GradeReport | None = None
     agent_usage: AgentUsage | None = None
     submission_producer: str | None = None
+    nodes: tuple[SearchNode, ...] = ()
+    """The nodes of the agent's search, by id; empty for a run that reported none."""
+    best_node: int | None = None
+    """The id of the node handed in: its submission is the run's, its folds are the run's folds."""
     schema_version: int = RESULT_SCHEMA_VERSION
 
     @property
@@ -216,6 +227,9 @@ class RunResult:
             "grade": None if self.grade is None else self.grade.to_dict(),
             "agent_usage": None if self.agent_usage is None else self.agent_usage.to_dict(),
             "submission_producer": self.submission_producer,
+            # only a run with a search has these: every other run's record stays as it was
+            **({"nodes": [node.to_dict() for node in self.nodes]} if self.nodes else {}),
+            **({"best_node": self.best_node} if self.nodes or self.best_node is not None else {}),
         }
 
     @classmethod
@@ -305,6 +319,8 @@ class RunResult:
                 grade=read_optional(data.get("grade"), GradeReport.from_dict),
                 agent_usage=read_optional(data.get("agent_usage"), AgentUsage.from_dict),
                 submission_producer=data.get("submission_producer"),
+                nodes=tuple(SearchNode.from_dict(node) for node in data.get("nodes") or ()),
+                best_node=read_optional(data.get("best_node"), _node_id),
             )
         except (KeyError, TypeError, ValueError, AttributeError, OverflowError, RecursionError) as exc:
             raise ResultError(f"result.json is not a valid mle-ci result: {exc!r}"[:500]) from None

@@ -1,14 +1,15 @@
 """The parts a run's result is made of: how the run and its folds ended, the metric and its direction, epochs,
-folds, gates, the crash site, the baseline comparison and the agent's usage."""
+folds, gates, the crash site, the baseline comparison, the agent's usage and the nodes of its search."""
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from mle_ci.contract import ExitCode
-from mle_ci.resultjson import finite_or_null
+from mle_ci.contract import ExitCode, NodeKind, NodeStatus
+from mle_ci.resultjson import finite_or_null, read_number, read_optional
 
 LOWER_IS_BETTER_HINTS = ("loss", "rmse", "mse", "mae", "rmsle", "error", "logloss", "log_loss", "wer", "cer")
 
@@ -202,3 +203,107 @@ class AgentUsage:
             cache_read_input_tokens=int(data.get("cache_read_input_tokens", 0)),
             cost_usd=float(data.get("cost_usd") or 0.0),
         )
+
+
+@dataclass(frozen=True)
+class SearchNode:
+    """One solution node of an agent's search, as its latest node event left it, with the folds it reported.
+
+    ``handed_in`` is true for one node at most: the one whose submission is the run's final one.
+    """
+
+    id: int
+    kind: NodeKind
+    status: NodeStatus
+    parent: int | None = None
+    plan: str | None = None
+    command: str | None = None
+    score: float | None = None
+    valid: bool | None = None
+    handed_in: bool = False
+    started_at: float | None = None
+    ended_at: float | None = None
+    """When the node's last event said it ended (None while it runs)."""
+    seconds: float | None = None
+    cost_usd: float | None = None
+    device: str | None = None
+    error: str | None = None
+    insight: str | None = None
+    folds: int = 0
+    """How many of its cross-validation folds completed."""
+    fold_scores: tuple[float, ...] = ()
+
+    @property
+    def finished(self) -> bool:
+        return self.status is not NodeStatus.RUNNING
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "kind": self.kind.value,
+            "status": self.status.value,
+            "parent": self.parent,
+            "plan": self.plan,
+            "command": self.command,
+            "score": finite_or_null(self.score),
+            "valid": self.valid,
+            "handed_in": self.handed_in,
+            "started_at": finite_or_null(self.started_at),
+            "ended_at": finite_or_null(self.ended_at),
+            "seconds": finite_or_null(self.seconds),
+            "cost_usd": finite_or_null(self.cost_usd),
+            "device": self.device,
+            "error": self.error,
+            "insight": self.insight,
+            "folds": self.folds,
+            "fold_scores": [score for score in self.fold_scores if math.isfinite(score)],
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> SearchNode:
+        """Read back :meth:`to_dict`'s form; ``KeyError``, ``TypeError`` or ``ValueError`` for anything else."""
+        return cls(
+            id=_whole(data["id"]),
+            kind=NodeKind(data["kind"]),
+            status=NodeStatus(data["status"]),
+            parent=read_optional(data.get("parent"), _whole),
+            plan=_optional_text(data.get("plan")),
+            command=_optional_text(data.get("command")),
+            score=read_number(data.get("score")),
+            valid=_optional_flag(data.get("valid")),
+            handed_in=data.get("handed_in") is True,
+            started_at=read_number(data.get("started_at")),
+            ended_at=read_number(data.get("ended_at")),
+            seconds=read_number(data.get("seconds")),
+            cost_usd=read_number(data.get("cost_usd")),
+            device=_optional_text(data.get("device")),
+            error=_optional_text(data.get("error")),
+            insight=_optional_text(data.get("insight")),
+            folds=_whole(data.get("folds", 0)),
+            fold_scores=tuple(_score(score) for score in data.get("fold_scores", ())),
+        )
+
+
+def _whole(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"expected a whole number, got {str(value)[:40]!r}")
+    return value
+
+
+def _score(value: Any) -> float:
+    number = read_number(value)
+    if number is None:
+        raise TypeError("a fold score is null")
+    return number
+
+
+def _optional_text(value: Any) -> str | None:
+    if value is not None and not isinstance(value, str):
+        raise TypeError(f"expected text, got {str(value)[:40]!r}")
+    return value
+
+
+def _optional_flag(value: Any) -> bool | None:
+    if value is not None and not isinstance(value, bool):
+        raise TypeError(f"expected true or false, got {str(value)[:40]!r}")
+    return value

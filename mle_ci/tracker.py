@@ -1,11 +1,15 @@
-"""Folds, epochs and scores accumulated from events, in memory; a snapshot is a :class:`RunResult`."""
+"""Folds, epochs and scores accumulated from events, in memory; a snapshot is a :class:`RunResult`.
+
+An agent that searches tags each event with its node: the folds of each node go to that node's book
+(:class:`~mle_ci.foldbook.FoldBook`), untagged events to the run's own, and the result shows the book of the node
+handed in.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
-from itertools import islice
+from dataclasses import replace
 
-from mle_ci.contract import MAX_FOLDS
+from mle_ci.contract import MAX_FOLDS, NodeKind, NodeStatus
 from mle_ci.events import (
     CheckpointEvent,
     EarlyStopEvent,
@@ -15,30 +19,22 @@ from mle_ci.events import (
     FoldStartEvent,
     MessageEvent,
     MetricEvent,
+    NodeEvent,
     SubmissionEvent,
     UsageEvent,
 )
+from mle_ci.foldbook import MAX_UNREACHED_FOLDS, FoldBook
 from mle_ci.metrics import same_metric
 from mle_ci.result import RunResult
-from mle_ci.resultparts import AgentUsage, EpochRecord, FoldResult, FoldStatus, Metric, guess_higher_is_better
+from mle_ci.resultparts import AgentUsage, Metric, SearchNode, guess_higher_is_better
+
+__all__ = ["MAX_MESSAGES", "MAX_NODES", "MAX_UNREACHED_FOLDS", "RunTracker"]
+"""``MAX_UNREACHED_FOLDS`` is the fold book's, named here too: the tracker's readers know the limit by it."""
 
 MAX_MESSAGES = 50
-MAX_UNREACHED_FOLDS = 1000
-"""Not-reached folds listed at most: a child may claim any total (``Fold 1/100000000``), the result stays small."""
 """Warnings and errors kept from the child's message events; the rest are counted, not stored."""
-
-
-@dataclass
-class _Fold:
-    index: int
-    started_at: float | None = None
-    finished_at: float | None = None
-    score: float | None = None
-    best_epoch: int | None = None
-    seconds: float | None = None
-    early_stopped: bool = False
-    epochs: int = 0
-    model: str | None = None
+MAX_NODES = 1000
+"""Search nodes (and their books) kept at most: events naming a node past them are skipped as invalid."""
 
 
 class RunTracker:
@@ -53,22 +49,23 @@ class RunTracker:
         higher_is_better: bool | None = None,
     ) -> None:
         self.started_at = started_at
-        self.total_folds = total_folds
-        self._folds_configured = total_folds is not None
+        self._configured_folds = total_folds
         self._metric_name = metric_name
         self._metric_fixed = metric_name is not None
         self._direction_fixed = higher_is_better is not None
         self._higher_is_better = higher_is_better
         self._agent_metric: str | None = None
         self._agent_higher: bool | None = None
-        self._folds: dict[int, _Fold] = {}
-        self._epochs: list[EpochRecord] = []
-        self._current_fold: int | None = None
-        self._last_completed: int | None = None
+        self._run_book = self._new_book()
+        self._books: dict[int, FoldBook] = {}
+        """Each node's book, in the order their folds were last touched (the most recent last)."""
+        self._active = self._run_book
+        self._nodes: dict[int, NodeEvent] = {}
+        self._handed_in: int | None = None
+        self._known_nodes: set[int] = set()
         self.current_epoch: int | None = None
         self.total_epochs: int | None = None
         self.last_score: float | None = None
-        self.reported_score: float | None = None
         self.submission: str | None = None
         self.submission_producer: str | None = None
         self.usage: AgentUsage | None = None
@@ -79,9 +76,23 @@ class RunTracker:
         self.errors: list[str] = []
         self.last_event_at: float | None = None
 
+    def _new_book(self) -> FoldBook:
+        configured = self._configured_folds
+        return FoldBook(started_at=self.started_at, total_folds=configured, folds_configured=configured is not None)
+
     @property
     def current_fold(self) -> int | None:
-        return self._current_fold
+        """The fold in progress of the book the latest fold or epoch event went to, whatever its node."""
+        return self._active.current_fold
+
+    @property
+    def total_folds(self) -> int | None:
+        """The fold count of the book the latest fold or epoch event went to (``--folds`` when set)."""
+        return self._active.total_folds
+
+    @property
+    def reported_score(self) -> float | None:
+        return self._result_book().reported_score
 
     @property
     def metric(self) -> Metric:
@@ -119,56 +130,51 @@ class RunTracker:
         elif not self._direction_fixed:
             self._higher_is_better = higher_is_better
 
-    def _fold(self, index: int) -> _Fold:
-        fold = self._folds.get(index)
-        if fold is None:
-            fold = self._folds[index] = _Fold(index)
-        return fold
-
-    def _implied_fold(self) -> int:
-        if self._current_fold is not None:
-            return self._current_fold
-        if self._last_completed is not None:
-            return self._last_completed + 1
-        return 1
-
-    def _note_total(self, total: int | None) -> None:
-        if total and not self._folds_configured:
-            self.total_folds = max(total, self.total_folds or 0)
-
     def record_invalid(self, reason: str) -> None:
         """Count a line of the events file that was not a valid event."""
         self.invalid_events += 1
         if self.invalid_events <= 3:
             self.warnings.append(f"invalid progress event skipped: {reason}")
 
-    def apply(self, event: Event) -> None:
-        """Fold one event into the state; one naming a fold past ``MAX_FOLDS`` is skipped as invalid."""
+    def _book(self, node: int | None) -> FoldBook:
+        """The book of ``node`` (the run's own for an untagged event), now the most recently touched one."""
+        if node is None:
+            return self._run_book
+        book = self._books.pop(node, None) or self._new_book()
+        self._books[node] = book
+        return book
+
+    def _beyond_limits(self, event: Event) -> str | None:
+        """Why ``event`` is skipped: a fold past ``MAX_FOLDS``, or a node past the ``MAX_NODES`` kept (the nodes it
+        names are known from here on)."""
         named: tuple[int | None, ...] = (getattr(event, "fold", None), getattr(event, "total_folds", None))
         beyond = [n for n in named if n is not None and n > MAX_FOLDS]
         if beyond:
-            self.record_invalid(f"a fold number or count of {max(beyond)} is past the {MAX_FOLDS} a run can have")
+            return f"a fold number or count of {max(beyond)} is past the {MAX_FOLDS} a run can have"
+        ids = (event.node, event.id if isinstance(event, NodeEvent) else None)
+        new = {n for n in ids if n is not None and n not in self._known_nodes}
+        if len(self._known_nodes) + len(new) > MAX_NODES:
+            return f"a search node past the {MAX_NODES} a run keeps"
+        self._known_nodes |= new
+        return None
+
+    def apply(self, event: Event) -> None:
+        """Fold one event into the state; one naming a fold past ``MAX_FOLDS`` is skipped as invalid."""
+        reason = self._beyond_limits(event)
+        if reason is not None:
+            self.record_invalid(reason)
             return
         self.events += 1
         self.last_event_at = event.ts
-        if isinstance(event, EpochEvent):
-            self._apply_epoch(event)
-        elif isinstance(event, FoldStartEvent):
-            self._note_total(event.total_folds)
-            self._current_fold = event.fold
-            self._fold(event.fold).started_at = event.ts
-            self.current_epoch = None
-        elif isinstance(event, FoldEvent):
-            self._apply_fold(event)
+        if isinstance(event, EpochEvent | FoldStartEvent | FoldEvent | EarlyStopEvent):
+            self._apply_training(event)
         elif isinstance(event, MetricEvent):
             self._name_metric(event.name, event.higher_is_better)
             if event.value is not None:
-                self.reported_score = event.value
+                self._book(event.node).reported_score = event.value
                 self.last_score = event.value
-        elif isinstance(event, EarlyStopEvent):
-            index = event.fold if event.fold is not None else self._implied_fold()
-            if self._folds or self._folds_configured or event.fold is not None:
-                self._fold(index).early_stopped = True
+        elif isinstance(event, NodeEvent):
+            self._apply_node(event)
         elif isinstance(event, CheckpointEvent):
             self.checkpoints += 1
         elif isinstance(event, SubmissionEvent):
@@ -188,112 +194,102 @@ class RunTracker:
         elif isinstance(event, MessageEvent):
             self._apply_message(event)
 
-    def _apply_epoch(self, event: EpochEvent) -> None:
-        index = event.fold if event.fold is not None else self._implied_fold()
-        if event.fold is not None and event.fold != self._current_fold:
-            self._current_fold = event.fold
-        record = EpochRecord(
-            epoch=event.epoch,
-            fold=index,
-            total_epochs=event.total_epochs,
-            loss=event.loss,
-            val_score=event.val_score,
-            seconds=event.seconds,
-            ts=event.ts,
-        )
-        self._epochs.append(record)
-        fold = self._fold(index)
-        fold.epochs += 1
-        if fold.started_at is None:
-            fold.started_at = event.ts - (event.seconds or 0.0)
-        self.current_epoch = event.epoch
-        self.total_epochs = event.total_epochs or self.total_epochs
-        if event.val_score is not None:
-            self.last_score = event.val_score
+    def _apply_training(self, event: EpochEvent | FoldStartEvent | FoldEvent | EarlyStopEvent) -> None:
+        """A fold or epoch event, into its node's book; the heartbeat follows it whatever its node."""
+        book = self._active = self._book(event.node)
+        if isinstance(event, EpochEvent):
+            book.add_epoch(event)
+            self.current_epoch = event.epoch
+            self.total_epochs = event.total_epochs or self.total_epochs
+            if event.val_score is not None:
+                self.last_score = event.val_score
+        elif isinstance(event, FoldStartEvent):
+            book.start_fold(event)
+            self.current_epoch = None
+        elif isinstance(event, FoldEvent):
+            self._name_metric(event.metric, event.higher_is_better)
+            book.end_fold(event)
+            self.last_score = event.score
+            self.current_epoch = None
+        else:
+            book.early_stop(event)
 
-    def _apply_fold(self, event: FoldEvent) -> None:
-        self._note_total(event.total_folds)
-        self._name_metric(event.metric, event.higher_is_better)
-        fold = self._fold(event.fold)
-        fold.score = event.score
-        fold.finished_at = event.ts
-        fold.best_epoch = event.best_epoch if event.best_epoch is not None else fold.best_epoch
-        fold.model = event.model if event.model is not None else fold.model
-        fold.seconds = event.seconds
-        self.last_score = event.score
-        self._last_completed = event.fold
-        self._current_fold = None
-        self.current_epoch = None
+    def _apply_node(self, event: NodeEvent) -> None:
+        """The latest event of a node holds; the latest one handed in names the run's node (withdrawn by its own
+        later event that does not hand it in)."""
+        self._nodes[event.id] = event
+        if event.handed_in:
+            self._handed_in = event.id
+        elif self._handed_in == event.id:
+            self._handed_in = None
 
     def _apply_message(self, event: MessageEvent) -> None:
         target = {"warning": self.warnings, "error": self.errors}.get(event.level)
         if target is not None and len(target) < MAX_MESSAGES:
             target.append(event.text)
 
-    def _best_epoch(self, index: int) -> int | None:
-        metric = self.metric
-        best: EpochRecord | None = None
-        for record in self._epochs:
-            if record.fold != index or record.val_score is None:
-                continue
-            if best is None or best.val_score is None or metric.better(record.val_score, best.val_score):
-                best = record
-        return best.epoch if best else None
+    def _result_book(self) -> FoldBook:
+        """The book the result shows: the node handed in; else the run's own when it holds anything; else the node
+        whose folds were touched last."""
+        if self._handed_in is not None:
+            return self._books.get(self._handed_in) or self._new_book()
+        if self._run_book.has_anything:
+            return self._run_book
+        with_folds = [book for book in self._books.values() if book.has_folds]
+        return with_folds[-1] if with_folds else self._run_book
 
-    def _fold_results(self, final: bool) -> tuple[FoldResult, ...]:
-        has_folds = self._folds_configured or any(f.score is not None for f in self._folds.values())
-        has_folds = has_folds or self.total_folds is not None
-        if not has_folds:
-            return ()
-        indices = set(self._folds)
-        if self.total_folds:
-            first = 0 if 0 in indices else 1
-            expected = range(first, first + self.total_folds)
-            indices |= set(islice((i for i in expected if i not in indices), MAX_UNREACHED_FOLDS))
-        results = []
-        previous_end = self.started_at
-        for index in sorted(indices):
-            state = self._folds.get(index)
-            if state is None:
-                results.append(FoldResult(index=index, status=FoldStatus.NOT_REACHED))
-                continue
-            if state.score is not None:
-                status = FoldStatus.COMPLETED
-            else:
-                status = FoldStatus.INCOMPLETE if final else FoldStatus.RUNNING
-            seconds = state.seconds
-            if seconds is None and state.finished_at is not None:
-                seconds = max(0.0, state.finished_at - (state.started_at or previous_end))
-            previous_end = state.finished_at or previous_end
-            best_epoch = state.best_epoch if state.best_epoch is not None else self._best_epoch(index)
-            results.append(
-                FoldResult(
-                    index=index,
+    def _search_nodes(self) -> tuple[SearchNode, ...]:
+        nodes = []
+        for node_id, event in sorted(self._nodes.items()):
+            book = self._books.get(node_id)
+            scores = book.fold_scores() if book is not None else ()
+            status = NodeStatus(event.status)
+            nodes.append(
+                SearchNode(
+                    id=node_id,
+                    kind=NodeKind(event.kind),
                     status=status,
-                    score=state.score,
-                    best_epoch=best_epoch,
-                    epochs=state.epochs,
-                    seconds=seconds,
-                    early_stopped=state.early_stopped,
-                    model=state.model,
+                    parent=event.parent,
+                    plan=event.plan,
+                    command=event.command,
+                    score=event.score,
+                    valid=event.valid,
+                    handed_in=node_id == self._handed_in,
+                    started_at=event.started_at,
+                    ended_at=None if status is NodeStatus.RUNNING else event.ts,
+                    seconds=event.seconds,
+                    cost_usd=event.cost_usd,
+                    device=event.device,
+                    error=event.error,
+                    insight=event.insight,
+                    folds=len(scores),
+                    fold_scores=scores,
                 )
             )
-        return tuple(results)
+        return tuple(nodes)
 
     def snapshot(self, base: RunResult, *, final: bool) -> RunResult:
-        """``base`` (status, timings, process facts) completed with what the events told; ``final`` once it ended."""
-        folds = self._fold_results(final)
-        epochs = tuple(self._epochs)
+        """``base`` (status, timings, process facts) completed with what the events told; ``final`` once it ended.
+
+        Folds, epochs and the reported score are those of one book (:meth:`_result_book`).
+        """
+        book = self._result_book()
+        folds = book.fold_results(self.metric, final=final)
+        epochs = tuple(book.epochs)
         if not folds:
             epochs = tuple(replace(e, fold=None) for e in epochs)
+        reported = book.reported_score
+        handed_in = self._nodes.get(self._handed_in) if self._handed_in is not None else None
+        if reported is None and handed_in is not None and not book.has_folds:
+            reported = handed_in.score  # the node's own score when it reported no folds
         return replace(
             base,
             metric=self.metric,
             graded_metric=self.graded_metric,
             folds=folds,
-            total_folds=self.total_folds,
+            total_folds=book.total_folds,
             epochs=epochs,
-            reported_score=self.reported_score,
+            reported_score=reported,
             last_score=self.last_score,
             submission=self.submission or base.submission,
             submission_producer=self.submission_producer if self.submission else base.submission_producer,
@@ -303,4 +299,6 @@ class RunTracker:
             warnings=base.warnings + tuple(self.warnings),
             events=self.events,
             invalid_events=self.invalid_events,
+            nodes=self._search_nodes(),
+            best_node=self._handed_in,
         )

@@ -35,6 +35,8 @@ KEYS = {
     "submission-producer",
     "baseline-score",
     "score-delta",
+    "nodes",
+    "best-node",
 }
 
 FOLDS = (

@@ -30,7 +30,7 @@ def render_curves(result: RunResult) -> list[str]:
         return []
     epochs = _thin(epochs)
     groups = sorted(series, key=lambda g: (g is None, g or 0))
-    metric = _safe(result.metric.name or "") if use_val else ""
+    metric = safe_label(result.metric.name or "") if use_val else ""
     y_label = metric or ("val_score" if use_val else "loss")
     title = "Validation score per epoch" if use_val else "Training loss per epoch"
     lines = [
@@ -40,7 +40,7 @@ def render_curves(result: RunResult) -> list[str]:
         f'    x-axis "epoch" [{", ".join(str(e) for e in epochs)}]',
         f'    y-axis "{y_label}"',
     ]
-    lines.extend(f"    line [{', '.join(_number(v) for v in _aligned(series[g], epochs))}]" for g in groups)
+    lines.extend(f"    line [{', '.join(plain_number(v) for v in _aligned(series[g], epochs))}]" for g in groups)
     lines.append("```")
     notes = []
     if len(groups) > 1:
@@ -72,13 +72,13 @@ def _thin(epochs: list[int]) -> list[int]:
     return thinned if thinned[-1] == epochs[-1] else [*thinned, epochs[-1]]
 
 
-def _number(value: float) -> str:
+def plain_number(value: float) -> str:
     """A plain decimal (mermaid reads no exponent)."""
     text = f"{value:.6f}".rstrip("0").rstrip(".")
     return "0" if text in ("", "-0") else text
 
 
-def _safe(text: str) -> str:
+def safe_label(text: str) -> str:
     return _UNSAFE_TITLE.sub("", text).strip()[:60]
 
 

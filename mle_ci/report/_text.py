@@ -56,6 +56,11 @@ def format_spread(value: float | None) -> str:
     return format_score(value, digits=2)
 
 
+def format_cost(usd: float) -> str:
+    """US dollars to the hundredth of a cent: ``$0.0123``, ``$4.5000``."""
+    return f"${usd:.4f}"
+
+
 def exact_number(value: float | None) -> str:
     """A number for machines: the shortest text that reads back to the same float; empty when unknown."""
     if value is None or not math.isfinite(value):

@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 from mle_ci.report._markdown import cell_code, md
+from mle_ci.report._text import format_cost
+from mle_ci.report.search import search_line
 from mle_ci.result import RunResult
 from mle_ci.resultparts import AgentUsage
 
 MODEL_AGENT = "claude"
 """The built-in agent that calls a model; its runs always get an Agent section, usage or not."""
-
-
-def format_cost(usd: float) -> str:
-    """US dollars to the hundredth of a cent: ``$0.0123``, ``$4.5000``."""
-    return f"${usd:.4f}"
 
 
 def _tokens(count: int) -> str:
@@ -72,11 +69,15 @@ def usage_phrase(usage: AgentUsage) -> str:
 
 
 def agent_line(result: RunResult) -> str | None:
-    """The console's closing line about the agent, or None when no model agent took part."""
+    """The console's closing line about the agent and its search, or None when no model agent took part and no
+    search was reported."""
+    search = search_line(result)
     if not shows_agent(result):
-        return None
+        return search
     parts = [f"agent {usage_phrase(result.agent_usage)}" if result.agent_usage else "agent: no model requests"]
     if result.submission_producer:
         by = f"final submission by {result.submission_producer}"
         parts.append(by + (" (fallback: baseline)" if fell_back(result) else ""))
+    if search is not None:
+        parts.append(search)
     return "; ".join(parts)

@@ -209,6 +209,9 @@ def _properties(result: RunResult) -> dict[str, str]:
         "command": clean_text(shlex.join(result.command)),
         "competition": clean_text(result.competition or ""),
         "min_score": exact_number(result.min_score),
+        # the folds above are the handed-in node's, when the agent searched: these name it
+        **({"nodes": str(len(result.nodes))} if result.nodes else {}),
+        **({"best_node": str(result.best_node)} if result.best_node is not None else {}),
     }
 
 

@@ -45,6 +45,9 @@ def decide_outputs(result: RunResult, *, files: Mapping[str, str]) -> dict[str, 
     outputs["output-tokens"] = str(usage.output_tokens) if usage is not None else ""
     outputs["cost-usd"] = exact_number(usage.cost_usd) if usage is not None else ""
     outputs["submission-producer"] = clean_text(result.submission_producer or "")
+    # "0" like folds when the agent reported no search; the handed-in node's id, else empty
+    outputs["nodes"] = str(len(result.nodes))
+    outputs["best-node"] = "" if result.best_node is None else str(result.best_node)
     return outputs
 
 

@@ -1,4 +1,5 @@
-"""The GitHub job summary of a run: verdict, folds, curves, timings, gates, problems and the last output."""
+"""The GitHub job summary of a run: verdict, folds, curves, the agent and its search, timings, gates, problems and
+the last output."""
 
 from __future__ import annotations
 
@@ -24,6 +25,7 @@ from mle_ci.report._text import (
 )
 from mle_ci.report.agent import render_agent
 from mle_ci.report.hardware import render_gpu_use, render_hardware
+from mle_ci.report.search import render_search
 from mle_ci.report.submission import render_submission
 from mle_ci.result import RunResult
 from mle_ci.resultparts import BaselineComparison, FoldResult, FoldStatus, RunStatus
@@ -77,6 +79,7 @@ def _render(result: RunResult, tail: list[str], *, omitted: int) -> str:
         render_curves(result),
         render_submission(result),
         render_agent(result),
+        render_search(result),
         _timing(result),
         render_gpu_use(result),
         render_hardware(result),

@@ -22,7 +22,8 @@ MINIMAL_NOTE = "result.json holds the run's minimal record only: the disk was sh
 
 
 def minimal_result(result: RunResult) -> RunResult:
-    """The record that says how the run ended in few bytes: status, exit, times, score, gates and messages."""
+    """The record that says how the run ended in few bytes: status, exit, times, score, gates, messages and the
+    node handed in (not the search's every node)."""
     return RunResult(
         status=result.status,
         command=result.command,
@@ -47,6 +48,7 @@ def minimal_result(result: RunResult) -> RunResult:
         output_dir=result.output_dir,
         agent=result.agent,
         submission_producer=result.submission_producer,
+        best_node=result.best_node,
     )
 
 
