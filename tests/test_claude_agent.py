@@ -198,8 +198,9 @@ def test_a_full_solve_leaves_a_valid_submission_and_fold_events(tmp_path: Path, 
     usage = run.of_type("usage")
     assert len(usage) == 7 and usage[-1]["requests"] == 7 and usage[-1]["cost_usd"] > 0
     assert usage[-1]["cache_read_input_tokens"] > 0
-    # The job's plain lines reached the agent's stdout, where the harness parses them.
-    assert "Epoch 1/1: Loss=0.1, Val_Score=" in run.stdout
+    # The job's plain lines reached the agent's stdout as its node's, and their progress the events file, tagged.
+    assert "[node-1 job-1 train-logreg] Epoch 1/1: Loss=0.1, Val_Score=" in run.stdout
+    assert {e.get("node") for e in run.of_type("epoch")} == {1}
     # What the agent sent: tools declared and cached, the system prompt cached, tool results with the time left.
     first = server.received[0].body
     assert [t["name"] for t in first["tools"]] == [
@@ -210,6 +211,7 @@ def test_a_full_solve_leaves_a_valid_submission_and_fold_events(tmp_path: Path, 
         "job_status",
         "stop_job",
         "validate_submission",
+        "end_node",
         "finish",
     ]
     assert first["tools"][-1]["cache_control"] == {"type": "ephemeral"}

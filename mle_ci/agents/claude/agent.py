@@ -98,6 +98,7 @@ class Run:
         )
         self.price, self.price_source = price_for(config.model, config.prices)
         self.fallback_started = False
+        self.searching: Search | None = None
 
     def say(self, text: str) -> None:
         with contextlib.suppress(OSError, ValueError):
@@ -125,7 +126,8 @@ class Run:
 
     def converse(self) -> LoopOutcome:
         """The search over solution nodes, one conversation each; the best valid node's submission is handed in."""
-        return self.search().run()
+        self.searching = self.search()
+        return self.searching.run()
 
     def search(self) -> Search:
         """The search, wired to this run's parts."""
@@ -222,8 +224,13 @@ def run(config: AgentConfig, environ: Mapping[str, str], client: ModelClient | N
         parts.say(f"{exc}: stopping")
         parts.transcript.write("note", 0, text=f"{exc} received: stopping")
         parts.stop_jobs()
+        handed_in = False
+        if parts.searching is not None:
+            parts.searching.salvage()
+            handed_in = parts.searching.journal.handed_in() is not None and not parts.fallback_started
         verdict = parts.check()
-        if verdict.valid:
+        # A node's hand-in has reported the file already; the fallback's (or any other) is reported here.
+        if verdict.valid and not handed_in:
             producer = "baseline" if parts.fallback_started else "claude"
             progress.submission(config.submission_path, rows=verdict.rows, producer=producer)
         return BUDGET_EXHAUSTED

@@ -98,6 +98,8 @@ class Search:
         self._lock = threading.Lock()
         self._usage: dict[int, UsageTotals] = {}
         self._running: dict[int, Step] = {}
+        self._tools: dict[int, ToolBox] = {}
+        """The tools of the nodes running now (their folders), for :meth:`salvage`."""
         self._refusals = 0
         self._stop: tuple[str, str, str | None] | None = None
         self._started = time.time()
@@ -138,11 +140,16 @@ class Search:
             except Exception as exc:
                 # A bug of the agent in one node: recorded, and no further node starts.
                 self._halt(CRASHED, f"the agent crashed in node {node.id}: {type(exc).__name__}: {exc}")
-                self.journal.update(replace(node, status=NodeStatus.FAILED, error=f"{type(exc).__name__}: {exc}"))
+                self._record(replace(node, status=NodeStatus.FAILED, error=f"{type(exc).__name__}: {exc}"))
+                self._forget(node.id)
                 raise
-            finally:
-                with self._lock:
-                    self._running.pop(node.id, None)
+            # Not in a `finally`: after the deadline's SIGTERM the node stays known to salvage().
+            self._forget(node.id)
+
+    def _forget(self, node: int) -> None:
+        with self._lock:
+            self._running.pop(node, None)
+            self._tools.pop(node, None)
 
     def _next(self) -> Step | None:
         """The next node's step, or None when the search is over (called under the lock)."""
@@ -245,6 +252,8 @@ class Search:
         c = self._config
         parent = self.journal.get(step.parent) if step.parent is not None else None
         place, toolbox = self.node_tools(node.id, device, parent)
+        with self._lock:
+            self._tools[node.id] = toolbox
         self._publish(node)
         self._transcript.write(
             "note", 0, text=f"node {node.id} ({step.kind}, parent {step.parent}) starts on {node.device}: {step.why}"
@@ -282,6 +291,7 @@ class Search:
             higher_is_better=self._higher,
         )
         outcome = conversation.run(task)
+        self._say(f"node {node.id}: its conversation ended ({outcome.ended}): {outcome.reason}")
         timed_out = self._wait_for_jobs(node.id)
         cost = conversation.usage.cost(self._meter.price)
         self._judge(node, place, tools=toolbox, cost=cost, timed_out=timed_out, ended=outcome.reason)
@@ -292,7 +302,7 @@ class Search:
         while self._jobs.running(node):
             if self._config.remaining() <= self._config.api_reserve_secs:
                 stopped = self._jobs.stop_node(node)
-                self._say(f"node {node}: time is up, stopped {', '.join(stopped)}")
+                self._say(f"node {node}: time is up: stopped job(s) still running: {', '.join(stopped)}")
                 return True
             time.sleep(JOB_POLL)
         for job in self._jobs.of_node(node):
@@ -342,17 +352,48 @@ class Search:
             traceback=None if status == NodeStatus.SUCCEEDED else trimmed_traceback(output),
         )
         with self._lock:
-            current = self.journal.handed_in()
-            if verdict.valid and is_better(judged.score, current, self._higher):
-                hand_in(place.submission_dir / "submission.csv", self._config.submission_path)
-                judged = replace(judged, handed_in=True)
-                if current is not None:
-                    self._record(replace(current, handed_in=False))
-                progress.submission(self._config.submission_path, rows=verdict.rows, producer="claude")
-            self._record(judged)
+            judged = self._hand_in_if_best(judged, verdict, finished=not timed_out)
         score = "no score" if judged.score is None else f"score {judged.score:.6g}"
         hand = ", handed in" if judged.handed_in else ""
         self._say(f"node {node.id} {status}: {score}, valid {verdict.valid}{hand}" + (f" ({error})" if error else ""))
+
+    def _hand_in_if_best(self, node: Node, verdict: Verdict, *, finished: bool) -> Node:
+        """Record the judged node, its submission handed in when it is valid and better than the one handed in.
+
+        An unfinished node (stopped at the reserve or by the deadline) never replaces a handed-in submission; with
+        none handed in yet, its valid file is better than none. Called under the lock.
+        """
+        current = self.journal.handed_in()
+        if verdict.valid and (finished or current is None) and is_better(node.score, current, self._higher):
+            hand_in(self._tools_folder(node.id) / "submission.csv", self._config.submission_path)
+            node = replace(node, handed_in=True)
+            if current is not None:
+                self._record(replace(current, handed_in=False))
+            progress.submission(self._config.submission_path, rows=verdict.rows, producer="claude")
+        self._record(node)
+        return node
+
+    def _tools_folder(self, node: int) -> Path:
+        return self._tools[node].workspace.submission_dir
+
+    def salvage(self) -> None:
+        """The deadline's SIGTERM: each node still running is recorded as timed out (its jobs are being stopped),
+        and its valid file is handed in when none was yet. Nothing is asked of the model."""
+        with self._lock:
+            for node_id, tools in list(self._tools.items()):
+                node = self.journal.get(node_id)
+                folds, reported = self._scores.of(node_id)
+                verdict = self._check(tools.workspace, None)
+                stopped = replace(
+                    node,
+                    status=NodeStatus.TIMED_OUT,
+                    folds=folds,
+                    score=cv_score(folds, reported),
+                    valid=verdict.valid,
+                    seconds=round(time.time() - node.started_at, 3),
+                    error="stopped: the deadline came before it ended",
+                )
+                self._hand_in_if_best(stopped, verdict, finished=False)
 
     def _record(self, node: Node) -> None:
         self.journal.update(node)
