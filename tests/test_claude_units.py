@@ -408,9 +408,9 @@ def test_api_errors_are_sorted_into_fatal_and_transient(step: object, kind: str,
 
 def test_the_sdk_retries_nothing_and_the_failure_carries_the_wait() -> None:
     """The SDK sends once whatever count the client keeps (the loop retries); the server's wait comes back."""
-    with AnthropicServer([rate_limited(after_s=3), reply(text("ok"))], api_key=KEY) as server:
-        with pytest.raises(ApiFailure) as caught:
-            send(client(server, retries=2))
+    script = [rate_limited(after_s=3), reply(text("ok"))]
+    with AnthropicServer(script, api_key=KEY) as server, pytest.raises(ApiFailure) as caught:
+        send(client(server, retries=2))
     assert len(server.received) == 1 and server.received[0].headers.get("x-stainless-retry-count") == "0"
     assert (caught.value.kind, caught.value.retry_after, caught.value.should_retry) == ("rate limited", 3.0, None)
 
