@@ -253,7 +253,7 @@ def test_a_model_that_never_submits_gets_the_baseline_fallback(tmp_path: Path, p
 
 
 def test_rate_limit_then_overload_are_retried(tmp_path: Path, public: Path) -> None:
-    """429 and 529 with retry-after are retried by the SDK; the conversation goes on to the finish."""
+    """429 and 529 with retry-after are retried by the loop; the conversation goes on to the finish."""
     script: list[Step] = [rate_limited(), overloaded(), *solve_script()]
     with AnthropicServer(script, api_key=KEY) as server:
         run = run_agent(tmp_path / "out", public, server)
@@ -293,24 +293,25 @@ def test_a_wrong_key_is_refused_by_the_server(tmp_path: Path, public: Path) -> N
 
 
 def test_a_dropped_connection_keeps_the_submission_made_so_far(tmp_path: Path, public: Path) -> None:
-    """The server hangs up for good mid-run: the SDK retries, then the submission the model's job wrote stays final."""
+    """The server hangs up for good mid-run: the loop retries, then the submission the model's job wrote stays final."""
     with AnthropicServer(solve_script()[:4], after=Drop(), api_key=KEY) as server:
         run = run_agent(tmp_path / "out", public, server)
     assert run.returncode == 0, run.stderr + run.stdout
-    # The SDK's 3 attempts (2 retries), and no more rounds: a network failure is not an API outage.
+    # 3 attempts (2 quick retries), and no more rounds: a network failure is not an API outage.
     assert len(server.received) == 4 + 3
     assert run.of_type("submission")[-1]["producer"] == "claude"
     errors = [r for r in run.transcript() if r["kind"] == "error"]
-    assert len(errors) == 1 and "connection failed" in errors[0]["error"]
+    assert len(errors) == 3 and all("connection failed" in e["error"] for e in errors)
+    assert [e.get("retry_in") for e in errors] == [0.5, 1.0, None] and "attempts failed" in errors[-1]["gave_up"]
 
 
 def test_an_overload_that_outlasts_the_sdk_retries_is_waited_out(tmp_path: Path, public: Path) -> None:
-    """Without SDK retries, two 529s are asked again after a pause each, and the conversation goes on."""
+    """Without quick retries, two 529s are asked again after the wait they name, and the conversation goes on."""
     script: list[Step] = [overloaded(), overloaded(), *solve_script()]
     with AnthropicServer(script, api_key=KEY) as server:
         run = run_agent(tmp_path / "out", public, server, extra={"MLE_CI_API_MAX_RETRIES": "0"})
     assert run.returncode == 0, run.stderr + run.stdout
-    assert run.stdout.count("overloaded (HTTP 529): overloaded_error: Overloaded; asking again in 0s") == 2
+    assert run.stdout.count("overloaded (HTTP 529): overloaded_error: Overloaded; asking again in 0.05s") == 2
     assert server.steps_played == 9
 
 

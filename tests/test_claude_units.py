@@ -369,7 +369,7 @@ def client(server: AnthropicServer, retries: int = 0) -> AnthropicClient:
 def send(c: AnthropicClient) -> object:
     try:
         return c.send(
-            system=[{"type": "text", "text": "s"}],
+            system=[{"type": "text", "text": "s", "cache_control": {"type": "ephemeral"}}],
             tools=[],
             messages=[{"role": "user", "content": "hi"}],
             max_tokens=100,
@@ -406,14 +406,13 @@ def test_api_errors_are_sorted_into_fatal_and_transient(step: object, kind: str,
     assert (caught.value.kind, caught.value.fatal) == (kind, fatal)
 
 
-def test_the_sdk_retries_transient_errors_before_giving_up() -> None:
-    """With two retries a 429 then a 529 still end in the reply; the server saw three requests."""
-    with AnthropicServer(
-        [rate_limited(), Error(529, "Overloaded", (("retry-after-ms", "10"),)), reply(text("ok"))], api_key=KEY
-    ) as server:
-        answer = send(client(server, retries=2))
-    assert answer.text() == "ok" and len(server.received) == 3  # type: ignore[attr-defined]
-    assert [r.headers.get("x-stainless-retry-count") for r in server.received] == ["0", "1", "2"]
+def test_the_sdk_retries_nothing_and_the_failure_carries_the_wait() -> None:
+    """The SDK sends once whatever count the client keeps (the loop retries); the server's wait comes back."""
+    script = [rate_limited(after_s=3), reply(text("ok"))]
+    with AnthropicServer(script, api_key=KEY) as server, pytest.raises(ApiFailure) as caught:
+        send(client(server, retries=2))
+    assert len(server.received) == 1 and server.received[0].headers.get("x-stainless-retry-count") == "0"
+    assert (caught.value.kind, caught.value.retry_after, caught.value.should_retry) == ("rate limited", 3.0, None)
 
 
 # --- the conversation as sent
@@ -621,7 +620,7 @@ def test_an_outage_is_asked_again_a_few_times_a_refusal_never(
     client = FailingClient(failure)
     fatal = failure.fatal
     pauses: list[float] = []
-    convo._client, convo._sleep, convo._api_pause = client, pauses.append, 7.0
+    convo._client, convo._sleep, convo._api_pause, convo._max_retries = client, pauses.append, 7.0, 0
     outcome = convo.run("go")
     assert outcome.ended == ("api_fatal" if fatal else "api_error")
     assert len(client.requests) == attempts and pauses == [7.0] * (attempts - 1)

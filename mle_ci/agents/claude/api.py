@@ -1,11 +1,13 @@
 """The one module that talks to the Anthropic SDK, behind :class:`ModelClient`; tests run it against a local server.
 
-Errors become one :class:`ApiFailure` whose ``fatal`` says whether trying again could help: the SDK itself
-retries rate limits (429), overload (529), 5xx and dropped connections with backoff, honouring ``retry-after``.
+Errors become one :class:`ApiFailure` whose ``fatal`` says whether trying again could help and whose
+``retry_after`` is the wait the server asked for. The SDK retries nothing itself (``max_retries=0``): it would sleep
+whatever time the run has left; :mod:`mle_ci.agents.claude.retries` decides instead, knowing the deadline.
 """
 
 from __future__ import annotations
 
+import time
 import typing
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -13,6 +15,7 @@ from typing import Any, Protocol
 
 import anthropic
 
+from mle_ci.agents.claude.retries import parse_retry_after, should_retry
 from mle_ci.errors import MleCiError
 
 try:
@@ -42,12 +45,18 @@ class ModelReply:
 
 @dataclass(frozen=True)
 class ApiFailure(MleCiError):
-    """A request that failed after the SDK's retries; ``fatal`` when the same request can never succeed."""
+    """A request that failed; ``fatal`` when the same request can never succeed.
+
+    ``retry_after``: the seconds the server asked to wait before trying again; ``should_retry``: its
+    ``x-should-retry`` header, which overrides what the status says (as the SDK honours it); None when not given.
+    """
 
     kind: str
     message: str
     fatal: bool
     status: int | None = field(default=None)
+    retry_after: float | None = field(default=None)
+    should_retry: bool | None = field(default=None)
 
     def __str__(self) -> str:
         code = f" (HTTP {self.status})" if self.status else ""
@@ -107,12 +116,33 @@ def _error_message(exc: anthropic.APIStatusError) -> str:
     return str(exc.message)
 
 
+def _failure(exc: anthropic.APIStatusError, now: float) -> ApiFailure:
+    """An error response as an :class:`ApiFailure`, with the wait and the retry advice its headers give."""
+    status = exc.status_code
+    fatal_kind = _FATAL.get(status)
+    kind = fatal_kind or ("overloaded" if status == 529 else "rate limited" if status == 429 else "server error")
+    headers = dict(exc.response.headers.items())
+    return ApiFailure(
+        kind,
+        _error_message(exc),
+        fatal=fatal_kind is not None,
+        status=status,
+        retry_after=parse_retry_after(headers, now),
+        should_retry=should_retry(headers),
+    )
+
+
 class AnthropicClient:
-    """The real SDK client: retries and timeouts configured once, one ``messages.create`` per call."""
+    """The real SDK client with a timeout configured once and no retries of its own; one ``messages.create`` a call.
+
+    ``max_retries`` is kept for the conversation's retry policy (:mod:`mle_ci.agents.claude.retries`), which waits
+    only as long as the run's time allows; the SDK is given none.
+    """
 
     def __init__(self, *, api_key: str, model: str, base_url: str | None, max_retries: int, timeout: float) -> None:
         self.model = model
-        self._client = anthropic.Anthropic(api_key=api_key, base_url=base_url, max_retries=max_retries, timeout=timeout)
+        self.max_retries = max_retries
+        self._client = anthropic.Anthropic(api_key=api_key, base_url=base_url, max_retries=0, timeout=timeout)
 
     def close(self) -> None:
         self._client.close()
@@ -136,12 +166,7 @@ class AnthropicClient:
                 timeout=timeout,
             )
         except anthropic.APIStatusError as exc:
-            status = exc.status_code
-            fatal_kind = _FATAL.get(status)
-            kind = fatal_kind or (
-                "overloaded" if status == 529 else "rate limited" if status == 429 else "server error"
-            )
-            raise ApiFailure(kind, _error_message(exc), fatal=fatal_kind is not None, status=status) from None
+            raise _failure(exc, time.time()) from None
         except anthropic.APITimeoutError:
             raise ApiFailure("timeout", "the API did not answer in time", fatal=False) from None
         except anthropic.APIConnectionError as exc:

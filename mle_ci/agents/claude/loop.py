@@ -1,7 +1,9 @@
 """The conversation: ask the model, carry out its tool calls, hand back the results, until a budget or ``finish``.
 
-Deciding is kept apart from acting: :func:`next_stop` says whether another request may be sent; the
-:class:`Conversation` sends it, runs the tools and records everything.
+Deciding is kept apart from acting: :func:`next_stop` says whether another request may be sent,
+:func:`~mle_ci.agents.claude.stops.read_reply` what a reply's ``stop_reason`` asks for and
+:func:`~mle_ci.agents.claude.retries.retry_wait` whether a failed request is sent again; the :class:`Conversation`
+sends it, runs the tools, sleeps and records everything.
 """
 
 from __future__ import annotations
@@ -15,15 +17,17 @@ from typing import Any
 from mle_ci.agents.claude.api import ApiFailure, ModelClient, ModelReply
 from mle_ci.agents.claude.history import CACHE, compact, for_transcript, with_breakpoint
 from mle_ci.agents.claude.prices import Price, UsageTotals
+from mle_ci.agents.claude.retries import GiveUp, retry_wait
+from mle_ci.agents.claude.stops import CONTINUE, CUT, RESEND, STOP_FULL, STOP_REFUSED, TALKED, cut_result, read_reply
 from mle_ci.agents.claude.tools import TOOLS, ToolBox
 from mle_ci.agents.claude.transcript import Transcript
 
 TRANSCRIPT_RESULT_CHARS = 4000
 MAX_NUDGES = 2
 """Replies without a tool call answered with a reminder before the run is taken as ended."""
-OUTAGE_ROUNDS = 3
-"""Times a request that failed after the SDK's retries (429, 529, 5xx) is sent again after a pause."""
 DEFAULT_API_PAUSE = 30.0
+DEFAULT_MAX_RETRIES = 4
+"""Quick retries of a failed request when neither the caller nor the client names a count."""
 NUDGE = "Continue with the tools. Call finish (with a summary) when the submission is final."
 EMPTY_REPLY = {"type": "text", "text": "(no reply)"}
 
@@ -37,6 +41,10 @@ TIME = "time"
 API_ERROR = "api_error"
 API_FATAL = "api_fatal"
 CRASHED = "crashed"
+REFUSED = "refused"
+"""The model refused (``stop_reason: refusal``); the driver decides what follows."""
+CONTEXT_FULL = "context_full"
+"""The conversation filled the model's context window; the driver starts a fresh one from its summary."""
 
 
 @dataclass(frozen=True)
@@ -117,6 +125,7 @@ class Conversation:
         api_pause: float = DEFAULT_API_PAUSE,
         sleep: Callable[[float], None] = time.sleep,
         cost_elsewhere: Callable[[], float] = lambda: 0.0,
+        max_retries: int | None = None,
     ) -> None:
         self._client = client
         self._model = model
@@ -135,6 +144,15 @@ class Conversation:
         self._sleep = sleep
         self._cost_elsewhere = cost_elsewhere
         """What the run's other conversations (the search's other nodes) have spent: the budget is the run's."""
+        built_with = getattr(client, "max_retries", None)
+        self._max_retries: int = (
+            max_retries
+            if max_retries is not None
+            else built_with
+            if isinstance(built_with, int)
+            else DEFAULT_MAX_RETRIES
+        )
+        """Quick retries of a failed request: as given, else the count the client was built with."""
         self.usage = UsageTotals()
         self.messages: list[dict[str, Any]] = []
 
@@ -158,43 +176,89 @@ class Conversation:
                 return self._outcome(stop[0], stop[1], turns)
             turns += 1
             try:
-                reply = self._ask_through_outages(turns)
+                reply = self._ask_with_retries(turns)
             except ApiFailure as failure:
                 return self._outcome(API_FATAL if failure.fatal else API_ERROR, str(failure), turns)
-            # An empty assistant turn is refused by the API: it is kept as a placeholder text.
-            self.messages.append({"role": "assistant", "content": list(reply.content) or [EMPTY_REPLY]})
-            uses = reply.tool_uses()
-            if not uses:
-                if nudges >= MAX_NUDGES:
-                    return self._outcome(ENDED, "the model stopped calling tools", turns, reply.text() or None)
-                nudges += 1
-                self.messages.append({"role": "user", "content": NUDGE})
-                continue
-            results, summary, ends_run = self._run_tools(turns, uses)
-            self.messages.append({"role": "user", "content": results})
-            if summary is not None and ends_run:
-                return self._outcome(FINISHED, "the model called finish", turns, summary)
-            if summary is not None:
-                return self._outcome(NODE_DONE, "the model ended its node", turns, summary)
+            nudges, outcome = self._answer(turns, reply, nudges)
+            if outcome is not None:
+                return outcome
 
-    def _ask_through_outages(self, turn: int) -> ModelReply:
-        """The SDK has retried already; an API outage (429, 529, 5xx) gets a few more rounds after a pause.
+    def _answer(self, turn: int, reply: ModelReply, nudges: int) -> tuple[int, LoopOutcome | None]:
+        """Keep the reply and the next user message as its ``stop_reason`` reads; the outcome when it ends here.
 
-        A network failure is not asked again: the SDK's retries are spent, and the runner's network is not the
-        API's load; the conversation ends with the submission it has.
+        Every ``tool_use`` kept in the history gets its ``tool_result`` in the next user message, run or not.
         """
-        rounds = 0
+        uses = reply.tool_uses()
+        reading = read_reply(reply.stop_reason, bool(uses))
+        if reading.note is not None:
+            self._transcript.write("note", turn, text=reading.note)
+        if reading.action == STOP_REFUSED:
+            # The refused turn is not kept (the API asks for a reset): its tool calls are never run.
+            return nudges, self._outcome(REFUSED, "the model refused to go on", turn, reply.text() or None)
+        if reading.action == STOP_FULL:
+            return nudges, self._outcome(CONTEXT_FULL, "the conversation filled the model's context window", turn)
+        # An empty assistant turn is refused by the API: it is kept as a placeholder text.
+        self.messages.append({"role": "assistant", "content": list(reply.content) or [EMPTY_REPLY]})
+        if reading.action == RESEND:
+            return nudges, None
+        if reading.action == CUT:
+            self._transcript.write("note", turn, text=f"the reply was cut at max_tokens ({self._max_tokens})")
+            self.messages.append({"role": "user", "content": self._not_run(turn, uses) if uses else CONTINUE})
+            return nudges, None
+        if reading.action == TALKED:
+            if nudges >= MAX_NUDGES:
+                return nudges, self._outcome(ENDED, "the model stopped calling tools", turn, reply.text() or None)
+            self.messages.append({"role": "user", "content": NUDGE})
+            return nudges + 1, None
+        results, summary, ends_run = self._run_tools(turn, uses)
+        self.messages.append({"role": "user", "content": results})
+        if summary is not None and ends_run:
+            return nudges, self._outcome(FINISHED, "the model called finish", turn, summary)
+        if summary is not None:
+            return nudges, self._outcome(NODE_DONE, "the model ended its node", turn, summary)
+        return nudges, None
+
+    def _ask_with_retries(self, turn: int) -> ModelReply:
+        """One request, sent again after a failure while :func:`retry_wait` finds a wait ending before the reserve."""
+        attempt = 0
         while True:
             try:
                 return self._ask(turn)
             except ApiFailure as failure:
-                self._transcript.write("error", turn, error=str(failure), fatal=failure.fatal, status=failure.status)
-                in_time = self._remaining() - self._api_pause > self._budget.reserve_secs
-                if failure.fatal or failure.status is None or rounds >= OUTAGE_ROUNDS or not in_time:
+                attempt += 1
+                decision = retry_wait(
+                    failure,
+                    attempt,
+                    remaining=self._remaining(),
+                    reserve=self._budget.reserve_secs,
+                    max_retries=self._max_retries,
+                    pause=self._api_pause,
+                )
+                if isinstance(decision, GiveUp):
+                    self._transcript.write(
+                        "error",
+                        turn,
+                        error=str(failure),
+                        fatal=failure.fatal,
+                        status=failure.status,
+                        attempt=attempt,
+                        gave_up=decision.reason,
+                    )
+                    if not failure.fatal:
+                        self._say(f"{failure}; not asking again: {decision.reason}")
                     raise
-                rounds += 1
-                self._say(f"{failure}; asking again in {self._api_pause:.0f}s ({rounds}/{OUTAGE_ROUNDS})")
-                self._sleep(self._api_pause)
+                self._transcript.write(
+                    "error",
+                    turn,
+                    error=str(failure),
+                    fatal=failure.fatal,
+                    status=failure.status,
+                    attempt=attempt,
+                    retry_in=decision.seconds,
+                    why=decision.reason,
+                )
+                self._say(f"{failure}; asking again in {decision.seconds:.3g}s ({decision.reason})")
+                self._sleep(decision.seconds)
 
     def _ask(self, turn: int) -> ModelReply:
         self._transcript.write("request", turn, model=self._model, content=for_transcript(self.messages[-1]["content"]))
@@ -258,6 +322,17 @@ class Conversation:
                 text=_trimmed(text),
             )
         return results, summary, ends_run
+
+    def _not_run(self, turn: int, uses: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+        """Error results for the tool calls of a reply cut at max_tokens: a half-formed call is never run."""
+        text = f"{cut_result(self._max_tokens)}\n{self._status_line(turn)}"
+        results: list[dict[str, Any]] = []
+        for use in uses:
+            results.append({"type": "tool_result", "tool_use_id": use.get("id"), "content": text, "is_error": True})
+            self._transcript.write(
+                "tool_result", turn, tool=str(use.get("name")), tool_use_id=use.get("id"), is_error=True, text=text
+            )
+        return results
 
 
 def _brief(args: Any, limit: int = 100) -> str:
