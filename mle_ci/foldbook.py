@@ -63,10 +63,14 @@ class FoldBook:
         return fold
 
     def _implied_fold(self) -> int:
+        """The fold an event that names none belongs to: the one in progress, else the next; never one past the
+        known total (a line relayed a moment after its fold's event, as an agent relays its nodes', is the last
+        fold's)."""
         if self.current_fold is not None:
             return self.current_fold
         if self._last_completed is not None:
-            return self._last_completed + 1
+            following = self._last_completed + 1
+            return self._last_completed if self.total_folds and following > self.total_folds else following
         return 1
 
     def note_total(self, total: int | None) -> None:

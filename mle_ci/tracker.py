@@ -45,18 +45,23 @@ class RunTracker:
         *,
         started_at: float,
         total_folds: int | None = None,
+        default_folds: int | None = None,
         metric_name: str | None = None,
         higher_is_better: bool | None = None,
     ) -> None:
+        """``total_folds`` is the user's fold count, which every book holds to; ``default_folds`` the count an agent is
+        asked for when the user gave none, which the run's own book expects but a search node's does not: a node's
+        folds are what its own script reports."""
         self.started_at = started_at
         self._configured_folds = total_folds
+        self._default_folds = default_folds
         self._metric_name = metric_name
         self._metric_fixed = metric_name is not None
         self._direction_fixed = higher_is_better is not None
         self._higher_is_better = higher_is_better
         self._agent_metric: str | None = None
         self._agent_higher: bool | None = None
-        self._run_book = self._new_book()
+        self._run_book = self._new_book(total_folds or default_folds)
         self._books: dict[int, FoldBook] = {}
         """Each node's book, in the order their folds were last touched (the most recent last)."""
         self._active = self._run_book
@@ -76,8 +81,7 @@ class RunTracker:
         self.errors: list[str] = []
         self.last_event_at: float | None = None
 
-    def _new_book(self) -> FoldBook:
-        configured = self._configured_folds
+    def _new_book(self, configured: int | None) -> FoldBook:
         return FoldBook(started_at=self.started_at, total_folds=configured, folds_configured=configured is not None)
 
     @property
@@ -140,7 +144,7 @@ class RunTracker:
         """The book of ``node`` (the run's own for an untagged event), now the most recently touched one."""
         if node is None:
             return self._run_book
-        book = self._books.pop(node, None) or self._new_book()
+        book = self._books.pop(node, None) or self._new_book(self._configured_folds)
         self._books[node] = book
         return book
 
@@ -232,7 +236,7 @@ class RunTracker:
         """The book the result shows: the node handed in; else the run's own when it holds anything; else the node
         whose folds were touched last."""
         if self._handed_in is not None:
-            return self._books.get(self._handed_in) or self._new_book()
+            return self._books.get(self._handed_in) or self._new_book(self._configured_folds)
         if self._run_book.has_anything:
             return self._run_book
         with_folds = [book for book in self._books.values() if book.has_folds]

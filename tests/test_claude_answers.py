@@ -67,9 +67,7 @@ def talk(
     sleeps: list[float] = []
     said: list[str] = []
     with AnthropicServer(script, api_key=KEY) as server:
-        client = AnthropicClient(
-            api_key=KEY, model="claude-test", base_url=server.url, max_retries=max_retries, timeout=10
-        )
+        client = AnthropicClient(api_key=KEY, model="claude-test", base_url=server.url, timeout=10)
         convo = Conversation(
             client=client,
             model="claude-test",
@@ -84,6 +82,7 @@ def talk(
             on_usage=lambda totals, cost: None,
             say=said.append,
             sleep=sleeps.append,
+            max_retries=max_retries,
         )
         try:
             outcome = convo.run("go")
@@ -303,7 +302,7 @@ def test_the_server_refuses_an_unpaired_request_with_a_400() -> None:
         {"role": "user", "content": "next"},
     ]
     with AnthropicServer([reply(text("never"))], api_key=KEY) as server:
-        client = AnthropicClient(api_key=KEY, model="m", base_url=server.url, max_retries=0, timeout=10)
+        client = AnthropicClient(api_key=KEY, model="m", base_url=server.url, timeout=10)
         with pytest.raises(ApiFailure) as caught:
             client.send(system=[], tools=[], messages=messages, max_tokens=10, timeout=10)
         client.close()

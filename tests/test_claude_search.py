@@ -44,6 +44,12 @@ def _latest_nodes(path: Path) -> dict[int, dict[str, Any]]:
     return {record["id"]: record for record in _jsonl(path)}
 
 
+def _task(body: dict[str, Any]) -> str:
+    """The node's task: the first user message of a request's conversation."""
+    first = body["messages"][0]["content"]
+    return first if isinstance(first, str) else "".join(b.get("text", "") for b in first)
+
+
 def good_node(plan: str = "logistic regression, 2 folds") -> list[Step]:
     return [
         reply(tool_use("write_file", path="train.py", content=TRAIN)),
@@ -104,7 +110,7 @@ def test_a_crashed_node_is_debugged_with_its_traceback(tmp_path: Path, public: P
     assert "Traceback (most recent call last)" in nodes[1]["traceback"]
     assert (nodes[2]["kind"], nodes[2]["parent"], nodes[2]["status"]) == ("debug", 1, "succeeded")
     assert nodes[2]["handed_in"]
-    debug_task = server.received[3].body["messages"][0]["content"]
+    debug_task = _task(server.received[3].body)
     assert "# Node 2: debug from node 1" in debug_task
     assert "ValueError: could not convert string to float" in debug_task and "print('loading'" in debug_task
     # the debug node starts from its parent's code
@@ -135,7 +141,7 @@ def test_folds_a_bash_script_reports_reach_the_reports_under_its_node(tmp_path: 
     run = _harness(tmp_path, weak_node(finish=True))
     assert run.returncode == 0, run.stdout[-3000:]
     result = run.result
-    assert [(f["fold"], f["score"], f["status"]) for f in result["folds"]] == [
+    assert [(f["index"], f["score"], f["status"]) for f in result["folds"]] == [
         (1, 0.5, "completed"),
         (2, 0.6, "completed"),
     ]
@@ -191,9 +197,7 @@ PARALLEL_RUN = (
 
 def _by_node(body: dict[str, Any]) -> Reply:
     """Each node's conversation, whatever the order the two workers' requests arrive in: one run, then the end."""
-    first = body["messages"][0]["content"]
-    first = first if isinstance(first, str) else first[0]["text"]
-    node = int(NODE.search(first).group(1))  # type: ignore[union-attr]
+    node = int(NODE.search(_task(body)).group(1))  # type: ignore[union-attr]
     if len(body["messages"]) == 1:
         return reply(tool_use("bash", command=PARALLEL_RUN, timeout_s=30))
     return reply(tool_use("end_node", plan=f"node {node}"), tool_use("finish", summary="two nodes"))

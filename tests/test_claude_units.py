@@ -362,8 +362,8 @@ def test_check_against_the_sample_submission(tmp_path: Path) -> None:
 # --- the API edge against the local server
 
 
-def client(server: AnthropicServer, retries: int = 0) -> AnthropicClient:
-    return AnthropicClient(api_key=KEY, model="claude-test", base_url=server.url, max_retries=retries, timeout=10)
+def client(server: AnthropicServer) -> AnthropicClient:
+    return AnthropicClient(api_key=KEY, model="claude-test", base_url=server.url, timeout=10)
 
 
 def send(c: AnthropicClient) -> object:
@@ -407,10 +407,10 @@ def test_api_errors_are_sorted_into_fatal_and_transient(step: object, kind: str,
 
 
 def test_the_sdk_retries_nothing_and_the_failure_carries_the_wait() -> None:
-    """The SDK sends once whatever count the client keeps (the loop retries); the server's wait comes back."""
+    """The SDK sends once (the loop retries); the server's wait comes back with the failure."""
     script = [rate_limited(after_s=3), reply(text("ok"))]
     with AnthropicServer(script, api_key=KEY) as server, pytest.raises(ApiFailure) as caught:
-        send(client(server, retries=2))
+        send(client(server))
     assert len(server.received) == 1 and server.received[0].headers.get("x-stainless-retry-count") == "0"
     assert (caught.value.kind, caught.value.retry_after, caught.value.should_retry) == ("rate limited", 3.0, None)
 

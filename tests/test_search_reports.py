@@ -69,6 +69,31 @@ def test_the_handed_in_node_s_folds_are_the_run_s_even_when_a_worse_node_came_la
     assert [n.handed_in for n in result.nodes] == [True, False]
 
 
+def test_an_agent_s_default_fold_count_binds_the_run_not_its_nodes() -> None:
+    """An agent asked for 5 folds by default whose node reports 2: no fold is 'not reached'; a user's --folds binds
+    the nodes too."""
+    for user, expected in (
+        (None, ["completed", "completed"]),
+        (4, ["completed", "completed", "not-reached", "not-reached"]),
+    ):
+        t = RunTracker(started_at=0.0, total_folds=user, default_folds=5, metric_name="auc")
+        folds(t, 1, 1, [0.5, 0.6])
+        t.apply(node(2, 1, "succeeded", score=0.55, valid=True, handed_in=True))
+        assert [f.status.value for f in t.snapshot(BASE, final=True).folds] == expected
+    untagged = RunTracker(started_at=0.0, default_folds=5, metric_name="auc")
+    folds(untagged, 1, None, [0.5, 0.6])
+    assert len(untagged.snapshot(BASE, final=True).folds) == 5
+
+
+def test_a_line_relayed_after_the_last_fold_ended_is_that_fold_s() -> None:
+    """An epoch line with no fold, arriving after the last of two folds ended, opens no third fold."""
+    t = RunTracker(started_at=0.0, metric_name="auc")
+    folds(t, 1, 1, [0.5, 0.6])
+    t.apply(EpochEvent(ts=2, epoch=1, val_score=0.6, node=1))
+    t.apply(node(3, 1, "succeeded", score=0.55, valid=True, handed_in=True))
+    assert [f.index for f in t.snapshot(BASE, final=True).folds] == [1, 2]
+
+
 def test_handing_in_another_node_moves_the_folds_and_the_mark() -> None:
     """Node 3 handed in after node 1: its folds become the run's, and node 1 loses the mark."""
     t = two_nodes()

@@ -98,7 +98,8 @@ class Supervision:
         """The run's record as it started: what the live result.json and a failed conclusion are written from."""
         self._tracker = RunTracker(
             started_at=launch.wall_start,
-            total_folds=settings.folds or (DEFAULT_AGENT_FOLDS if not settings.command else None),
+            total_folds=settings.folds,
+            default_folds=DEFAULT_AGENT_FOLDS if not settings.command else None,
             metric_name=settings.metric or (spec.metric if spec is not None else None),
             higher_is_better=settings.higher_is_better
             if settings.higher_is_better is not None

@@ -39,7 +39,7 @@ OK, FAILED, CONFIG, BUDGET_EXHAUSTED = ExitCode.OK, ExitCode.FAILED, ExitCode.US
 class Terminated(BaseException):
     """SIGTERM or SIGINT reached the agent: the harness's deadline (or a cancel) is here.
 
-    A BaseException, as KeyboardInterrupt is: the SDK retries any Exception raised during a request.
+    A BaseException, as KeyboardInterrupt is: no ``except Exception`` on the way (a tool's, a node's) may swallow it.
     """
 
 
@@ -93,7 +93,6 @@ class Run:
             api_key=config.api_key,
             model=config.model,
             base_url=config.base_url,
-            max_retries=config.api_max_retries,
             timeout=config.api_timeout_secs,
         )
         self.price, self.price_source = price_for(config.model, config.prices)

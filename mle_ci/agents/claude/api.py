@@ -135,13 +135,12 @@ def _failure(exc: anthropic.APIStatusError, now: float) -> ApiFailure:
 class AnthropicClient:
     """The real SDK client with a timeout configured once and no retries of its own; one ``messages.create`` a call.
 
-    ``max_retries`` is kept for the conversation's retry policy (:mod:`mle_ci.agents.claude.retries`), which waits
-    only as long as the run's time allows; the SDK is given none.
+    Retrying is the conversation's (:mod:`mle_ci.agents.claude.retries`), which waits only as long as the run's time
+    allows.
     """
 
-    def __init__(self, *, api_key: str, model: str, base_url: str | None, max_retries: int, timeout: float) -> None:
+    def __init__(self, *, api_key: str, model: str, base_url: str | None, timeout: float) -> None:
         self.model = model
-        self.max_retries = max_retries
         self._client = anthropic.Anthropic(api_key=api_key, base_url=base_url, max_retries=0, timeout=timeout)
 
     def close(self) -> None:

@@ -28,7 +28,10 @@ MAX_NUDGES = 2
 DEFAULT_API_PAUSE = 30.0
 DEFAULT_MAX_RETRIES = 4
 """Quick retries of a failed request when neither the caller nor the client names a count."""
-NUDGE = "Continue with the tools. Call finish (with a summary) when the submission is final."
+NUDGE = (
+    "Continue with the tools. Call end_node (with a one-line plan) when this node's run is done; finish ends the "
+    "whole search."
+)
 EMPTY_REPLY = {"type": "text", "text": "(no reply)"}
 
 FINISHED = "finished"
@@ -125,7 +128,7 @@ class Conversation:
         api_pause: float = DEFAULT_API_PAUSE,
         sleep: Callable[[float], None] = time.sleep,
         cost_elsewhere: Callable[[], float] = lambda: 0.0,
-        max_retries: int | None = None,
+        max_retries: int = DEFAULT_MAX_RETRIES,
     ) -> None:
         self._client = client
         self._model = model
@@ -144,15 +147,8 @@ class Conversation:
         self._sleep = sleep
         self._cost_elsewhere = cost_elsewhere
         """What the run's other conversations (the search's other nodes) have spent: the budget is the run's."""
-        built_with = getattr(client, "max_retries", None)
-        self._max_retries: int = (
-            max_retries
-            if max_retries is not None
-            else built_with
-            if isinstance(built_with, int)
-            else DEFAULT_MAX_RETRIES
-        )
-        """Quick retries of a failed request: as given, else the count the client was built with."""
+        self._max_retries = max_retries
+        """Quick retries of a failed request (the SDK makes none: each wait is checked against the time left)."""
         self.usage = UsageTotals()
         self.messages: list[dict[str, Any]] = []
 

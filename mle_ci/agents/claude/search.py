@@ -26,6 +26,7 @@ from mle_ci.agents.claude.loop import (
     CRASHED,
     FINISHED,
     MAX_COST,
+    REFUSED,
     TIME,
     Budget,
     Conversation,
@@ -44,7 +45,6 @@ from mle_ci.eventlog import append_event
 
 PLANNED_END = "planned_end"
 """No further node fits before the reserve (or the model called finish): the run ends before its deadline."""
-REFUSED = "refused"
 REFUSALS_IN_A_ROW = 2
 """Refused nodes one after the other that end the search: the task itself is being refused."""
 STOPPING_OUTCOMES = (FINISHED, API_FATAL, API_ERROR, MAX_COST, TIME, CRASHED)
@@ -274,6 +274,7 @@ class Search:
             on_usage=lambda usage, _cost: self._on_usage(node.id, usage),
             say=lambda text: self._say(f"node {node.id} {text}"),
             api_pause=c.api_pause_secs,
+            max_retries=c.api_max_retries,
             cost_elsewhere=lambda: self._cost_except(node.id),
         )
         with self._lock:
