@@ -71,7 +71,7 @@ def test_the_installed_sdk_yields_a_listed_model_it_does_not_deprecate() -> None
 def test_settings_defaults_and_overrides(tmp_path: Path) -> None:
     """Defaults where unset; MLE_CI_MODEL, CODE_DIR, the plan and the budgets read when set."""
     config = load_config(base_env(tmp_path), default_model="claude-default")
-    assert config.model == "claude-default" and config.max_turns == 50 and config.max_cost_usd == 5
+    assert config.model == "claude-default" and config.max_turns == 200 and config.max_cost_usd == 5
     assert config.workspace == tmp_path / "logs" / "workspace" and config.submission_dir == tmp_path / "logs"
     assert config.deadline is None and config.remaining() == math.inf
     env = base_env(

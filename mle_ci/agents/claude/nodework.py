@@ -1,9 +1,9 @@
 """Where a search node works and what it measured: its own folder and variables, the relay of its commands' progress
 lines, and the fold scores its events report.
 
-A node's commands (``bash`` or ``start_job``) run in the node's folder with ``MLE_CI_NODE`` set, so that the progress
-API tags their events; the lines they print are parsed here and reported tagged as well (the harness leaves lines
-marked ``[node-N ...]`` to the agent), so a script run with ``bash`` reaches the reports as one started as a job does.
+A node's commands (``bash`` or ``start_job``) run in the node's folder with its id in ``contract.NODE``, so that
+the progress API tags their events; the lines they print are parsed here and reported tagged as well (the harness
+leaves lines marked ``[node-N ...]`` to the agent), so a script run with ``bash`` reaches the reports as a job does.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from mle_ci.events import NODE_LINE_PREFIX, EpochEvent, FoldEvent, MetricEvent
 from mle_ci.lineparser import parse_line
 
 SUBMISSION_FOLDER = "submission"
-"""The node's submission folder, inside its own folder: ``SUBMISSION_DIR`` of its commands."""
+"""The node's submission folder, inside its own folder: the submission folder its commands are given."""
 CODE_SUFFIXES = (".py", ".sh", ".r", ".R", ".jl", ".yaml", ".yml", ".toml", ".cfg", ".json", ".ipynb", ".sql")
 MAX_CODE_FILE = 100_000
 MAX_CODE_FILES = 20

@@ -168,3 +168,13 @@ def node_fits(durations: Sequence[float], remaining: float, reserve: float) -> t
         return left > 0, f"no node has ended yet, {shown}"
     estimate = _estimate(known)
     return estimate <= left, f"node estimate {estimate:.0f} s, {shown}"
+
+
+def budget_used(
+    *, remaining: float, budget: float, requests: int, max_requests: int, spent: float, max_spend: float
+) -> float:
+    """The share of the run's budget spent, 0 to 1: of the time when there is a deadline (``budget`` seconds in
+    all), else of the model requests or the spend, whichever is further along."""
+    if math.isfinite(budget) and budget > 0:
+        return min(1.0, max(0.0, 1 - remaining / budget))
+    return min(1.0, max(requests / max(max_requests, 1), spent / max(max_spend, 1e-9)))

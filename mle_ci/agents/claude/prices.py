@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 
@@ -119,3 +120,28 @@ class UsageTotals:
             + self.cache_creation_input_tokens * price.cache_write
             + self.cache_read_input_tokens * price.cache_read
         ) / 1_000_000
+
+
+class SpendByNode:
+    """The usage of each of a search's conversations (one per node), summed under a lock: workers on several GPUs
+    report at once, and every conversation's budget is the run's."""
+
+    def __init__(self, price: Price) -> None:
+        self.price = price
+        self._lock = threading.Lock()
+        self._usage: dict[int, UsageTotals] = {}
+
+    def record(self, node: int, usage: UsageTotals) -> UsageTotals:
+        """The node's conversation's totals so far; the run's totals."""
+        with self._lock:
+            self._usage[node] = usage
+        return self.total()
+
+    def total(self, *, without: int | None = None) -> UsageTotals:
+        """The run's totals (``without`` one node's: what the other conversations spent)."""
+        total = UsageTotals()
+        with self._lock:
+            for node, usage in self._usage.items():
+                if node != without:
+                    total = total.plus(usage)
+        return total

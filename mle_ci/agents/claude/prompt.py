@@ -8,6 +8,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from mle_ci import contract
 from mle_ci.agents.claude.config import AgentConfig
 from mle_ci.agents.claude.processes import trim
 
@@ -80,11 +81,11 @@ Report progress so that per-epoch and per-fold scores reach the run's reports (t
 - or plain lines: `Epoch 1/10: Loss=2.145, Val_Score=0.523 (12s)` and `Fold 1/5 complete: Score=0.687`.
 Lines printed by bash commands and by jobs are both read; long training goes through start_job (poll job_status)."""
 
-RULES = """\
+RULES = f"""\
 Rules:
 1. The harness runs a search over solution nodes (drafts, then debugging of failed ones and improvements of the best).
    Each node is one task message: write its code in the node's folder, run it, make it write
-   $SUBMISSION_DIR/submission.csv (the node's own folder) and report every fold's score, check the file with
+   ${contract.SUBMISSION_DIR}/submission.csv (the node's own folder) and report every fold's score, check the file with
    validate_submission, then call end_node with a one-line plan and what you learned. The harness validates and scores
    every node and hands in the best valid submission; a worse or broken node never replaces it.
 2. Use the hardware you were given: the device, batch size and mixed precision of the training plan.
@@ -119,7 +120,7 @@ Metric: {metric} ({direction}). Evaluate with {folds} and report each fold's sco
 
 # Where things go
 - Each node works in its own folder under {config.workspace} (its current folder, read and write)
-- Its submission: `$SUBMISSION_DIR/submission.csv` (same columns and ids as the sample submission)
+- Its submission: `${contract.SUBMISSION_DIR}/submission.csv` (same columns and ids as the sample submission)
 - Python: `python` is {sys.executable} (with mle_ci installed); add packages with `python -m pip install` if needed
 
 # Hardware and training plan

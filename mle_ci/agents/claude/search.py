@@ -7,7 +7,6 @@ it gives each node its folder and device, holds its conversation, waits for its 
 
 from __future__ import annotations
 
-import functools
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -18,7 +17,7 @@ from mle_ci import contract, progress
 from mle_ci.agents.claude.api import ModelClient
 from mle_ci.agents.claude.config import AgentConfig
 from mle_ci.agents.claude.handin import hand_in, is_better
-from mle_ci.agents.claude.jobs import Job, Jobs
+from mle_ci.agents.claude.jobs import Jobs
 from mle_ci.agents.claude.journal import CodeFile, Journal, Node, cv_score, error_line, trimmed_traceback
 from mle_ci.agents.claude.loop import (
     API_ERROR,
@@ -33,10 +32,11 @@ from mle_ci.agents.claude.loop import (
     LoopOutcome,
 )
 from mle_ci.agents.claude.nodeprompt import journal_summary, node_task
+from mle_ci.agents.claude.noderun import copy_code, first_line, main_command
 from mle_ci.agents.claude.nodework import NodePlace, NodeScores, Relay, code_snapshot
-from mle_ci.agents.claude.policy import SearchSettings, Step, next_step, node_fits
-from mle_ci.agents.claude.prices import Price, UsageTotals
-from mle_ci.agents.claude.tools import CommandRun, ToolBox
+from mle_ci.agents.claude.policy import SearchSettings, Step, budget_used, next_step, node_fits
+from mle_ci.agents.claude.prices import Price, SpendByNode, UsageTotals
+from mle_ci.agents.claude.tools import ToolBox
 from mle_ci.agents.claude.transcript import Transcript
 from mle_ci.agents.claude.validation import Verdict
 from mle_ci.agents.claude.workspace import Workspace
@@ -50,7 +50,6 @@ REFUSALS_IN_A_ROW = 2
 STOPPING_OUTCOMES = (FINISHED, API_FATAL, API_ERROR, MAX_COST, TIME, CRASHED)
 """A node's conversation that ended so ends the search: no new node starts (running ones finish)."""
 JOB_POLL = 0.2
-LOG_TAIL = 20_000
 
 
 @dataclass(frozen=True)
@@ -96,13 +95,12 @@ class Search:
         self._scores = NodeScores(config.events)
         self._settings = SearchSettings(drafts=config.drafts)
         self._lock = threading.Lock()
-        self._usage: dict[int, UsageTotals] = {}
+        self._spend = SpendByNode(meter.price)
         self._running: dict[int, Step] = {}
         self._tools: dict[int, ToolBox] = {}
         """The tools of the nodes running now (their folders), for :meth:`salvage`."""
         self._refusals = 0
         self._stop: tuple[str, str, str | None] | None = None
-        self._started = time.time()
         self._budget = config.remaining()
 
     # --- the whole search
@@ -166,7 +164,14 @@ class Search:
             self.journal.nodes(),
             tuple(self._running.values()),
             higher_is_better=self._higher,
-            used=self._used(remaining, total),
+            used=budget_used(
+                remaining=remaining,
+                budget=self._budget,
+                requests=total.requests,
+                max_requests=self._config.max_turns,
+                spent=total.cost(self._meter.price),
+                max_spend=self._config.max_cost_usd,
+            ),
             settings=self._settings,
         )
         self._say(f"node {len(self.journal.nodes()) + 1}: {step.kind} ({step.why})")
@@ -187,13 +192,6 @@ class Search:
             return PLANNED_END, f"no further node fits: {why}"
         return None
 
-    def _used(self, remaining: float, total: UsageTotals) -> float:
-        """The share of the budget spent: of the time when there is a deadline, else of the requests or the spend."""
-        if self._budget != float("inf") and self._budget > 0:
-            return min(1.0, max(0.0, 1 - remaining / self._budget))
-        c = self._config
-        return min(1.0, max(total.requests / c.max_turns, total.cost(self._meter.price) / max(c.max_cost_usd, 1e-9)))
-
     def _end(self, ended: str, reason: str, summary: str | None = None) -> None:
         if self._stop is None:
             self._stop = (ended, reason, summary)
@@ -204,27 +202,12 @@ class Search:
         with self._lock:
             self._end(ended, reason, summary)
 
-    # --- usage over the nodes
-
     def _total(self) -> UsageTotals:
-        total = UsageTotals()
-        for usage in self._usage.values():
-            total = total.plus(usage)
-        return total
+        return self._spend.total()
 
     def _on_usage(self, node: int, usage: UsageTotals) -> None:
-        with self._lock:
-            self._usage[node] = usage
-            total = self._total()
+        total = self._spend.record(node, usage)
         self._meter.publish(total, total.cost(self._meter.price))
-
-    def _cost_except(self, node: int) -> float:
-        with self._lock:
-            others = UsageTotals()
-            for key, usage in self._usage.items():
-                if key != node:
-                    others = others.plus(usage)
-        return others.cost(self._meter.price)
 
     # --- one node
 
@@ -234,7 +217,7 @@ class Search:
         place = NodePlace(node, c.workspace / f"node-{node}", device)
         place.submission_dir.mkdir(parents=True, exist_ok=True)
         if parent is not None:
-            _copy_code(parent.code, place.folder)
+            copy_code(parent.code, place.folder)
         workspace = Workspace(place.folder.resolve(), c.data_dir.resolve(), place.submission_dir.resolve())
         toolbox = ToolBox(
             workspace=workspace,
@@ -275,7 +258,7 @@ class Search:
             say=lambda text: self._say(f"node {node.id} {text}"),
             api_pause=c.api_pause_secs,
             max_retries=c.api_max_retries,
-            cost_elsewhere=lambda: self._cost_except(node.id),
+            cost_elsewhere=lambda: self._spend.total(without=node.id).cost(self._meter.price),
         )
         with self._lock:
             summary = journal_summary(self.journal.nodes(), higher_is_better=self._higher)
@@ -325,7 +308,7 @@ class Search:
         submission handed in when it is the best."""
         folds, reported = self._scores.of(node.id)
         verdict = self._check(tools.workspace, None)
-        command, output, exit_code = _main_command(tools.runs, self._jobs.of_node(node.id), self._scores, node.id)
+        command, output, exit_code = main_command(tools.runs, self._jobs.of_node(node.id), self._scores, node.id)
         if timed_out:
             status, error = NodeStatus.TIMED_OUT, "stopped: its time was up before it ended"
         elif verdict.valid:
@@ -335,7 +318,7 @@ class Search:
         elif exit_code not in (0, None):
             status, error = NodeStatus.FAILED, error_line(output, exit_code)
         else:
-            status, error = NodeStatus.FAILED, f"no valid submission: {_first_line(verdict.text)}"
+            status, error = NodeStatus.FAILED, f"no valid submission: {first_line(verdict.text)}"
         plan, insight = tools.ended or (None, None)
         judged = replace(
             node,
@@ -406,58 +389,3 @@ class Search:
                 append_event(self._config.events, node.event(time.time()))
             except OSError as exc:
                 self._say(f"cannot report node {node.id}: {exc.strerror or exc}")
-
-
-def _first_line(text: str) -> str:
-    return next((line.strip() for line in text.splitlines() if line.strip()), "no file")
-
-
-def _copy_code(code: tuple[CodeFile, ...], folder: Path) -> None:
-    """The parent's code, written into the new node's folder (paths stay inside it)."""
-    root = folder.resolve()
-    for item in code:
-        target = (root / item.path).resolve()
-        if root not in target.parents:
-            continue
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(item.text, encoding="utf-8")
-
-
-def _job_output(job: Job) -> str:
-    try:
-        with job.log.open("rb") as handle:
-            size = handle.seek(0, 2)
-            handle.seek(max(0, size - LOG_TAIL))
-            return handle.read().decode("utf-8", errors="replace")
-    except OSError:
-        return "\n".join(job.tail)
-
-
-@dataclass(frozen=True)
-class _Ran:
-    """One command of a node, ``bash`` or a job, as judging needs it."""
-
-    started: float
-    ended: float
-    command: str
-    output: Callable[[], str]
-    exit_code: int | None
-
-
-def _main_command(
-    runs: list[CommandRun], jobs: list[Job], scores: NodeScores, node: int
-) -> tuple[str | None, str, int | None]:
-    """The node's training run, as ``(command, output, exit code)``: its last command that reported progress, else
-    its last that failed, else its last; ``(None, "", None)`` when it ran none."""
-    ran = [_Ran(r.started, r.ended, r.command, functools.partial(str, r.output_tail), r.exit_code) for r in runs]
-    for job in jobs:
-        job.state()
-        output = functools.partial(_job_output, job)
-        ran.append(_Ran(job.started, job.ended or time.time(), job.command, output, job.process.returncode))
-    if not ran:
-        return None, "", None
-    ran.sort(key=lambda r: r.started)
-    reporting = [r for r in ran if scores.reported_between(node, r.started, r.ended)]
-    failed = [r for r in ran if r.exit_code not in (0, None)]
-    chosen = (reporting or failed or ran)[-1]
-    return chosen.command, chosen.output(), chosen.exit_code
