@@ -78,7 +78,12 @@ result is decided changes nothing: result.json holds the exit code).
 @setting_option("--idle-window", "idle_window", metavar="DURATION", help="Idle this long counts (default 2m).")
 @setting_option("--idle-threshold", "idle_threshold", metavar="PERCENT", help="Below this utilization is idle (5).")
 @setting_option("--model", metavar="NAME", help="The claude agent's model (default: a current Sonnet).")
-@setting_option("--max-turns", "max_turns", metavar="N", help="The claude agent's most model requests (default 50).")
+@setting_option(
+    "--max-turns",
+    "max_turns",
+    metavar="N",
+    help="The claude agent's most model requests over its whole search (default 200).",
+)
 @setting_option("--max-cost", "max_cost", metavar="USD", help="The claude agent's most spend in USD (default 5).")
 @setting_option("--api-reserve", "api_reserve", metavar="DURATION", help="No model calls this close to the deadline.")
 @setting_option("--prices", metavar="JSON", help='Model prices, USD per million tokens: {"MODEL": {"input": 3, ...}}.')

@@ -1,4 +1,4 @@
-"""The agent's run: read the settings, hold the conversation, stop the jobs, make sure a valid submission is left.
+"""The agent's run: read the settings, run the search, stop the jobs, make sure a valid submission is left.
 
 Exit codes: 0 finished with a valid submission; 1 ended without one, or the API refused the run (auth, bad
 request); 2 a missing key or a bad variable; 124 the time budget cut it short.

@@ -1,4 +1,4 @@
-"""Background jobs: long commands in their own process group, output to a log file and echoed for the harness."""
+"""Background jobs: long commands in their own process group, output to a log file and relayed as their node's."""
 
 from __future__ import annotations
 
