@@ -119,7 +119,10 @@ def test_a_text_cut_at_max_tokens_is_asked_to_continue_without_using_a_nudge(tmp
     script += [reply(text("a")), reply(text("b")), reply(text("c"))]
     done = talk(tmp_path, script)
     assert (done.outcome.ended, done.outcome.turns) == ("ended", 6)
-    assert [done.request(i)[-1]["content"][0]["text"] for i in (1, 2, 3)] == [CONTINUE] * 3
+    asked = [done.request(i)[-1]["content"][0]["text"] for i in (1, 2, 3)]
+    assert all(text.startswith(f"{CONTINUE}\n[") and "s left before the deadline" in text for text in asked)
+    nudged = done.request(4)[-1]["content"][0]["text"]
+    assert nudged.startswith("Continue with the tools.") and "s left before the deadline" in nudged
     assert done.request(1)[-2]["content"][0]["text"] == "part 1"
     assert done.server.pairing_errors == []
 

@@ -104,3 +104,20 @@ def test_render_tolerates_broken_records() -> None:
     text = render_transcript(broken)
     assert "*Unknown record mystery.*" in text and "## Turn 5" in text and "tool call `?`" in text
     assert render_transcript([]).startswith("# Agent transcript\n\n0 turn(s)")
+
+
+def test_a_search_s_transcript_is_told_node_by_node_with_its_whole_cost(tmp_path: Path) -> None:
+    """Each node's records carry it; the rendering heads each node and sums each node's last (cumulative) cost."""
+    run = Transcript(tmp_path / "t.jsonl", Redactor())
+    for node, cost in ((1, 0.25), (2, 0.5)):
+        tagged = run.tagged(node)
+        tagged.write("note", 0, text=f"node {node}: draft")
+        tagged.write("request", 1, model="m", content="go")
+        tagged.write("response", 1, id="r", stop_reason="end_turn", content=[], usage={"cost_usd": cost / 2})
+        tagged.write("response", 2, id="r", stop_reason="end_turn", content=[], usage={"cost_usd": cost})
+    run.write("note", 0, text="search ends")
+    written = records(tmp_path / "t.jsonl")
+    assert [r.get("node") for r in written] == [1] * 4 + [2] * 4 + [None]
+    shown = render_transcript(written)
+    assert shown.splitlines()[2].startswith("2 node(s), 4 model response(s)") and "$0.7500" in shown
+    assert shown.index("## Node 1") < shown.index("### Turn 2") < shown.index("## Node 2")

@@ -96,6 +96,17 @@ def _request(record: Mapping[str, Any]) -> list[str]:
     return []
 
 
+def _total_cost(responses: Sequence[Mapping[str, Any]]) -> float:
+    """The run's cost: each conversation's usage is cumulative, so the last of each (a node's, or the run's)."""
+    last: dict[object, float] = {}
+    for record in responses:
+        usage = record.get("usage")
+        cost = _number(usage.get("cost_usd")) if isinstance(usage, Mapping) else None
+        if cost is not None:
+            last[record.get("node")] = cost
+    return sum(last.values())
+
+
 def _totals(records: Sequence[Mapping[str, Any]]) -> str:
     responses = [r for r in records if r.get("kind") == "response"]
     usages = [r["usage"] for r in responses if isinstance(r.get("usage"), Mapping)]
@@ -104,10 +115,13 @@ def _totals(records: Sequence[Mapping[str, Any]]) -> str:
     written = sum(_int(u.get("cache_creation_input_tokens")) for u in usages)
     tokens_out = sum(_int(u.get("output_tokens")) for u in usages)
     costs = [c for u in usages if (c := _number(u.get("cost_usd"))) is not None]
+    nodes = {r["node"] for r in records if isinstance(r.get("node"), int)}
     turns = max((_int(r.get("turn")) for r in records), default=0)
-    cost = f", ${costs[-1]:.4f}" if costs else ""
+    # A search's usage records are cumulative per node: its cost is the sum of each node's last.
+    cost = f", ${_total_cost(responses):.4f}" if costs else ""
+    steps = f"{len(nodes)} node(s)" if nodes else f"{turns} turn(s)"
     return (
-        f"{turns} turn(s), {len(responses)} model response(s): {tokens_in} input tokens, {written} written to and "
+        f"{steps}, {len(responses)} model response(s): {tokens_in} input tokens, {written} written to and "
         f"{cached} read from the cache, {tokens_out} output tokens{cost}"
     )
 
@@ -116,13 +130,17 @@ def render_transcript(records: Sequence[Mapping[str, Any]]) -> str:
     """The transcript as Markdown: a usage line, the system prompt folded away, then each turn in order."""
     records = [r for r in records if isinstance(r, Mapping)]
     lines = ["# Agent transcript", "", _totals(records), ""]
-    turn = None
+    turn: int | None = None
+    node: object = None
     for record in records:
         kind = record.get("kind")
         number = _int(record.get("turn"))
+        if isinstance(record.get("node"), int) and record["node"] != node:
+            node, turn = record["node"], None
+            lines += [f"## Node {node}", ""]
         if number and number != turn:
             turn = number
-            lines += [f"## Turn {number}", ""]
+            lines += [f"{'###' if node is not None else '##'} Turn {number}", ""]
         if kind == "note" and isinstance(record.get("system"), str):
             tools = record.get("tools")
             names = ", ".join(code(str(t)) for t in tools) if isinstance(tools, list) else "?"

@@ -129,6 +129,7 @@ class Conversation:
         sleep: Callable[[float], None] = time.sleep,
         cost_elsewhere: Callable[[], float] = lambda: 0.0,
         max_retries: int = DEFAULT_MAX_RETRIES,
+        record_system: bool = True,
     ) -> None:
         self._client = client
         self._model = model
@@ -148,6 +149,8 @@ class Conversation:
         self._cost_elsewhere = cost_elsewhere
         """What the run's other conversations (the search's other nodes) have spent: the budget is the run's."""
         self._max_retries = max_retries
+        self._record_system = record_system
+        """Whether the transcript gets the system prompt (once a run: the search's nodes share it)."""
         """Quick retries of a failed request (the SDK makes none: each wait is checked against the time left)."""
         self.usage = UsageTotals()
         self.messages: list[dict[str, Any]] = []
@@ -161,9 +164,9 @@ class Conversation:
 
     def run(self, first_message: str) -> LoopOutcome:
         self.messages = [{"role": "user", "content": first_message}]
-        self._transcript.write(
-            "note", 0, text="system prompt", system=self._system[0]["text"], tools=[t["name"] for t in self._declared]
-        )
+        if self._record_system:
+            tools = [t["name"] for t in self._declared]
+            self._transcript.write("note", 0, text="system prompt", system=self._system[0]["text"], tools=tools)
         turns = nudges = 0
         while True:
             spent = self.cost + self._cost_elsewhere()
@@ -199,12 +202,14 @@ class Conversation:
             return nudges, None
         if reading.action == CUT:
             self._transcript.write("note", turn, text=f"the reply was cut at max_tokens ({self._max_tokens})")
-            self.messages.append({"role": "user", "content": self._not_run(turn, uses) if uses else CONTINUE})
+            go_on = f"{CONTINUE}\n{self._status_line(turn)}"
+            self.messages.append({"role": "user", "content": self._not_run(turn, uses) if uses else go_on})
             return nudges, None
         if reading.action == TALKED:
             if nudges >= MAX_NUDGES:
                 return nudges, self._outcome(ENDED, "the model stopped calling tools", turn, reply.text() or None)
-            self.messages.append({"role": "user", "content": NUDGE})
+            # Every message the model gets says the time left: a reminder too.
+            self.messages.append({"role": "user", "content": f"{NUDGE}\n{self._status_line(turn)}"})
             return nudges + 1, None
         results, summary, ends_run = self._run_tools(turn, uses)
         self.messages.append({"role": "user", "content": results})

@@ -100,6 +100,7 @@ class Search:
         self._tools: dict[int, ToolBox] = {}
         """The tools of the nodes running now (their folders), for :meth:`salvage`."""
         self._refusals = 0
+        self._system_recorded = False
         self._stop: tuple[str, str, str | None] | None = None
         self._budget = config.remaining()
 
@@ -238,17 +239,19 @@ class Search:
         with self._lock:
             self._tools[node.id] = toolbox
         self._publish(node)
-        self._transcript.write(
-            "note", 0, text=f"node {node.id} ({step.kind}, parent {step.parent}) starts on {node.device}: {step.why}"
+        parent_text = "" if step.parent is None else f" of node {step.parent}"
+        self._transcript.tagged(node.id).write(
+            "note", 0, text=f"node {node.id}: {step.kind}{parent_text} on {node.device} ({step.why})"
         )
         with self._lock:
             done = self._total().requests
+            first, self._system_recorded = not self._system_recorded, True
         conversation = Conversation(
             client=self._client,
             model=c.model,
             price=self._meter.price,
             toolbox=toolbox,
-            transcript=self._transcript,
+            transcript=self._transcript.tagged(node.id),
             system=self._system,
             budget=Budget(max(1, min(c.node_max_turns, c.max_turns - done)), c.max_cost_usd, c.api_reserve_secs),
             max_tokens=c.max_tokens,
@@ -259,6 +262,7 @@ class Search:
             api_pause=c.api_pause_secs,
             max_retries=c.api_max_retries,
             cost_elsewhere=lambda: self._spend.total(without=node.id).cost(self._meter.price),
+            record_system=first,
         )
         with self._lock:
             summary = journal_summary(self.journal.nodes(), higher_is_better=self._higher)
