@@ -318,9 +318,10 @@ def test_flags_beat_environment_and_bad_values_exit_2(tmp_path: Path, capsys: py
 
 
 def test_agent_imports_nothing_of_the_harness_but_progress() -> None:
-    """Agents are child processes: of mle_ci they import only the progress API, its event schema, the contract
-    (exit codes, variable names, event types) and the error tree, the metrics (the one implementation the grader
-    scores with) and the secret policy (the one the claude agent's transcript and tool results are redacted by)."""
+    """Agents are child processes: of mle_ci they import only the progress API, its event schema, the events file and
+    the progress line formats (the claude agent reports its search nodes' lines as their events), the contract (exit
+    codes, variable names, event types) and the error tree, the metrics (the one implementation the grader scores
+    with) and the secret policy (the one the claude agent's transcript and tool results are redacted by)."""
     imported: set[str] = set()
     for path in (ROOT / "mle_ci" / "agents").rglob("*.py"):
         for node in ast.walk(ast.parse(path.read_text())):
@@ -329,7 +330,7 @@ def test_agent_imports_nothing_of_the_harness_but_progress() -> None:
             elif isinstance(node, ast.Import):
                 imported.update(alias.name for alias in node.names)
     harness = {name for name in imported if name.startswith("mle_ci") and not name.startswith("mle_ci.agents")}
-    allowed = {"progress", "events", "contract", "errors", "metrics", "redaction"}
+    allowed = {"progress", "events", "eventlog", "lineparser", "contract", "errors", "metrics", "redaction"}
     assert harness <= {f"mle_ci.{name}" for name in allowed}
     assert "mle_ci.progress" in harness
 
