@@ -325,8 +325,10 @@ def test_agent_imports_nothing_of_the_harness_but_progress() -> None:
     imported: set[str] = set()
     for path in (ROOT / "mle_ci" / "agents").rglob("*.py"):
         for node in ast.walk(ast.parse(path.read_text())):
-            if isinstance(node, ast.ImportFrom) and node.module:
-                imported.add(node.module + "".join(f".{a.name}" for a in node.names if node.module == "mle_ci"))
+            if isinstance(node, ast.ImportFrom) and node.module == "mle_ci":
+                imported.update(f"mle_ci.{alias.name}" for alias in node.names)
+            elif isinstance(node, ast.ImportFrom) and node.module:
+                imported.add(node.module)
             elif isinstance(node, ast.Import):
                 imported.update(alias.name for alias in node.names)
     harness = {name for name in imported if name.startswith("mle_ci") and not name.startswith("mle_ci.agents")}
