@@ -5,8 +5,11 @@ from __future__ import annotations
 import bisect
 import math
 import re
+from typing import TypeVar
 
 from mle_ci.result import RunResult
+
+T = TypeVar("T")
 
 MAX_POINTS = 200
 """Most epochs drawn on the x-axis; longer runs are thinned so that the chart stays readable and small."""
@@ -28,7 +31,7 @@ def render_curves(result: RunResult) -> list[str]:
     epochs = sorted({epoch for points in series.values() for epoch in points})
     if len(epochs) < 2:
         return []
-    epochs = _thin(epochs)
+    epochs = thinned(epochs)
     groups = sorted(series, key=lambda g: (g is None, g or 0))
     metric = safe_label(result.metric.name or "") if use_val else ""
     y_label = metric or ("val_score" if use_val else "loss")
@@ -63,13 +66,14 @@ def _aligned(points: dict[int, float], epochs: list[int]) -> list[float]:
     return values
 
 
-def _thin(epochs: list[int]) -> list[int]:
-    """At most :data:`MAX_POINTS` epochs, evenly spaced, always keeping the last."""
-    if len(epochs) <= MAX_POINTS:
-        return epochs
-    step = math.ceil(len(epochs) / (MAX_POINTS - 1))
-    thinned = epochs[::step]
-    return thinned if thinned[-1] == epochs[-1] else [*thinned, epochs[-1]]
+def thinned(points: list[T]) -> list[T]:
+    """At most :data:`MAX_POINTS` points of a chart, evenly spaced, always keeping the last (an epoch curve's end, a
+    search's best so far)."""
+    if len(points) <= MAX_POINTS:
+        return points
+    step = math.ceil(len(points) / (MAX_POINTS - 1))
+    kept = points[::step]
+    return kept if kept[-1] == points[-1] else [*kept, points[-1]]
 
 
 def plain_number(value: float) -> str:

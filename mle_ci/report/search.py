@@ -10,7 +10,7 @@ import math
 
 from mle_ci.contract import NodeStatus
 from mle_ci.durations import format_duration
-from mle_ci.report._curves import MAX_POINTS, plain_number, safe_label
+from mle_ci.report._curves import plain_number, safe_label, thinned
 from mle_ci.report._markdown import md
 from mle_ci.report._text import format_cost, format_score
 from mle_ci.result import RunResult
@@ -184,7 +184,7 @@ def _progress_chart(result: RunResult) -> list[str]:
         best = score if best is None or result.metric.better(score, best) else best
         # one point per label: mermaid's categories are a band scale, where a repeated label would merge two
         points[f"{max(0.0, (ended_at - start) / 60):.1f}"] = best
-    labels = _thin(list(points))
+    labels = thinned(list(points))
     if len(labels) < 2:
         return []
     y_label = safe_label(result.metric.name or "") or "score"
@@ -205,12 +205,3 @@ def _start(result: RunResult, first_end: float) -> float:
         return result.started_at
     starts = [n.started_at for n in result.nodes if n.started_at is not None and math.isfinite(n.started_at)]
     return min([*starts, first_end])
-
-
-def _thin(labels: list[str]) -> list[str]:
-    """At most :data:`MAX_POINTS` points, evenly spaced, always keeping the last (the best of the run)."""
-    if len(labels) <= MAX_POINTS:
-        return labels
-    step = math.ceil(len(labels) / (MAX_POINTS - 1))
-    thinned = labels[::step]
-    return thinned if thinned[-1] == labels[-1] else [*thinned, labels[-1]]

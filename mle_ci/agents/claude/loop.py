@@ -235,29 +235,13 @@ class Conversation:
                     max_retries=self._max_retries,
                     pause=self._api_pause,
                 )
+                failed = {"error": str(failure), "fatal": failure.fatal, "status": failure.status, "attempt": attempt}
                 if isinstance(decision, GiveUp):
-                    self._transcript.write(
-                        "error",
-                        turn,
-                        error=str(failure),
-                        fatal=failure.fatal,
-                        status=failure.status,
-                        attempt=attempt,
-                        gave_up=decision.reason,
-                    )
+                    self._transcript.write("error", turn, **failed, gave_up=decision.reason)
                     if not failure.fatal:
                         self._say(f"{failure}; not asking again: {decision.reason}")
                     raise
-                self._transcript.write(
-                    "error",
-                    turn,
-                    error=str(failure),
-                    fatal=failure.fatal,
-                    status=failure.status,
-                    attempt=attempt,
-                    retry_in=decision.seconds,
-                    why=decision.reason,
-                )
+                self._transcript.write("error", turn, **failed, retry_in=decision.seconds, why=decision.reason)
                 self._say(f"{failure}; asking again in {decision.seconds:.3g}s ({decision.reason})")
                 self._sleep(decision.seconds)
 
