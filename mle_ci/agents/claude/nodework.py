@@ -56,10 +56,10 @@ class NodePlace:
             env[contract.GPU_COUNT] = "1"
         return env
 
-    def device_label(self, run_device: str | None) -> str:
-        if self.device is not None:
-            return f"cuda:{self.device}"
-        return run_device or "cpu"
+
+def device_label(device: str | None, run_device: str | None) -> str:
+    """How a node's device is shown: ``cuda:N`` when it is pinned to one GPU, else the run's device."""
+    return f"cuda:{device}" if device is not None else run_device or "cpu"
 
 
 def node_devices(plan: Mapping[str, str], environ: Mapping[str, str]) -> tuple[str | None, ...]:

@@ -33,7 +33,7 @@ from mle_ci.agents.claude.loop import (
 )
 from mle_ci.agents.claude.nodeprompt import journal_summary, node_task
 from mle_ci.agents.claude.noderun import copy_code, first_line, main_command
-from mle_ci.agents.claude.nodework import NodePlace, NodeScores, Relay, code_snapshot
+from mle_ci.agents.claude.nodework import NodePlace, NodeScores, Relay, code_snapshot, device_label
 from mle_ci.agents.claude.policy import SearchSettings, Step, budget_used, next_step, node_fits
 from mle_ci.agents.claude.prices import Price, SpendByNode, UsageTotals
 from mle_ci.agents.claude.tools import ToolBox
@@ -131,7 +131,7 @@ class Search:
                 step = self._next()
                 if step is None:
                     return
-                label = NodePlace(0, Path(), device).device_label(self._config.plan.get(contract.DEVICE))
+                label = device_label(device, self._config.plan.get(contract.DEVICE))
                 node = self.journal.start(step.kind, step.parent, device=label, now=time.time())
                 self._running[node.id] = step
             try:
