@@ -329,15 +329,16 @@ class Search:
             status=status,
             plan=plan,
             insight=insight,
-            command=command,
-            code=tuple(CodeFile(path, text) for path, text in code_snapshot(place.folder)),
+            # What goes to the journal and the events passes the run's secret policy, as tool results do.
+            command=None if command is None else self._redact(command),
+            code=tuple(CodeFile(path, self._redact(text)) for path, text in code_snapshot(place.folder)),
             folds=folds,
             score=cv_score(folds, reported),
             valid=verdict.valid,
             seconds=round(time.time() - node.started_at, 3),
             cost_usd=round(cost, 6),
             error=error,
-            traceback=None if status == NodeStatus.SUCCEEDED else trimmed_traceback(output),
+            traceback=None if status == NodeStatus.SUCCEEDED else trimmed_traceback(self._redact(output)),
         )
         with self._lock:
             judged = self._hand_in_if_best(judged, verdict, finished=not timed_out)
