@@ -175,7 +175,7 @@ def test_the_deadline_during_a_node_keeps_the_best_earlier_submission(tmp_path: 
         reply(tool_use("start_job", command="sleep 300", name="long")),
         reply(tool_use("end_node", plan="a long training")),
     ]
-    run = _harness(tmp_path, script, timeout="50s", extra={"MLE_CI_DRAFTS": "2"})
+    run = _harness(tmp_path, script, timeout="25s", extra={"MLE_CI_DRAFTS": "2"})
     assert run.returncode == 124, run.stdout[-3000:]
     result = run.result
     assert result["status"] == "timeout"
@@ -227,10 +227,10 @@ def test_two_gpus_run_two_nodes_at_once_each_on_its_own_device(tmp_path: Path, p
 
 
 def test_a_long_search_sends_requests_of_bounded_size(tmp_path: Path, public: Path) -> None:  # noqa: F811
-    """Fourteen nodes with long plans and insights: the first request of the last node is hardly bigger than the
-    third's, because each node carries the journal's summary, not the history."""
+    """Ten nodes with long plans and insights: the first request of the last node is hardly bigger than the third's,
+    because each node carries the journal's summary, not the history."""
     long = "a plan that goes on and on " * 100
-    nodes = 14
+    nodes = 10
     script: list[Step] = []
     for k in range(1, nodes + 1):
         score = 0.5 + k / 100
