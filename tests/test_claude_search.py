@@ -20,7 +20,7 @@ from anthropic_server import (
     text,
     tool_use,
 )
-from helpers import github_files, mle_ci, read_outputs
+from helpers import Run, github_files, mle_ci, read_outputs
 from test_claude_agent import KEY, TRAIN, public, run_agent  # noqa: F401 - `public` is a fixture
 
 pytest.importorskip("anthropic")
@@ -124,7 +124,10 @@ def _github(tmp_path: Path) -> dict[str, str]:
     return {**github_files(tmp_path / "gh"), "ANTHROPIC_API_KEY": KEY, "XDG_CACHE_HOME": str(tmp_path / "cache")}
 
 
-def _harness(tmp_path: Path, script: list[Step], *more: str, timeout: str = "2m", extra: dict[str, str] | None = None):  # type: ignore[no-untyped-def]
+def _harness(
+    tmp_path: Path, script: list[Step], *more: str, timeout: str = "2m", extra: dict[str, str] | None = None
+) -> Run:
+    """``mle-ci run --agent claude`` on the breast-cancer demo with the scripted model; no unpaired tool call."""
     env = {**_github(tmp_path), "MLE_CI_API_MAX_RETRIES": "0", **(extra or {})}
     options = ["--agent", "claude", "--competition", "breast-cancer", "--timeout", timeout, "--heartbeat", "0"]
     options += ["--model", "claude-sonnet-test", "--max-cost", "1", "--api-reserve", "5s", *more]
