@@ -376,3 +376,11 @@ def test_node_events_from_the_file_reach_the_result() -> None:
         [0.61],
         FoldStatus.COMPLETED,
     )
+
+
+def test_a_search_that_fits_the_table_lists_every_node_failed_ones_too() -> None:
+    """Seven nodes, an early one failed: all seven are listed (the cap is for long searches only)."""
+    nodes = [done(i, None if i == 2 else i / 10, float(i), valid=i != 2) for i in range(1, 8)]
+    lines = render_search(search_result(*nodes, best=7))
+    listed = [int(line.split(" | ")[0][2:]) for line in lines if line.startswith("| ") and line[2].isdigit()]
+    assert listed == list(range(1, 8)) and not any("left out" in line for line in lines)

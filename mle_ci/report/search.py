@@ -131,7 +131,10 @@ def render_search(result: RunResult) -> list[str]:
 
 
 def _shown(result: RunResult) -> list[SearchNode]:
-    """The nodes the table lists, by id: the best valid ones, the most recent ones and the one handed in."""
+    """The nodes the table lists, by id: all of them while they fit in the table; past that the best valid ones, the
+    most recent ones and the one handed in."""
+    if len(result.nodes) <= BEST_ROWS + LAST_ROWS:
+        return list(result.nodes)
     metric = result.metric
     scored = _scored(result.nodes)
     ranked = sorted(scored, key=lambda pair: (-pair[1] if metric.higher_is_better else pair[1], pair[0].id))
