@@ -5,7 +5,6 @@ from __future__ import annotations
 import collections
 import contextlib
 import json
-import re
 import shutil
 import subprocess
 import sys
@@ -16,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-from mle_ci.agents.claude.nodework import Relay
+from mle_ci.agents.claude.nodework import UNSAFE_IN_LABEL, Relay
 from mle_ci.agents.claude.processes import BASH, stop_group
 from mle_ci.agents.claude.workspace import ToolError
 from mle_ci.contract import EventType
@@ -24,7 +23,6 @@ from mle_ci.events import PROGRESS_LINE_PREFIX
 
 TAIL_LINES = 20
 MAX_JOBS = 8
-_NAME = re.compile(r"[^A-Za-z0-9_.-]+")
 
 
 @dataclass
@@ -150,7 +148,7 @@ class Jobs:
         running = [j for j in self._jobs.values() if j.state() == "running"]
         if len(running) >= MAX_JOBS:
             raise ToolError(f"{len(running)} jobs are running already (at most {MAX_JOBS}): stop one first")
-        label = _NAME.sub("-", name.strip())[:24] or "job"
+        label = UNSAFE_IN_LABEL.sub("-", name.strip())[:24] or "job"
         job_id = f"job-{len(self._jobs) + 1}"
         self._folder.mkdir(parents=True, exist_ok=True)
         log = self._folder / f"{job_id}-{label}.log"

@@ -30,7 +30,9 @@ MAX_CODE_FILE = 100_000
 MAX_CODE_FILES = 20
 RELAYED_SOURCE = "agent"
 """The ``source`` of the events the agent parses from its nodes' lines (the harness skips only its own, ``line``)."""
-_TAG = re.compile(r"[^A-Za-z0-9_.-]+")
+UNSAFE_IN_LABEL = re.compile(r"[^A-Za-z0-9_.-]+")
+"""What a job's name or a relayed line's tag may not hold (each run becomes one ``-``): labels go into file names
+and the relayed lines' prefix."""
 
 
 @dataclass(frozen=True)
@@ -85,7 +87,7 @@ class Relay:
         self._lock = lock or threading.Lock()
 
     def lines(self, tag: str, text: str) -> None:
-        label = _TAG.sub("-", tag)[:30]
+        label = UNSAFE_IN_LABEL.sub("-", tag)[:30]
         for line in text.splitlines():
             self.line(label, line)
 

@@ -126,8 +126,7 @@ class SpendByNode:
     """The usage of each of a search's conversations (one per node), summed under a lock: workers on several GPUs
     report at once, and every conversation's budget is the run's."""
 
-    def __init__(self, price: Price) -> None:
-        self.price = price
+    def __init__(self) -> None:
         self._lock = threading.Lock()
         self._usage: dict[int, UsageTotals] = {}
 

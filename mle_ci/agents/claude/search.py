@@ -95,7 +95,7 @@ class Search:
         self._scores = NodeScores(config.events)
         self._settings = SearchSettings(drafts=config.drafts)
         self._lock = threading.Lock()
-        self._spend = SpendByNode(meter.price)
+        self._spend = SpendByNode()
         self._running: dict[int, Step] = {}
         self._tools: dict[int, ToolBox] = {}
         """The tools of the nodes running now (their folders), for :meth:`salvage`."""
@@ -293,8 +293,6 @@ class Search:
                 self._say(f"node {node}: time is up: stopped job(s) still running: {', '.join(stopped)}")
                 return True
             time.sleep(JOB_POLL)
-        for job in self._jobs.of_node(node):
-            job.state()
         return False
 
     def _after(self, node: int, outcome: LoopOutcome) -> None:
